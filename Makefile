@@ -1,0 +1,9 @@
+.PHONY: run test lint bench
+run:   ## set up and run web + worker + Redis with the demo district
+	scripts/run
+test:  ## set up and run the tests on SQLite and PostgreSQL
+	scripts/test
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+bench: ## benchmarks (not part of the test run)
+	scripts/bench

@@ -1,0 +1,1 @@
+"""Qungong (群工): the backend package. Never imports ``workers``."""

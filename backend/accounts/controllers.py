@@ -1,0 +1,108 @@
+"""Sign-in pages: residents by phone + one-time code, staff by username + password."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
+from litestar.params import Body
+from litestar.response import Redirect
+
+from backend.accounts.service import AuthError, authenticate_staff, normalise_phone, request_code, verify_code
+from backend.settings import get_settings
+from backend.web.auth import SESSION_KEY
+from backend.web.render import page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def client_ip(request: Request) -> str:
+    # Behind a proxy, set QG_TRUST_PROXY and the first X-Forwarded-For hop is used (documented in README).
+    return request.client.host if request.client else "unknown"
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def _too_many(exc: AuthError) -> HTTPException:
+    return HTTPException(status_code=429, detail=f"{exc.message}（约 {exc.retry_after} 秒后可重试）",
+                         headers={"Retry-After": str(exc.retry_after)})
+
+
+def start_session(request: Request, account_id: int) -> None:
+    # A fresh session id on sign-in (no fixation): clear, then set.
+    request.clear_session()
+    request.set_session({SESSION_KEY: account_id})
+
+
+class SignInController(Controller):
+    path = ""
+
+    @get("/login")
+    async def resident_login(self, request: Request, next: str | None = None) -> Response:
+        return page(request, "accounts/login.html", {"step": "phone", "next": safe_next(next, "/"),
+                                                     "form": {}, "errors": {}})
+
+    @post("/login/code")
+    async def send_code(self, request: Request, data: Form) -> Response:
+        phone = str(data.get("phone", ""))
+        nxt = safe_next(str(data.get("next") or ""), "/")
+        try:
+            phone = normalise_phone(phone)
+            code = await request_code(phone, client_ip(request))
+        except AuthError as exc:
+            if exc.retry_after and "频繁" in exc.message:
+                raise _too_many(exc) from exc
+            return page(request, "accounts/login.html",
+                        {"step": "phone", "next": nxt, "form": {"phone": phone}, "errors": {"phone": exc.message}},
+                        status_code=429 if exc.retry_after else 400, block="content")
+        ctx = {"step": "code", "next": nxt, "form": {"phone": phone}, "errors": {},
+               "demo_code": code if get_settings().demo_mode else None}
+        return page(request, "accounts/login.html", ctx, block="content")
+
+    @post("/login/verify")
+    async def verify(self, request: Request, data: Form) -> Response:
+        phone = str(data.get("phone", ""))
+        code = str(data.get("code", ""))
+        nxt = safe_next(str(data.get("next") or ""), "/")
+        try:
+            acc = await verify_code(phone, code)
+        except AuthError as exc:
+            return page(request, "accounts/login.html",
+                        {"step": "code", "next": nxt, "form": {"phone": phone}, "errors": {"code": exc.message}},
+                        status_code=400, block="content")
+        start_session(request, acc.id)
+        if request.headers.get("hx-request"):
+            return Response("", status_code=200, headers={"HX-Redirect": nxt})
+        return Redirect(nxt, status_code=303)
+
+    @get("/staff/login")
+    async def staff_login(self, request: Request, next: str | None = None) -> Response:
+        return page(request, "accounts/staff_login.html", {"next": safe_next(next, "/staff"), "form": {},
+                                                           "error": None})
+
+    @post("/staff/login")
+    async def staff_login_post(self, request: Request, data: Form) -> Response:
+        username = str(data.get("username", ""))[:50]
+        password = str(data.get("password", ""))[:200]
+        nxt = safe_next(str(data.get("next") or ""), "/staff")
+        try:
+            acc = await authenticate_staff(username, password, client_ip(request))
+        except AuthError as exc:
+            if exc.retry_after:
+                raise _too_many(exc) from exc
+            return page(request, "accounts/staff_login.html",
+                        {"next": nxt, "form": {"username": username}, "error": exc.message}, status_code=400)
+        start_session(request, acc.id)
+        return Redirect(nxt, status_code=303)
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/", status_code=303)

@@ -1,0 +1,134 @@
+"""Admin pages: units, staff accounts and memberships, party-member verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect
+
+from backend.accounts.service import (
+    ROLE_LABELS,
+    AuthError,
+    PermissionDenied,
+    add_membership,
+    create_staff,
+    remove_membership,
+    set_party_member,
+)
+from backend.accounts.tables import Account, AccountKind, Membership, Role
+from backend.organisation.service import KIND_LABELS, UnitError, create_unit, unit_tree
+from backend.organisation.tables import Unit
+from backend.web.guards import admin_only, roles, viewer_of
+from backend.web.render import page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class AdminController(Controller):
+    path = "/admin"
+
+    @get("/", guards=[admin_only])
+    async def index(self, request: Request) -> Response:
+        return page(request, "admin/index.html")
+
+    @get("/units", guards=[admin_only])
+    async def units(self, request: Request) -> Response:
+        return await self._units_page(request, {}, {})
+
+    async def _units_page(self, request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+        tree = await unit_tree()
+        return page(request, "admin/units.html",
+                    {"tree": tree, "kinds": KIND_LABELS, "form": form, "errors": errors}, status_code=status)
+
+    @post("/units", guards=[admin_only])
+    async def create_unit(self, request: Request, data: Form) -> Response:
+        try:
+            await create_unit(name=str(data.get("name", "")), kind=str(data.get("kind", "")),
+                              code=str(data.get("code", "")), parent_id=_int(data.get("parent")))
+        except UnitError as exc:
+            return await self._units_page(request, data, {exc.field or "name": exc.message}, status=400)
+        return Redirect("/admin/units", status_code=303)
+
+    @get("/accounts", guards=[admin_only])
+    async def accounts(self, request: Request, q: str = "") -> Response:
+        return await self._accounts_page(request, q, {}, {})
+
+    async def _accounts_page(self, request: Request, q: str, form: dict, errors: dict,
+                             status: int = 200) -> Response:
+        query = Account.objects().where(Account.kind == AccountKind.staff.value).order_by(Account.id)
+        if q:
+            query = query.where(Account.username.ilike(f"%{q}%") | Account.name.ilike(f"%{q}%"))
+        staff = await query.limit(200)
+        rows = await Membership.select(Membership.id, Membership.account, Membership.role,
+                                       Membership.unit.name, Membership.designated).where(
+            Membership.account.is_in([a.id for a in staff] or [0]))
+        by_account: dict[int, list[dict]] = {}
+        for r in rows:
+            by_account.setdefault(r["account"], []).append(r)
+        units = await Unit.select(Unit.id, Unit.name, Unit.kind, Unit.depth).order_by(Unit.path)
+        return page(request, "admin/accounts.html",
+                    {"staff": staff, "memberships": by_account, "units": units, "roles": ROLE_LABELS,
+                     "q": q, "form": form, "errors": errors}, status_code=status)
+
+    @post("/accounts", guards=[admin_only])
+    async def create_account(self, request: Request, data: Form) -> Response:
+        unit_id = _int(data.get("unit"))
+        role = str(data.get("role", ""))
+        if unit_id is None or role not in ROLE_LABELS:
+            return await self._accounts_page(request, "", data, {"unit": "请选择单位和角色"}, status=400)
+        try:
+            acc = await create_staff(username=str(data.get("username", "")), name=str(data.get("name", "")),
+                                     password=str(data.get("password", "")),
+                                     public_title=str(data.get("public_title", "")))
+            await add_membership(acc.id, unit_id, role)
+        except AuthError as exc:
+            return await self._accounts_page(request, "", data, {"username": exc.message}, status=400)
+        return Redirect("/admin/accounts", status_code=303)
+
+    @post("/accounts/{account_id:int}/memberships", guards=[admin_only])
+    async def add_member(self, request: Request, account_id: int, data: Form) -> Response:
+        unit_id = _int(data.get("unit"))
+        try:
+            if unit_id is None:
+                raise AuthError("请选择单位")
+            await add_membership(account_id, unit_id, str(data.get("role", "")),
+                                 designated=data.get("designated") == "1")
+        except AuthError as exc:
+            return await self._accounts_page(request, "", {}, {"membership": exc.message}, status=400)
+        return Redirect("/admin/accounts", status_code=303)
+
+    @post("/memberships/{membership_id:int}/delete", guards=[admin_only])
+    async def delete_member(self, membership_id: int) -> Redirect:
+        await remove_membership(membership_id)
+        return Redirect("/admin/accounts", status_code=303)
+
+    @get("/party-members", guards=[roles(Role.admin, Role.assessor)])
+    async def party_members(self, request: Request, phone: str = "") -> Response:
+        found = None
+        if phone:
+            found = await Account.objects().where(Account.phone == phone.strip()).first()
+        members = await Account.objects().where(Account.is_party_member == True).order_by(Account.id).limit(500)
+        return page(request, "admin/party_members.html", {"members": members, "found": found, "phone": phone})
+
+    @post("/party-members/{account_id:int}", guards=[roles(Role.admin, Role.assessor)])
+    async def set_party(self, request: Request, account_id: int, data: Form) -> Redirect:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        if not await Account.exists().where(Account.id == account_id):
+            raise NotFoundException("账号不存在")
+        try:
+            await set_party_member(viewer, account_id, data.get("value") == "1")
+        except PermissionDenied as exc:
+            raise PermissionDeniedException(str(exc)) from exc
+        return Redirect("/admin/party-members", status_code=303)

@@ -1,0 +1,92 @@
+"""Settings read once from the environment, with defaults for the embedded mode.
+
+No configuration: SQLite file and a Redis unix socket, both in the data folder.
+``DATABASE_URL`` / ``REDIS_URL`` switch to PostgreSQL and an external Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret(data_dir: Path) -> str:
+    """A secret from SECRET_KEY, else one generated once and kept in the data folder."""
+    env = os.environ.get("SECRET_KEY")
+    if env:
+        return env
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        os.replace(tmp, path)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    embedded_redis: bool
+    secret_key: str
+    demo_mode: bool
+    host: str = "127.0.0.1"
+    port: int = 8000
+    media_dir: Path = field(default=Path("."))
+    otp_ttl_seconds: int = 300
+    otp_max_tries: int = 5
+    otp_per_phone_per_hour: int = 5
+    otp_phone_cooldown_seconds: int = 60
+    otp_per_ip_per_hour: int = 30
+    login_max_failures: int = 5
+    login_lock_seconds: int = 900
+    session_max_age: int = 14 * 24 * 3600
+    tracking_prefix: str = "YZ"
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        assert not self.is_postgres
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("QG_DATA_DIR", ROOT / "data")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'qungong.sqlite'}"
+    redis_env = os.environ.get("REDIS_URL")
+    redis_url = redis_env or f"unix://{data_dir / 'redis.sock'}"
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        embedded_redis=not redis_env,
+        secret_key=_secret(data_dir),
+        # Demo mode (codes shown on the page) only by default in the embedded setup.
+        demo_mode=_bool(os.environ.get("QG_DEMO"), default=not redis_env and "DATABASE_URL" not in os.environ),
+        host=os.environ.get("QG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("QG_PORT", "8000")),
+        media_dir=Path(os.environ.get("QG_MEDIA_DIR", data_dir / "media")).resolve(),
+    )

@@ -1,0 +1,82 @@
+"""HTML error pages: friendly 404/403/429/400, sign-in redirect for 401, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.web.render import is_htmx, page
+
+log = logging.getLogger("qungong.errors")
+
+TITLES = {
+    400: "请求有误",
+    403: "没有权限",
+    404: "页面不存在",
+    405: "不支持的操作",
+    409: "内容已变化",
+    413: "内容过大",
+    422: "填写有误",
+    429: "操作过于频繁",
+    500: "系统繁忙",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _error_page(request: Request, status: int, detail: str, extra_headers: dict[str, str] | None = None) -> Response:
+    headers = dict(extra_headers or {})
+    if _wants_json(request):
+        return Response({"status_code": status, "detail": detail}, status_code=status, headers=headers)
+    if is_htmx(request):
+        # htmx does not swap 4xx bodies by default: tell it to show this one in place.
+        headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        return page(request, "errors/_message.html", {"status": status, "title": TITLES.get(status, "出错了"),
+                                                       "detail": detail}, status_code=status, headers=headers)
+    retry_after = headers.get("Retry-After")
+    return page(
+        request,
+        "errors/error.html",
+        {"status": status, "title": TITLES.get(status, "出错了"), "detail": detail, "retry_after": retry_after},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else TITLES.get(status, "出错了")
+    if status == 404 and detail in {"Not Found", ""}:
+        detail = "您要找的页面不存在或已被移除。"
+    if status == 405:
+        detail = "不支持此操作。"
+    if isinstance(exc, ValidationException):
+        status = 400
+        detail = "提交的内容格式不正确，请检查后重试。"
+    if status >= 500:
+        log.error("http error %s on %s: %s", status, request.url.path, exc.detail)
+        detail = "系统暂时无法处理，请稍后再试。"
+    headers = dict(exc.headers or {})
+    return _error_page(request, status, str(detail), headers)
+
+
+def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
+    if _wants_json(request):
+        return Response({"status_code": 401, "detail": exc.detail}, status_code=401)
+    target = "/staff/login" if request.url.path.startswith(("/staff", "/admin", "/cc")) else "/login"
+    nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if is_htmx(request):
+        return Response("", status_code=401, headers={"HX-Redirect": f"{target}?next={nxt}"})
+    return Redirect(f"{target}?next={nxt}", status_code=303)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "系统暂时无法处理，请稍后再试。")

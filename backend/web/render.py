@@ -1,0 +1,72 @@
+"""Rendering: one template per page with named blocks; htmx requests get just the block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.enums import MediaType
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup
+
+from backend.i18n import current_locale
+from backend.settings import get_settings
+from backend.web.guards import viewer_of
+
+_env: Environment | None = None
+
+
+def set_environment(env: Environment) -> None:
+    global _env
+    _env = env
+
+
+def environment() -> Environment:
+    assert _env is not None, "create_app() sets the template environment"
+    return _env
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    token = ScopeState.from_scope(request.scope).csrf_token or ""
+    return {
+        "request": request,
+        "viewer": viewer_of(request),
+        "csrf_token": lambda: token,
+        "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{token}" />'),
+        "demo_mode": get_settings().demo_mode,
+        "lang": current_locale.get(),
+        "elder": request.cookies.get("elder") == "1",
+    }
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def render_html(request: Request, template: str, context: dict[str, Any] | None = None,
+                block: str | None = None) -> str:
+    env = environment()
+    tmpl = env.get_template(template)
+    ctx = base_context(request) | (context or {})
+    if block is not None:
+        return "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+    return tmpl.render(ctx)
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    cookies: list[Cookie] | None = None,
+) -> Response:
+    """Render ``template``; for an htmx request and a ``block`` name, render only that block."""
+    html = render_html(request, template, context, block if (block and is_htmx(request)) else None)
+    all_headers = {"Vary": "HX-Request", "Cache-Control": "no-store"} | (headers or {})
+    return Response(content=html, media_type=MediaType.HTML, status_code=status_code,
+                    headers=all_headers, cookies=cookies)

@@ -1,0 +1,105 @@
+"""Real throwaway services for the tests: a Redis server and a PostgreSQL cluster.
+
+PostgreSQL refuses to run as root: as root the cluster is owned by and run as the ``postgres``
+system user (``runuser``), with its data folder in a temp dir that user owns.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, base: Path) -> None:
+        from backend.embedded import redis_server_args
+
+        self.dir = base / "redis"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.dir / "redis.sock"
+        args = redis_server_args(self.dir, self.socket)
+        # Tests do not need snapshots.
+        args[args.index("--save") + 1] = ""
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        self.url = f"unix://{self.socket}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+class PostgresCluster:
+    def __init__(self, base: Path) -> None:
+        initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
+        if not initdb or not pg_ctl:
+            raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
+        self.pg_ctl = pg_ctl
+        self.root = os.geteuid() == 0
+        self.base = base / "pg"
+        self.data = self.base / "data"
+        self.base.mkdir(parents=True, exist_ok=True)
+        if self.root:
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+                pw = pwd.getpwnam("postgres")
+            os.chown(self.base, pw.pw_uid, pw.pw_gid)
+            # the postgres user must be able to reach the folder
+            p = self.base.parent
+            while p != Path("/"):
+                os.chmod(p, os.stat(p).st_mode | 0o011)
+                p = p.parent
+        self.port = free_port()
+        self._run([initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                   "--locale=C", "--no-sync"])
+        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run([pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.base / "log"), "-w", "start"])
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, args: list[str]) -> None:
+        if self.root:
+            args = ["runuser", "-u", "postgres", "--", *args]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def create_database(self, name: str) -> str:
+        psql = pg_bin("psql")
+        assert psql, "psql not found"
+        subprocess.run([psql, self.admin_url, "-q", "-c", f'CREATE DATABASE "{name}"'], check=True,
+                       stdout=subprocess.DEVNULL)
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        try:
+            self._run([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"])
+        except subprocess.CalledProcessError:
+            pass
