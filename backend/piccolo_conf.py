@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "backend.organisation.piccolo_app",
         "backend.accounts.piccolo_app",
         "backend.routing.piccolo_app",
+        "backend.requests.piccolo_app",
     ]
 )

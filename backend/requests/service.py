@@ -1,0 +1,624 @@
+"""The one place where a request changes state.
+
+``transition()`` checks the transition, the actor's right to make it and the version, writes the
+event and the assignments in the same transaction, and runs the after-commit hooks. ``submit()``
+creates a request with its first assignment and event atomically. No Litestar imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.accounts.service import Viewer
+from backend.accounts.tables import Role
+from backend.db import utcnow, write_transaction
+from backend.organisation.tables import Unit, UnitKind
+from backend.requests.hooks import run_hooks
+from backend.requests.tables import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentRole,
+    Event,
+    Kind,
+    Request,
+    Source,
+    Status,
+)
+from backend.routing.service import Placement, command_center, designated_person, escalation_target, initial_placement
+from backend.routing.tables import Category
+from backend.settings import get_settings
+
+# Roles that handle requests (assessors and admins watch, they do not handle).
+HANDLING_ROLES = {
+    Role.grid_worker.value,
+    Role.community_staff.value,
+    Role.street_staff.value,
+    Role.dispatcher.value,
+    Role.department_staff.value,
+    Role.unit_head.value,
+}
+MAX_DESCRIPTION = 2000
+MAX_NOTE = 2000
+
+
+class RequestError(Exception):
+    """A refused change. ``status`` is the HTTP status a controller should answer with."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(RequestError):
+    status = 403
+
+
+class InvalidState(RequestError):
+    status = 409
+
+
+class StaleVersion(RequestError):
+    """Someone else changed the request first: show the new state instead of overwriting it."""
+
+    status = 409
+
+    def __init__(self, current_version: int, current_status: str) -> None:
+        super().__init__("该诉求刚刚被他人更新，请查看最新状态后再操作")
+        self.current_version = current_version
+        self.current_status = current_status
+
+
+@dataclass
+class TransitionResult:
+    request_id: int
+    action: str
+    from_status: str
+    to_status: str
+    version: int
+    event_id: int
+    opened_assignments: list[int] = field(default_factory=list)
+    closed_assignments: list[int] = field(default_factory=list)
+    actor_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# Called inside the transaction with the new event's id, e.g. to attach photos atomically.
+EventAttach = Callable[[int, int], Awaitable[None]]  # (request_id, event_id)
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+async def unit_path(unit_id: int | None) -> str:
+    if unit_id is None:
+        return "/-/"
+    row = await Unit.select(Unit.path).where(Unit.id == unit_id).first()
+    return row["path"] if row else "/-/"
+
+
+def handles_unit(viewer: Viewer, path: str) -> bool:
+    """The viewer handles work for this unit: a handling membership on it or above it."""
+    return any(path.startswith(m.unit_path) for m in viewer.memberships if m.role in HANDLING_ROLES)
+
+
+async def can_act_on_assignment(viewer: Viewer | None, assignment: dict[str, Any]) -> bool:
+    if viewer is None or not viewer.is_staff:
+        return False
+    if assignment["person"] == viewer.id:
+        return True
+    return handles_unit(viewer, await unit_path(assignment["unit"]))
+
+
+async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
+    """Residents see their own requests in full; staff see those in their scope or ever assigned to them."""
+    if viewer is None:
+        return False
+    if viewer.is_resident:
+        return req["reporter"] == viewer.id
+    if not viewer.is_staff:
+        return False
+    if viewer.has_role(Role.dispatcher, Role.assessor, Role.admin):
+        return True
+    for unit_id in (req["current_unit"], req["community"], req["grid"], req["street"]):
+        if unit_id and viewer.covers(await unit_path(unit_id)):
+            return True
+    rows = await Assignment.select(Assignment.unit, Assignment.person).where(Assignment.request == req["id"])
+    for a in rows:
+        if a["person"] == viewer.id or viewer.covers(await unit_path(a["unit"])):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- tracking codes
+
+
+async def _next_code(now: datetime) -> str:
+    """YZ + yymmdd (Beijing date) + a 4-digit daily sequence, e.g. YZ2611240017."""
+    prefix = get_settings().tracking_prefix + now.astimezone(ZoneInfo(get_settings().timezone)).strftime("%y%m%d")
+    row = await Request.select(Request.code).where(Request.code.like(prefix + "%")).order_by(
+        Request.code, ascending=False).first()
+    seq = int(row["code"][len(prefix):]) + 1 if row else 1
+    return f"{prefix}{seq:04d}"
+
+
+# ---------------------------------------------------------------- submit
+
+
+@dataclass
+class NewRequest:
+    kind: str
+    category_id: int
+    description: str
+    community_id: int | None
+    grid_id: int | None = None
+    street_id: int | None = None
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    is_public: bool = True
+    source: str = Source.resident.value
+    contact_name: str = ""
+    contact_phone: str = ""
+    idempotency_key: str | None = None
+
+
+def validate_new(data: NewRequest) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if data.kind not in {k.value for k in Kind}:
+        errors["kind"] = "请选择诉求类型"
+    text = (data.description or "").strip()
+    if not text:
+        errors["description"] = "请描述您反映的问题"
+    elif len(text) > MAX_DESCRIPTION:
+        errors["description"] = f"描述不能超过 {MAX_DESCRIPTION} 字（当前 {len(text)} 字）"
+    if data.community_id is None:
+        errors["community"] = "请选择所在社区或使用定位"
+    if len(data.address) > 200:
+        errors["address"] = "地址不能超过 200 字"
+    if data.idempotency_key is not None and not (8 <= len(data.idempotency_key) <= 64):
+        errors["idempotency_key"] = "表单已失效，请刷新后重新提交"
+    return errors
+
+
+async def find_by_idempotency_key(key: str | None) -> Request | None:
+    if not key:
+        return None
+    return await Request.objects().where(Request.idempotency_key == key).first()
+
+
+async def submit(
+    data: NewRequest,
+    reporter: Viewer | None,
+    *,
+    filed_by: Viewer | None = None,
+    attach: EventAttach | None = None,
+    now: datetime | None = None,
+) -> tuple[Request, bool]:
+    """Create a request, its first assignment and its first event in one transaction.
+
+    Returns (request, created). A repeated idempotency key returns the first request, created=False.
+    """
+    errors = validate_new(data)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise RequestError(message, field_name)
+    existing = await find_by_idempotency_key(data.idempotency_key)
+    if existing is not None:
+        return existing, False
+    category = await Category.objects().where((Category.id == data.category_id) & (Category.active == True)).first()
+    if category is None:
+        raise RequestError("请选择有效的诉求类别", "category")
+    community = await Unit.objects().where(
+        (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
+    if community is None:
+        raise RequestError("所选社区不存在", "community")
+    grid_id = data.grid_id
+    if grid_id is not None:
+        grid = await Unit.objects().where((Unit.id == grid_id) & (Unit.parent == community.id)).first()
+        if grid is None:
+            raise RequestError("所选网格不属于该社区", "grid")
+    else:
+        from backend.routing.service import default_grid
+
+        grid_id = await default_grid(community.id)
+    placement = await initial_placement(category, community, grid_id)
+    now = now or utcnow()
+    source = data.source
+    for attempt in range(5):
+        try:
+            async with write_transaction():
+                again = await find_by_idempotency_key(data.idempotency_key)
+                if again is not None:
+                    return again, False
+                req = Request(
+                    code=await _next_code(now),
+                    kind=data.kind,
+                    category=category.id,
+                    description=data.description.strip(),
+                    is_public=data.is_public,
+                    source=source,
+                    reporter=reporter.id if reporter and reporter.is_resident else None,
+                    filed_by=filed_by.id if filed_by else None,
+                    contact_name=data.contact_name.strip()[:50],
+                    contact_phone=(data.contact_phone or (reporter.phone if reporter else "") or "")[:20],
+                    address=data.address.strip(),
+                    lat=data.lat,
+                    lon=data.lon,
+                    street=community.parent,
+                    community=community.id,
+                    grid=grid_id,
+                    status=Status.assigned.value,
+                    current_unit=placement.unit_id,
+                    current_person=placement.person_id,
+                    level=placement.level,
+                    version=1,
+                    idempotency_key=data.idempotency_key,
+                    created_at=now,
+                    updated_at=now,
+                )
+                await req.save()
+                assignment = await _open_assignment(req.id, placement, AssignmentRole.lead.value, now)
+                actor = filed_by or reporter
+                event_id = await _write_event(
+                    req.id, assignment_id=assignment, actor=actor, action="submit", from_status="",
+                    to_status=Status.assigned.value, unit_id=placement.unit_id, person_id=placement.person_id,
+                    note="", now=now, data={"source": source, "level": placement.level},
+                )
+                if attach is not None:
+                    await attach(req.id, event_id)
+            break
+        except Exception as exc:  # a concurrent writer took the same daily code (PostgreSQL): retry
+            if _is_unique_violation(exc) and attempt < 4:
+                again = await find_by_idempotency_key(data.idempotency_key)
+                if again is not None:
+                    return again, False
+                continue
+            raise
+    await run_hooks(TransitionResult(req.id, "submit", "", Status.assigned.value, 1, event_id,
+                                     opened_assignments=[assignment], actor_id=actor.id if actor else None))
+    return req, True
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "unique" in text or "duplicate" in text
+
+
+async def _open_assignment(request_id: int, placement: Placement, role: str, now: datetime) -> int:
+    a = Assignment(request=request_id, unit=placement.unit_id, person=placement.person_id, role=role,
+                   level=placement.level, is_open=True, opened_at=now, version=1)
+    await a.save()
+    return a.id
+
+
+async def _write_event(
+    request_id: int, *, assignment_id: int | None, actor: Viewer | None, action: str, from_status: str,
+    to_status: str, unit_id: int | None, person_id: int | None, note: str, now: datetime,
+    data: dict[str, Any] | None = None, is_public: bool = True,
+) -> int:
+    role = ""
+    if actor is not None:
+        role = actor.memberships[0].role if actor.is_staff else "resident"
+    ev = Event(request=request_id, assignment=assignment_id, actor=actor.id if actor else None, actor_role=role,
+               action=action, from_status=from_status, to_status=to_status, unit=unit_id, person=person_id,
+               note=note, is_public=is_public, data=data or {}, created_at=now)
+    await ev.save()
+    return ev.id
+
+
+# ---------------------------------------------------------------- transitions
+
+
+@dataclass(frozen=True)
+class Rule:
+    from_statuses: frozenset[str]
+    who: str  # "lead" | "handler" (lead or assist) | "reporter" | "dispatcher" | "system_or_reporter"
+    needs_note: str | None = None  # message when a note/reason is required and missing
+
+
+RULES: dict[str, Rule] = {
+    "accept": Rule(frozenset({Status.assigned}), "lead"),
+    "progress": Rule(frozenset({Status.assigned, Status.accepted}), "handler", "请填写进展说明"),
+    "resolve": Rule(frozenset({Status.accepted}), "lead", "请填写办理结果"),
+    "answer": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "请填写答复内容"),
+    "return": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "退回必须填写理由"),
+    "escalate": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "上报必须填写理由"),
+    "dispatch": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
+    "assist_report": Rule(frozenset({Status.assigned, Status.accepted}), "assist", "请填写协办情况"),
+    "close_assist": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
+    "withdraw": Rule(frozenset({Status.submitted, Status.assigned}), "reporter"),
+    "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", "请填写补充内容"),
+    "reopen": Rule(frozenset({Status.resolved}), "system_or_reporter"),
+    "close": Rule(frozenset({Status.resolved}), "system_or_reporter"),
+}
+
+ACTION_LABELS = {
+    "submit": "提交诉求",
+    "accept": "受理",
+    "progress": "办理进展",
+    "resolve": "办结",
+    "answer": "答复",
+    "return": "退回",
+    "escalate": "上报",
+    "dispatch": "派单",
+    "assist_report": "协办反馈",
+    "close_assist": "结束协办",
+    "withdraw": "撤回",
+    "comment": "补充说明",
+    "reopen": "重新办理",
+    "close": "结案",
+}
+STATUS_LABELS = {
+    "submitted": "已提交",
+    "assigned": "待受理",
+    "accepted": "办理中",
+    "resolved": "已办结",
+    "returned": "已退回待派单",
+    "closed": "已结案",
+    "withdrawn": "已撤回",
+}
+
+
+async def open_lead(request_id: int) -> dict[str, Any] | None:
+    return await Assignment.select().where(
+        (Assignment.request == request_id) & (Assignment.role == AssignmentRole.lead.value)
+        & (Assignment.is_open == True)
+    ).first()
+
+
+async def _close_assignment(assignment_id: int, now: datetime, reason: str, **extra: Any) -> None:
+    values: dict[Any, Any] = {Assignment.is_open: False, Assignment.closed_at: now, Assignment.close_reason: reason}
+    for key, value in extra.items():
+        values[getattr(Assignment, key)] = value
+    await Assignment.update(values).where(Assignment.id == assignment_id)
+
+
+async def _is_dispatcher(viewer: Viewer | None) -> bool:
+    if viewer is None:
+        return False
+    cc = await command_center()
+    return any(m.unit_id == cc.id and m.role in {Role.dispatcher.value, Role.unit_head.value}
+               for m in viewer.memberships)
+
+
+async def transition(
+    request_id: int,
+    action: str,
+    actor: Viewer | None,
+    expected_version: int | None,
+    *,
+    note: str = "",
+    lead_unit_id: int | None = None,
+    lead_person_id: int | None = None,
+    assist_unit_ids: Sequence[int] = (),
+    assignment_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    attach: EventAttach | None = None,
+    now: datetime | None = None,
+) -> TransitionResult:
+    """Apply ``action`` to a request. ``actor=None`` is the system (timers), allowed only where the rule says.
+
+    Raises RequestError subclasses; on any refusal nothing is written.
+    """
+    rule = RULES.get(action)
+    if rule is None:
+        raise RequestError("未知的操作")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise RequestError(f"说明不能超过 {MAX_NOTE} 字", "note")
+    if rule.needs_note and not note:
+        raise RequestError(rule.needs_note, "note")
+    now = now or utcnow()
+    opened: list[int] = []
+    closed: list[int] = []
+    async with write_transaction():
+        req = await Request.select().where(Request.id == request_id).first()
+        if req is None:
+            raise RequestError("诉求不存在")
+        if expected_version is not None and req["version"] != expected_version:
+            raise StaleVersion(req["version"], req["status"])
+        if req["status"] not in rule.from_statuses:
+            raise InvalidState(f"当前状态（{STATUS_LABELS.get(req['status'], req['status'])}）不能{ACTION_LABELS[action]}")
+        lead = await open_lead(request_id)
+        await _check_actor(rule, action, actor, req, lead, assignment_id)
+        from_status = req["status"]
+        to_status = from_status
+        unit_id, person_id = req["current_unit"], req["current_person"]
+        values: dict[Any, Any] = {}
+        event_assignment = lead["id"] if lead else None
+        event_data = dict(data or {})
+
+        if action == "accept":
+            to_status = Status.accepted.value
+            values[Request.accepted_at] = req["accepted_at"] or now
+            await Assignment.update({Assignment.accepted_at: now}).where(Assignment.id == lead["id"])
+        elif action in ("resolve", "answer"):
+            to_status = Status.resolved.value
+            values[Request.resolved_at] = now
+            if action == "answer":
+                values[Request.answer] = note
+                await Assignment.update({Assignment.accepted_at: lead["accepted_at"] or now}).where(
+                    Assignment.id == lead["id"])
+                values[Request.accepted_at] = req["accepted_at"] or now
+            await Assignment.update({Assignment.resolved_at: now}).where(Assignment.id == lead["id"])
+        elif action == "withdraw":
+            to_status = Status.withdrawn.value
+            values[Request.closed_at] = now
+            values[Request.close_reason] = "withdrawn"
+            closed += await _close_all(request_id, now, "withdrawn")
+        elif action == "close":
+            to_status = Status.closed.value
+            values[Request.closed_at] = now
+            values[Request.close_reason] = event_data.get("reason", "closed")
+            closed += await _close_all(request_id, now, "closed")
+        elif action in ("escalate", "return", "reopen", "dispatch"):
+            placement = await _placement_for(action, req, lead, actor, lead_unit_id, lead_person_id)
+            if lead is not None:
+                await _close_assignment(lead["id"], now, action)
+                closed.append(lead["id"])
+            new_lead = await _open_assignment(request_id, placement, AssignmentRole.lead.value, now)
+            opened.append(new_lead)
+            event_assignment = new_lead
+            unit_id, person_id = placement.unit_id, placement.person_id
+            values[Request.current_unit] = unit_id
+            values[Request.current_person] = person_id
+            values[Request.level] = placement.level
+            to_status = Status.returned.value if action == "return" else Status.assigned.value
+            if action == "reopen":
+                values[Request.resolved_at] = None
+            if action == "dispatch":
+                assists = [u for u in dict.fromkeys(assist_unit_ids) if u != placement.unit_id]
+                for unit in assists:
+                    if not await Unit.exists().where(Unit.id == unit):
+                        raise RequestError("协办单位不存在", "assist")
+                    p = Placement(unit, await designated_person(unit), "district")
+                    opened.append(await _open_assignment(request_id, p, AssignmentRole.assist.value, now))
+                event_data["assists"] = assists
+                event_data["lead_unit"] = placement.unit_id
+        elif action in ("assist_report", "close_assist"):
+            target = await Assignment.select().where(
+                (Assignment.id == (assignment_id or 0)) & (Assignment.request == request_id)
+                & (Assignment.role == AssignmentRole.assist.value) & (Assignment.is_open == True)
+            ).first()
+            if target is None:
+                raise InvalidState("没有可结束的协办任务")
+            await _close_assignment(target["id"], now, action, resolved_at=now)
+            closed.append(target["id"])
+            event_assignment = target["id"]
+            event_data["assist_unit"] = target["unit"]
+        # progress / comment change no state.
+
+        new_version = req["version"] + 1
+        values.update({Request.status: to_status, Request.version: new_version, Request.updated_at: now})
+        updated = await Request.update(values).where(
+            (Request.id == request_id) & (Request.version == req["version"])
+        ).returning(Request.id)
+        if not updated:
+            current = await Request.select(Request.version, Request.status).where(Request.id == request_id).first()
+            raise StaleVersion(current["version"], current["status"])
+        is_public = action not in ("close_assist",)
+        event_id = await _write_event(
+            request_id, assignment_id=event_assignment, actor=actor, action=action, from_status=from_status,
+            to_status=to_status, unit_id=unit_id, person_id=person_id, note=note, now=now, data=event_data,
+            is_public=is_public,
+        )
+        if attach is not None:
+            await attach(request_id, event_id)
+    result = TransitionResult(request_id, action, from_status, to_status, new_version, event_id, opened, closed,
+                              actor.id if actor else None, event_data)
+    await run_hooks(result)
+    return result
+
+
+async def _close_all(request_id: int, now: datetime, reason: str) -> list[int]:
+    rows = await Assignment.select(Assignment.id).where(
+        (Assignment.request == request_id) & (Assignment.is_open == True))
+    ids = [r["id"] for r in rows]
+    if ids:
+        await Assignment.update({Assignment.is_open: False, Assignment.closed_at: now,
+                                 Assignment.close_reason: reason}).where(Assignment.id.is_in(ids))
+    return ids
+
+
+async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[str, Any],
+                       lead: dict[str, Any] | None, assignment_id: int | None) -> None:
+    who = rule.who
+    if who == "system_or_reporter":
+        if actor is None or (actor.is_resident and req["reporter"] == actor.id):
+            return
+        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+    if actor is None:
+        raise NotAllowed("需要登录后操作")
+    if who == "reporter":
+        if actor.is_resident and req["reporter"] == actor.id:
+            return
+        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+    if who == "dispatcher":
+        if await _is_dispatcher(actor) and (lead is None or await _lead_is_command_center(lead)
+                                            or action == "close_assist"):
+            return
+        if await _is_dispatcher(actor):
+            raise InvalidState("该诉求不在指挥中心，不能派单")
+        raise NotAllowed("只有区级指挥中心可以派单")
+    if who == "assist":
+        target = await Assignment.select().where(
+            (Assignment.id == (assignment_id or 0)) & (Assignment.request == req["id"])
+            & (Assignment.role == AssignmentRole.assist.value)).first()
+        if target is not None and await can_act_on_assignment(actor, target):
+            return
+        raise NotAllowed("您不是该诉求的协办单位")
+    if lead is None:
+        raise InvalidState("该诉求当前没有承办单位")
+    if who == "lead":
+        if await can_act_on_assignment(actor, lead):
+            return
+        raise NotAllowed("该诉求不在您的责任范围内")
+    if who == "handler":
+        if await can_act_on_assignment(actor, lead):
+            return
+        assists = await Assignment.select().where(
+            (Assignment.request == req["id"]) & (Assignment.role == AssignmentRole.assist.value)
+            & (Assignment.is_open == True))
+        for a in assists:
+            if await can_act_on_assignment(actor, a):
+                return
+        raise NotAllowed("该诉求不在您的责任范围内")
+    raise NotAllowed("无权操作")
+
+
+async def _lead_is_command_center(lead: dict[str, Any]) -> bool:
+    cc = await command_center()
+    return lead["unit"] == cc.id
+
+
+async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] | None, actor: Viewer | None,
+                         lead_unit_id: int | None, lead_person_id: int | None) -> Placement:
+    if action == "reopen":
+        # Back to the same lead unit (the last lead), with new clocks.
+        last = await Assignment.select().where(
+            (Assignment.request == req["id"]) & (Assignment.role == AssignmentRole.lead.value)
+        ).order_by(Assignment.id, ascending=False).first()
+        assert last is not None
+        person = last["person"] or await designated_person(last["unit"])
+        return Placement(last["unit"], person, last["level"])
+    if action == "return":
+        if lead is not None and await _lead_is_command_center(lead):
+            raise InvalidState("指挥中心不能退回给自己，请重新派单")
+        cc = await command_center()
+        return Placement(cc.id, await designated_person(cc.id, Role.dispatcher), "district")
+    if action == "escalate":
+        current = await Unit.objects().where(Unit.id == lead["unit"]).first() if lead else None
+        target = await escalation_target(current, req["street"]) if current else None
+        if target is None:
+            raise InvalidState("该诉求已在区级，不能再上报；请由指挥中心派单")
+        return target
+    # dispatch
+    if lead_unit_id is None:
+        raise RequestError("请选择一个主办单位", "lead")
+    unit = await Unit.objects().where(Unit.id == lead_unit_id).first()
+    if unit is None:
+        raise RequestError("主办单位不存在", "lead")
+    level = "district" if unit.kind in ("department", "section", "command_center") else (
+        "street" if unit.kind == "street" else "community")
+    person = lead_person_id or await designated_person(unit.id)
+    if person is None:
+        raise RequestError("主办单位没有指定承办人，请先为该单位设置人员", "lead")
+    return Placement(unit.id, person, level)
+
+
+async def timeline(request_id: int, *, public_only: bool) -> list[dict[str, Any]]:
+    q = Event.select(
+        Event.id, Event.action, Event.from_status, Event.to_status, Event.note, Event.created_at, Event.data,
+        Event.actor_role, Event.unit.name, Event.person.name, Event.person.public_title, Event.actor.name,
+        Event.actor.public_title, Event.is_public,
+    ).where(Event.request == request_id).order_by(Event.id)
+    if public_only:
+        q = q.where(Event.is_public == True)
+    return await q
