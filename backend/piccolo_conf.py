@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "backend.accounts.piccolo_app",
         "backend.routing.piccolo_app",
         "backend.requests.piccolo_app",
+        "backend.notify.piccolo_app",
     ]
 )

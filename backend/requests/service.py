@@ -622,3 +622,29 @@ async def timeline(request_id: int, *, public_only: bool) -> list[dict[str, Any]
     if public_only:
         q = q.where(Event.is_public == True)
     return await q
+
+
+async def record(
+    request_id: int,
+    action: str,
+    *,
+    actor: Viewer | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    assignment_id: int | None = None,
+    is_public: bool = True,
+    now: datetime | None = None,
+) -> int:
+    """Append an event that changes no request state (a light turning, a rating, a phone call logged).
+
+    Call it inside the caller's transaction so the event and the caller's own rows commit together.
+    """
+    req = await Request.select(Request.status, Request.current_unit, Request.current_person).where(
+        Request.id == request_id).first()
+    if req is None:
+        raise RequestError("诉求不存在")
+    return await _write_event(
+        request_id, assignment_id=assignment_id, actor=actor, action=action, from_status=req["status"],
+        to_status=req["status"], unit_id=req["current_unit"], person_id=req["current_person"], note=note,
+        now=now or utcnow(), data=data, is_public=is_public,
+    )

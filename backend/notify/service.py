@@ -1,0 +1,52 @@
+"""Tell people things: an in-app notification per account; Web Push is layered on top (PWA issue).
+
+Call after the commit of whatever happened (a notification about a change that rolled back is a lie).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from backend.accounts.tables import Membership, Role
+from backend.notify.tables import Notification
+
+_push_senders: list = []  # filled by the push module when present: async fn(account_ids, title, body, url)
+
+
+def register_push_sender(fn) -> None:  # noqa: ANN001
+    if fn not in _push_senders:
+        _push_senders.append(fn)
+
+
+async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
+                          kind: str = "") -> list[int]:
+    ids = sorted({a for a in account_ids if a})
+    if not ids:
+        return []
+    await Notification.insert(
+        *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300]) for a in ids]
+    )
+    for send in list(_push_senders):
+        try:
+            await send(ids, title, body, url)
+        except Exception:  # push is best effort; the in-app notification is already stored
+            import logging
+
+            logging.getLogger("qungong.notify").exception("push sender failed")
+    return ids
+
+
+async def unit_members(unit_id: int, *roles: Role) -> list[int]:
+    q = Membership.select(Membership.account).where(Membership.unit == unit_id)
+    if roles:
+        q = q.where(Membership.role.is_in([r.value for r in roles]))
+    return [r["account"] for r in await q]
+
+
+async def notify_unit(unit_id: int, title: str, body: str = "", url: str = "", kind: str = "",
+                      *roles: Role) -> list[int]:
+    return await notify_accounts(await unit_members(unit_id, *roles), title, body, url, kind)
+
+
+async def unread_count(account_id: int) -> int:
+    return await Notification.count().where((Notification.account == account_id) & (Notification.read == False))  # noqa: E712

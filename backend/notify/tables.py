@@ -1,0 +1,19 @@
+"""In-app notifications (always), the base under Web Push (where the browser has it)."""
+
+from __future__ import annotations
+
+from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.accounts.tables import Account
+
+
+class Notification(Table):
+    account = ForeignKey(Account, index=True)
+    kind = Varchar(length=40, default="")
+    title = Varchar(length=120)
+    body = Varchar(length=500, default="")
+    url = Varchar(length=300, default="")
+    read = Boolean(default=False, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
