@@ -19,10 +19,12 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
+import backend.lights.service  # noqa: F401  (registers the lights after-commit hook)
 from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.organisation.controllers import AdminController
+from backend.pwa.assets import static_cache_middleware, static_url
 from backend.redis import close_redis, redis_client
 from backend.settings import ROOT, get_settings
 from backend.web.auth import ViewerMiddleware
@@ -44,6 +46,7 @@ def template_environment() -> Environment:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     install_filters(env)
+    env.globals["static_url"] = static_url  # fingerprinted /static URLs (backend/pwa/assets.py)
     return env
 
 
@@ -95,6 +98,7 @@ def create_app() -> Litestar:
         stores={"sessions": session_store},
         middleware=[
             access_log_middleware,
+            static_cache_middleware,
             session_config.middleware,
             DefineMiddleware(ViewerMiddleware, exclude=["^/static"]),
         ],
@@ -113,7 +117,15 @@ def create_app() -> Litestar:
 
 def domain_controllers() -> list:
     """Each domain adds its controllers here (kept in one list so the app's surface is visible)."""
-    return []
+    from backend.routing.controllers import CONTROLLERS as routing_controllers
+    from backend.requests.controllers import CONTROLLERS as request_controllers
+    from backend.media.controllers import MediaController
+    from backend.pwa.controllers import PWA_CONTROLLERS
+    from backend.stats.controllers import CONTROLLERS as stats_controllers  # dashboard, public stats, ratings
+    from backend.lights.controllers import CONTROLLERS as lights_controllers  # rules, board, explanations, assess
+    from backend.wishes.controllers import WishController  # micro-wish board, verification, claims
+    return [*routing_controllers, *request_controllers, MediaController, *PWA_CONTROLLERS,
+            *stats_controllers, *lights_controllers, WishController]
 
 
 app = create_app()

@@ -24,6 +24,10 @@ APP_REGISTRY = AppRegistry(
         "backend.accounts.piccolo_app",
         "backend.routing.piccolo_app",
         "backend.requests.piccolo_app",
+        "backend.media.piccolo_app",
         "backend.notify.piccolo_app",
+        "backend.wishes.piccolo_app",
+        "backend.lights.piccolo_app",
+        "backend.ratings.piccolo_app",
     ]
 )

@@ -13,7 +13,7 @@ from backend.notify.tables import Notification
 _push_senders: list = []  # filled by the push module when present: async fn(account_ids, title, body, url)
 
 
-def register_push_sender(fn) -> None:  # noqa: ANN001
+def register_push_sender(fn) -> None:
     if fn not in _push_senders:
         _push_senders.append(fn)
 
@@ -49,4 +49,10 @@ async def notify_unit(unit_id: int, title: str, body: str = "", url: str = "", k
 
 
 async def unread_count(account_id: int) -> int:
-    return await Notification.count().where((Notification.account == account_id) & (Notification.read == False))  # noqa: E712
+    return await Notification.count().where((Notification.account == account_id) & (Notification.read == False))
+
+
+# Web Push rides on every notification (the sender enqueues a job only for subscribed accounts).
+from backend.notify.push import enqueue_push  # noqa: E402
+
+register_push_sender(enqueue_push)

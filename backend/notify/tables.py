@@ -17,3 +17,15 @@ class Notification(Table):
     url = Varchar(length=300, default="")
     read = Boolean(default=False, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class PushSubscription(Table):
+    """A browser's Web Push subscription for an account (one account may have several devices)."""
+
+    account = ForeignKey(Account, index=True)
+    endpoint = Varchar(length=1000, unique=True)
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=100)
+    user_agent = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_ok_at = Timestamptz(null=True, default=None)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import utcnow, write_transaction
+from backend.db import is_sqlite, utcnow, write_transaction
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
 from backend.requests.tables import (
@@ -28,7 +28,14 @@ from backend.requests.tables import (
     Source,
     Status,
 )
-from backend.routing.service import Placement, command_center, designated_person, escalation_target, initial_placement
+from backend.routing.service import (
+    Placement,
+    command_center,
+    designated_person,
+    escalation_target,
+    initial_placement,
+    member_of,
+)
 from backend.routing.tables import Category
 from backend.settings import get_settings
 
@@ -142,6 +149,10 @@ async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
 async def _next_code(now: datetime) -> str:
     """YZ + yymmdd (Beijing date) + a 4-digit daily sequence, e.g. YZ2611240017."""
     prefix = get_settings().tracking_prefix + now.astimezone(ZoneInfo(get_settings().timezone)).strftime("%y%m%d")
+    if not is_sqlite():
+        # PostgreSQL: concurrent submissions queue here until the holder commits (a transaction-scoped lock),
+        # instead of all reading the same last code and colliding (50 clients exhausted the retries: 500s).
+        await Request.raw("SELECT pg_advisory_xact_lock(7147001)")
     row = await Request.select(Request.code).where(Request.code.like(prefix + "%")).order_by(
         Request.code, ascending=False).first()
     seq = int(row["code"][len(prefix):]) + 1 if row else 1
@@ -425,7 +436,8 @@ async def transition(
         if expected_version is not None and req["version"] != expected_version:
             raise StaleVersion(req["version"], req["status"])
         if req["status"] not in rule.from_statuses:
-            raise InvalidState(f"当前状态（{STATUS_LABELS.get(req['status'], req['status'])}）不能{ACTION_LABELS[action]}")
+            label = STATUS_LABELS.get(req["status"], req["status"])
+            raise InvalidState(f"当前状态（{label}）不能{ACTION_LABELS[action]}")
         lead = await open_lead(request_id)
         await _check_actor(rule, action, actor, req, lead, assignment_id)
         from_status = req["status"]
@@ -460,6 +472,8 @@ async def transition(
             closed += await _close_all(request_id, now, "closed")
         elif action in ("escalate", "return", "reopen", "dispatch"):
             placement = await _placement_for(action, req, lead, actor, lead_unit_id, lead_person_id)
+            if placement.person_id is None:  # the invariant: an open request always has a named person
+                raise InvalidState("接收单位没有指定承办人，请联系管理员为该单位设置人员")
             if lead is not None:
                 await _close_assignment(lead["id"], now, action)
                 closed.append(lead["id"])
@@ -607,6 +621,8 @@ async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] 
         raise RequestError("主办单位不存在", "lead")
     level = "district" if unit.kind in ("department", "section", "command_center") else (
         "street" if unit.kind == "street" else "community")
+    if lead_person_id is not None and not await member_of(lead_person_id, unit.id):
+        raise RequestError("所选承办人不属于主办单位", "lead_person")
     person = lead_person_id or await designated_person(unit.id)
     if person is None:
         raise RequestError("主办单位没有指定承办人，请先为该单位设置人员", "lead")

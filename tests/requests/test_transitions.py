@@ -50,7 +50,7 @@ async def test_accept_resolve_and_version_check() -> None:
 
 
 async def test_refused_actions_change_nothing() -> None:
-    req, reporter = await _new()
+    req, _reporter = await _new()
     other_community = await staff("nanhaijie")
     before = await Request.select().where(Request.id == req.id).first()
     n_events = await Event.count().where(Event.request == req.id)

@@ -35,7 +35,8 @@ async def test_unknown_url_is_a_friendly_404(client) -> None:
 
 
 async def test_malformed_form_is_a_400_not_a_500(client) -> None:
-    r = await client.post("/staff/login", content=b"\xff\xfe%%%", headers={"content-type": "application/x-www-form-urlencoded"})
+    r = await client.post("/staff/login", content=b"\xff\xfe%%%",
+                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code in (400, 422)
 
 
@@ -43,7 +44,8 @@ async def test_demo_district_is_complete() -> None:
     streets = await Unit.select(Unit.name).where(Unit.kind == "street")
     names = {r["name"] for r in streets}
     assert {"柳巷街道", "文庙街道", "庙前街道", "迎泽街道", "桥东街道", "老军营街道", "郝庄镇"} <= names
-    for community in ["南海街一社区", "文庙社区", "青年路南社区", "双塔寺街二社区", "桃南二社区", "海西社区", "桃北一社区"]:
+    named = ["南海街一社区", "文庙社区", "青年路南社区", "双塔寺街二社区", "桃南二社区", "海西社区", "桃北一社区"]
+    for community in named:
         assert await Unit.exists().where((Unit.name == community) & (Unit.kind == "community"))
     assert await Unit.exists().where(Unit.name == "环卫科")
     assert await Category.exists().where(Category.name == "公厕")

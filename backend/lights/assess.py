@@ -1,0 +1,289 @@
+"""The annual assessment (年度考核): figures per unit and subtree for a period, computed from the
+event log, the assignments and the explanation tasks — never from counters that can drift."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.accounts.service import Viewer
+from backend.accounts.tables import Role
+from backend.db import aware, utcnow
+from backend.lights.tables import Explanation
+from backend.organisation.tables import Unit
+from backend.requests.tables import Assignment, AssignmentRole, Event
+from backend.settings import get_settings
+
+KIND_FILTERS = {"street": "街道", "community": "社区", "grid": "网格", "department": "部门", "section": "科室"}
+SCORE_NOTE = "综合得分 = 按时受理率 × 40 + 按时办结率 × 40 + 按时说明率 × 20（无红灯说明任务时按满分计）"
+
+
+class AssessError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        tz = ZoneInfo(get_settings().timezone)
+        lo = datetime.combine(self.start, time.min, tz)
+        hi = datetime.combine(date.fromordinal(self.end.toordinal() + 1), time.min, tz)
+        return lo, hi
+
+    @property
+    def label(self) -> str:
+        if self.start.month == 1 and self.start.day == 1 and self.end == date(self.start.year, 12, 31):
+            return f"{self.start.year} 年度"
+        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+
+
+def parse_period(year: str | None, start: str | None, end: str | None) -> Period:
+    """Default: the current calendar year (Beijing time); or a year; or a start/end date range."""
+    if start or end:
+        try:
+            s = date.fromisoformat(str(start))
+            e = date.fromisoformat(str(end))
+        except ValueError:
+            raise AssessError("请填写有效的起止日期（如 2026-01-01）") from None
+        if e < s:
+            raise AssessError("结束日期不能早于开始日期")
+        return Period(s, e)
+    if year:
+        try:
+            y = int(year)
+        except ValueError:
+            raise AssessError("请填写有效的年份") from None
+        if not (2000 <= y <= 2100):
+            raise AssessError("请填写有效的年份")
+        return Period(date(y, 1, 1), date(y, 12, 31))
+    today = utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
+    return Period(date(today.year, 1, 1), date(today.year, 12, 31))
+
+
+@dataclass
+class Figures:
+    unit_id: int
+    name: str
+    kind: str
+    path: str
+    depth: int
+    requests: set[int] = field(default_factory=set)
+    assignments: int = 0
+    accepted_on_time: int = 0
+    resolved_on_time: int = 0
+    yellow: int = 0
+    red: int = 0
+    explanations: int = 0
+    explanations_on_time: int = 0
+    ratings: int = 0
+    ratings_good: int = 0
+    rank: int | None = None
+
+    @property
+    def handled(self) -> int:
+        return len(self.requests)
+
+    @staticmethod
+    def _rate(n: int, d: int) -> float | None:
+        return n / d if d else None
+
+    @property
+    def accept_rate(self) -> float | None:
+        return self._rate(self.accepted_on_time, self.assignments)
+
+    @property
+    def resolve_rate(self) -> float | None:
+        return self._rate(self.resolved_on_time, self.assignments)
+
+    @property
+    def explain_rate(self) -> float | None:
+        return self._rate(self.explanations_on_time, self.explanations)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self._rate(self.ratings_good, self.ratings)
+
+    @property
+    def score(self) -> float | None:
+        if not self.assignments:
+            return None
+        explain = self.explain_rate if self.explain_rate is not None else 1.0
+        return round(40 * (self.accept_rate or 0) + 40 * (self.resolve_rate or 0) + 20 * explain, 1)
+
+
+def can_assess(viewer: Viewer | None, unit_path: str) -> bool:
+    if viewer is None or not viewer.is_staff:
+        return False
+    if viewer.has_role(Role.assessor, Role.admin):
+        return True
+    return any(unit_path.startswith(m.unit_path) for m in viewer.memberships if m.role == Role.unit_head.value)
+
+
+async def default_root(viewer: Viewer) -> int | None:
+    if viewer.has_role(Role.assessor, Role.admin):
+        row = await Unit.select(Unit.id).where(Unit.parent.is_null()).order_by(Unit.id).first()
+        return row["id"] if row else None
+    heads = viewer.unit_ids(Role.unit_head)
+    return heads[0] if heads else None
+
+
+def _data(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        return json.loads(value or "{}")
+    except (TypeError, ValueError):
+        return {}
+
+
+async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, period: Period) -> dict[str, Any]:
+    """Rows: the root's subtree total, then each child (or every unit of ``kind``) with its subtree, ranked."""
+    root_id = root_id or await default_root(viewer)
+    root = await Unit.select().where(Unit.id == (root_id or 0)).first()
+    if root is None:
+        raise AssessError("单位不存在", 404)
+    if not can_assess(viewer, root["path"]):
+        raise AssessError("您只能查看本单位及下级单位的考核", 403)
+    if kind and kind not in KIND_FILTERS:
+        raise AssessError("单位类型无效")
+    units = await Unit.select(Unit.id, Unit.name, Unit.kind, Unit.path, Unit.depth, Unit.parent).where(
+        Unit.path.like(root["path"] + "%")).order_by(Unit.path)
+    if kind:
+        chosen = [u for u in units if u["kind"] == kind and u["id"] != root["id"]]
+    else:
+        chosen = [u for u in units if u["parent"] == root["id"]]
+    rows = [Figures(u["id"], u["name"], u["kind"], u["path"], u["depth"]) for u in [root, *chosen]]
+    lo, hi = period.bounds
+    prefix = root["path"] + "%"
+
+    def add(path: str, fn: Any) -> None:
+        for f in rows:
+            if path.startswith(f.path):
+                fn(f)
+
+    # Lead assignments opened in the period: requests handled and on-time acceptance/resolution.
+    assignments = await Assignment.select(
+        Assignment.id, Assignment.request, Assignment.accepted_at, Assignment.resolved_at,
+        Assignment.unit.path.as_alias("path"),
+    ).where((Assignment.role == AssignmentRole.lead.value) & (Assignment.opened_at >= lo)
+            & (Assignment.opened_at < hi) & Assignment.unit.path.like(prefix))
+    ids = [a["id"] for a in assignments]
+    late: set[tuple[int, str]] = set()
+    for i in range(0, len(ids), 500):
+        for e in await Event.select(Event.assignment, Event.data).where(
+                (Event.action == "light") & Event.assignment.is_in(ids[i:i + 500])):
+            d = _data(e["data"])
+            if d.get("color") == "yellow":
+                late.add((e["assignment"], d.get("stage", "")))
+    for a in assignments:
+        acc = a["accepted_at"] is not None and (a["id"], "accept") not in late
+        res = a["resolved_at"] is not None and (a["id"], "resolve") not in late
+
+        def bump(f: Figures, a: dict[str, Any] = a, acc: bool = acc, res: bool = res) -> None:
+            f.requests.add(a["request"])
+            f.assignments += 1
+            f.accepted_on_time += acc
+            f.resolved_on_time += res
+
+        add(a["path"], bump)
+
+    # Lights lit in the period, charged to the unit of the assignment they belong to.
+    for e in await Event.select(Event.data, Event.assignment.unit.path.as_alias("path")).where(
+            (Event.action == "light") & (Event.created_at >= lo) & (Event.created_at < hi)
+            & Event.assignment.unit.path.like(prefix)):
+        color = _data(e["data"]).get("color")
+        if color in ("yellow", "red"):
+            add(e["path"], lambda f, c=color: setattr(f, c, getattr(f, c) + 1))
+
+    # Explanation tasks opened in the period: on time = first submission before its deadline.
+    for x in await Explanation.select(Explanation.first_submitted_at, Explanation.due_at,
+                                      Explanation.unit.path.as_alias("path")).where(
+            (Explanation.created_at >= lo) & (Explanation.created_at < hi) & Explanation.unit.path.like(prefix)):
+        first = aware(x["first_submitted_at"])
+        on_time = first is not None and first <= aware(x["due_at"])  # type: ignore[operator]
+
+        def bump_x(f: Figures, on_time: bool = on_time) -> None:
+            f.explanations += 1
+            f.explanations_on_time += on_time
+
+        add(x["path"], bump_x)
+
+    # Satisfaction, once residents rate: the "rate" events, charged to the unit responsible at the time.
+    for e in await Event.select(Event.data, Event.unit.path.as_alias("path")).where(
+            (Event.action == "rate") & (Event.created_at >= lo) & (Event.created_at < hi)
+            & Event.unit.path.like(prefix)):
+        score = _data(e["data"]).get("score")
+        if score in ("satisfied", "basic", "dissatisfied"):
+            def bump_r(f: Figures, good: bool = score != "dissatisfied") -> None:
+                f.ratings += 1
+                f.ratings_good += good
+
+            add(e["path"], bump_r)
+
+    ranked = sorted((f for f in rows[1:] if f.score is not None), key=lambda f: (-f.score, -f.handled, f.name))
+    for i, f in enumerate(ranked, 1):
+        f.rank = i
+    others = sorted(rows[1:], key=lambda f: (f.rank is None, f.rank or 0, f.path))
+    return {"root": root, "total": rows[0], "rows": others, "period": period, "kind": kind or "",
+            "units": units}
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+HEADERS = ["排名", "单位", "诉求数", "按时受理", "按时受理率", "按时办结", "按时办结率", "黄灯", "红灯",
+           "按时说明", "说明总数", "满意度", "综合得分"]
+
+
+def table(result: dict[str, Any]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for f in [*result["rows"], result["total"]]:
+        rank: Any = f.rank if f.rank is not None else "—"
+        name = f.name if f is not result["total"] else f"{f.name}（合计）"
+        out.append([rank if f is not result["total"] else "", name, f.handled, f.accepted_on_time,
+                    pct(f.accept_rate), f.resolved_on_time, pct(f.resolve_rate), f.yellow, f.red,
+                    f.explanations_on_time, f.explanations, pct(f.satisfaction),
+                    "—" if f.score is None else f.score])
+    return out
+
+
+def to_csv(result: dict[str, Any]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(HEADERS)
+    w.writerows(table(result))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
+
+
+def to_xlsx(result: dict[str, Any]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考核"
+    ws.append([f"{result['total'].name} · {result['period'].label} 红黄灯考核"])
+    ws.append(HEADERS)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in table(result):
+        ws.append(row)
+    ws.append([])
+    ws.append([SCORE_NOTE])
+    ws.column_dimensions["B"].width = 28
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

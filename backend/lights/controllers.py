@@ -1,0 +1,217 @@
+"""Light pages: admin rules, the command center's board, explanations and phone calls, the assessment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect
+
+from backend.accounts.tables import Role
+from backend.i18n import gettext as _
+from backend.lights import assess, service
+from backend.lights.service import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS, LightError
+from backend.routing.tables import Category
+from backend.settings import get_settings
+from backend.web.guards import admin_only, roles, staff_only, viewer_of
+from backend.web.render import page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+LABELS = {"stages": STAGE_LABELS, "colors": COLOR_LABELS, "clocks": CLOCK_LABELS}
+STATUS_LABELS = {"open": "待说明", "submitted": "待审核", "returned": "已退回待补充", "accepted": "已通过"}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def local_input(value: Any) -> datetime | None:
+    """A ``datetime-local`` field (Beijing time) → UTC; None when empty or unreadable."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if naive.tzinfo is None:
+        naive = naive.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return naive.astimezone(UTC)
+
+
+class LightRulesController(Controller):
+    path = "/admin/lights"
+    guards = [admin_only]
+
+    @get("/")
+    async def rules(self, request: Request) -> Response:
+        return await self._page(request, {}, {})
+
+    async def _page(self, request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+        categories = await Category.select(Category.id, Category.name).where(Category.active == True).order_by(
+            Category.sort)
+        return page(request, "lights/rules.html", {"rules": await service.list_rules(), "categories": categories,
+                                                   "form": form, "errors": errors, **LABELS}, status_code=status)
+
+    @post("/")
+    async def save(self, request: Request, data: Form) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        try:
+            await service.save_rule(viewer, category_id=_int(data.get("category")), stage=str(data.get("stage", "")),
+                                    yellow_hours=data.get("yellow_hours"), red_hours=data.get("red_hours"),
+                                    clock=str(data.get("clock", "")), office_hours=str(data.get("office_hours", "")))
+        except LightError as exc:
+            return await self._page(request, data, {exc.field or "form": exc.message}, status=exc.status)
+        return Redirect("/admin/lights?saved=1", status_code=303)
+
+    @post("/{rule_id:int}/delete")
+    async def delete(self, request: Request, rule_id: int) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        await service.delete_rule(viewer, rule_id)
+        return Redirect("/admin/lights", status_code=303)
+
+
+class LightsController(Controller):
+    path = ""
+    guards = [staff_only]
+
+    @get("/cc/lights")
+    async def board(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        if not (await service.is_command_center(viewer) or (viewer and viewer.is_admin)):
+            raise PermissionDeniedException(_("红黄灯督办看板仅供指挥中心使用"))
+        items = await service.board()
+        for i in items:
+            i["lit_for"] = service.duration_label(i["lit_seconds"])
+        return page(request, "lights/board.html", {"items": items, **LABELS,
+                                                   "reds": sum(i["color"] == "red" for i in items),
+                                                   "yellows": sum(i["color"] == "yellow" for i in items)},
+                    block="board")
+
+    @get("/lights/explanations")
+    async def explanations(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        lists = await service.explanations_for(viewer)
+        return page(request, "lights/explanations.html", {**lists, "status_labels": STATUS_LABELS, **LABELS})
+
+    async def _detail(self, request: Request, expl_id: int, form: dict | None = None, errors: dict | None = None,
+                      status: int = 200) -> Response:
+        viewer = viewer_of(request)
+        ex = await service.explanation(expl_id)
+        if ex is None:
+            raise NotFoundException(_("说明任务不存在"))
+        is_head = service.is_head_of(viewer, ex["unit"])
+        is_cc = await service.is_command_center(viewer)
+        if not (is_head or is_cc or (viewer and viewer.is_admin)):
+            raise PermissionDeniedException(_("您无权查看该说明任务"))
+        return page(request, "lights/explanation.html", {
+            "ex": ex, "calls": await service.calls_of(expl_id), "is_head": is_head, "is_cc": is_cc,
+            "form": form or {}, "errors": errors or {}, "status_labels": STATUS_LABELS,
+            "overdue": ex["status"] in ("open", "returned") and ex["first_submitted_at"] is None
+            and service.aware(ex["due_at"]) < service.utcnow(), **LABELS,
+        }, status_code=status)
+
+    @get("/lights/explanations/{expl_id:int}")
+    async def detail(self, request: Request, expl_id: int) -> Response:
+        return await self._detail(request, expl_id)
+
+    async def _act(self, request: Request, expl_id: int, data: dict, action: Any) -> Response:
+        try:
+            await action()
+        except LightError as exc:
+            if exc.status == 404:
+                raise NotFoundException(exc.message) from None
+            return await self._detail(request, expl_id, data, {exc.field or "form": exc.message}, exc.status)
+        return Redirect(f"/lights/explanations/{expl_id}", status_code=303)
+
+    @post("/lights/explanations/{expl_id:int}/submit")
+    async def submit(self, request: Request, expl_id: int, data: Form) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        return await self._act(request, expl_id, data, lambda: service.submit_explanation(
+            expl_id, viewer, reason=data.get("reason"), measures=data.get("measures"),
+            promised_at=local_input(data.get("promised_at"))))
+
+    @post("/lights/explanations/{expl_id:int}/review")
+    async def review(self, request: Request, expl_id: int, data: Form) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        return await self._act(request, expl_id, data, lambda: service.review_explanation(
+            expl_id, viewer, decision=str(data.get("decision", "")), comment=data.get("comment")))
+
+    @post("/lights/explanations/{expl_id:int}/calls")
+    async def call(self, request: Request, expl_id: int, data: Form) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        return await self._act(request, expl_id, data, lambda: service.log_call(
+            expl_id, viewer, called_at=local_input(data.get("called_at")), callee=data.get("callee"),
+            outcome=data.get("outcome")))
+
+
+class AssessController(Controller):
+    path = "/assess"
+    guards = [roles(Role.assessor, Role.admin, Role.unit_head)]
+
+    async def _result(self, request: Request) -> dict[str, Any]:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        q = request.query_params
+        try:
+            period = assess.parse_period(q.get("year"), q.get("start"), q.get("end"))
+            return await assess.assessment(viewer, root_id=_int(q.get("unit")), kind=q.get("kind") or None,
+                                           period=period)
+        except assess.AssessError as exc:
+            if exc.status == 403:
+                raise PermissionDeniedException(exc.message) from None
+            if exc.status == 404:
+                raise NotFoundException(exc.message) from None
+            raise LightError(exc.message) from None
+
+    @get("/")
+    async def index(self, request: Request) -> Response:
+        try:
+            result = await self._result(request)
+        except LightError as exc:
+            return page(request, "lights/assess.html", {"error": exc.message, "q": request.query_params,
+                                                        "kinds": assess.KIND_FILTERS}, status_code=400)
+        query = str(request.url.query or "")
+        return page(request, "lights/assess.html", {**result, "pct": assess.pct, "kinds": assess.KIND_FILTERS,
+                                                    "q": request.query_params, "query": query,
+                                                    "score_note": assess.SCORE_NOTE})
+
+    @get("/export.csv")
+    async def csv(self, request: Request) -> Response:
+        try:
+            result = await self._result(request)
+        except LightError as exc:
+            raise _bad(exc.message) from None
+        return Response(assess.to_csv(result), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="assessment.csv"'})
+
+    @get("/export.xlsx")
+    async def xlsx(self, request: Request) -> Response:
+        try:
+            result = await self._result(request)
+        except LightError as exc:
+            raise _bad(exc.message) from None
+        return Response(assess.to_xlsx(result),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="assessment.xlsx"'})
+
+
+def _bad(message: str) -> Exception:
+    return ClientException(message)
+
+
+CONTROLLERS = [LightRulesController, LightsController, AssessController]

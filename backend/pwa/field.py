@@ -1,0 +1,55 @@
+"""Grid-worker field mode: today's tasks with big one-handed buttons.
+
+Accept is one tap from the list; progress and resolve open an inline form (photo + note) and send:
+three taps. The forms post to the request pages' action endpoints with the hidden version, so the
+transition service stays the one place that changes a request. Forms carry ``data-offline-queue``:
+made offline, they wait in the phone's outbox and are sent when the network returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+
+from backend.accounts.service import Viewer
+from backend.requests.service import STATUS_LABELS, can_act_on_assignment, open_lead
+from backend.requests.tables import Status
+from backend.web.guards import staff_only, viewer_of
+from backend.web.render import page
+
+FIELD_STATUSES = (Status.assigned.value, Status.accepted.value)
+MAX_TASKS = 100
+
+
+async def _tasks(viewer: Viewer) -> list[dict[str, Any]]:
+    from backend.requests import queries  # the request pages' read side (issue 3)
+
+    rows = [r for r in await queries.inbox(viewer, limit=1000) if r["status"] in FIELD_STATUSES]
+    # In the field the newest work matters first (urgent before everything).
+    rows.sort(key=lambda r: (not r["urgent"], -r["created_at"].timestamp()))
+    tasks = []
+    for row in rows[:MAX_TASKS]:
+        lead = await open_lead(row["id"])
+        is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
+        actions: list[str] = []
+        if row["status"] == Status.assigned.value and is_lead:
+            actions.append("accept")
+        if row["status"] == Status.accepted.value and is_lead:
+            actions.append("resolve")
+        actions.append("progress")
+        tasks.append(row | {"actions": actions, "is_lead": is_lead})
+    return tasks
+
+
+class FieldController(Controller):
+    path = "/staff/field"
+    guards = [staff_only]
+    include_in_schema = False
+
+    @get("")
+    async def field(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        tasks = await _tasks(viewer)
+        return page(request, "pwa/field.html", {"tasks": tasks, "status_labels": STATUS_LABELS}, block="content")

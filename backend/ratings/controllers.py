@@ -1,0 +1,64 @@
+"""Rating pages: the resident rates the handling of their own request (满意度测评)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.params import Body
+from litestar.response import Redirect
+
+from backend.ratings import service
+from backend.ratings.service import MAX_COMMENT, SCORE_LABELS, NotFound
+from backend.requests.service import NotAllowed, RequestError
+from backend.requests.tables import Request as Req
+from backend.web.guards import signed_in, viewer_of
+from backend.web.render import page
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+async def _own_request(request: Request, code: str) -> dict[str, Any]:
+    """The viewer's own request by tracking code: staff get 403, other residents 404."""
+    viewer = viewer_of(request)
+    if viewer is None or not viewer.is_resident:
+        raise PermissionDeniedException("只有提交诉求的居民本人可以评价，工作人员不能代为评价")
+    req = await Req.select(Req.id, Req.code, Req.status, Req.reporter, Req.version).where(Req.code == code).first()
+    if req is None or req["reporter"] != viewer.id:
+        raise NotFoundException("诉求不存在")
+    return req
+
+
+class RatingController(Controller):
+    path = "/r/{code:str}/rate"
+    guards = [signed_in]
+
+    @get("")
+    async def form(self, request: Request, code: str) -> Response:
+        req = await _own_request(request, code)
+        return page(request, "ratings/rate.html", {"req": req, "form": {}, "errors": {},
+                                                   "ratings": await service.ratings_of(req["id"])})
+
+    @post("")
+    async def submit(self, request: Request, code: str, data: Form) -> Response:
+        req = await _own_request(request, code)
+        score = str(data.get("score") or "")
+        comment = str(data.get("comment") or "")
+        try:
+            await service.rate(req["id"], viewer_of(request), score, comment)
+        except NotFound as exc:
+            raise NotFoundException(exc.message) from exc
+        except NotAllowed as exc:
+            raise PermissionDeniedException(exc.message) from exc
+        except RequestError as exc:
+            if exc.field is None:  # a state refusal (already rated, closed): say so, change nothing
+                raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+            return page(request, "ratings/rate.html",
+                        {"req": req, "form": {"score": score, "comment": comment}, "errors": {exc.field: exc.message},
+                         "ratings": await service.ratings_of(req["id"])}, status_code=400)
+        return Redirect(f"/r/{code}?rated={score}", status_code=303)
+
+
+__all__ = ["MAX_COMMENT", "SCORE_LABELS", "RatingController"]

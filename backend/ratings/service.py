@@ -1,0 +1,166 @@
+"""Satisfaction ratings (满意度测评): rules, the not-rated auto close, the after-resolve hook.
+
+A rating is written together with its "rate" event and the state change it causes (close when
+satisfied/basically satisfied, reopen when dissatisfied) in one transaction: either all three
+exist or none. No Litestar imports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from backend.accounts.service import Viewer
+from backend.db import aware, utcnow, write_transaction
+from backend.jobs import enqueue
+from backend.ratings.tables import Rating, Score
+from backend.requests import service as requests
+from backend.requests.hooks import on_transition
+from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
+from backend.requests.tables import Event, Request, Status
+
+log = logging.getLogger("qungong.ratings")
+
+SCORE_LABELS = {Score.satisfied.value: "满意", Score.basic.value: "基本满意", Score.dissatisfied.value: "不满意"}
+GOOD_SCORES = frozenset({Score.satisfied.value, Score.basic.value})
+RESOLUTION_ACTIONS = ("resolve", "answer")
+MAX_COMMENT = 500
+AUTO_CLOSE_JOB = "ratings_auto_close"
+
+
+def rating_days() -> int:
+    """Days a resident has to rate before the request closes as "not rated" (QG_RATING_DAYS, default 7)."""
+    try:
+        return max(1, int(os.environ.get("QG_RATING_DAYS", "7")))
+    except ValueError:
+        return 7
+
+
+class NotFound(RequestError):
+    """Not the viewer's request: answer 404, revealing nothing."""
+
+    status = 404
+
+
+@dataclass
+class RateResult:
+    rating_id: int
+    score: str
+    action: str  # "close" or "reopen"
+    to_status: str
+
+
+async def latest_resolution(request_id: int) -> dict[str, Any] | None:
+    return await Event.select(Event.id, Event.created_at).where(
+        (Event.request == request_id) & Event.action.is_in(list(RESOLUTION_ACTIONS))
+    ).order_by(Event.id, ascending=False).first()
+
+
+async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str = "", *,
+               now: datetime | None = None) -> RateResult:
+    """The resident rates the latest resolution of their own request."""
+    if viewer is None:
+        raise NotAllowed("请先登录")
+    if not viewer.is_resident:
+        raise NotAllowed("只有提交诉求的居民本人可以评价，工作人员不能代为评价")
+    req = await Request.select(Request.id, Request.reporter, Request.status, Request.version).where(
+        Request.id == request_id).first()
+    if req is None or req["reporter"] != viewer.id:
+        raise NotFound("诉求不存在")
+    if score not in SCORE_LABELS:
+        raise RequestError("请选择满意、基本满意或不满意", "score")
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise RequestError(f"评价内容不能超过 {MAX_COMMENT} 字（当前 {len(comment)} 字）", "comment")
+    now = now or utcnow()
+    async with write_transaction():
+        req = await Request.select(Request.status, Request.version).where(Request.id == request_id).first()
+        if req["status"] != Status.resolved.value:
+            raise InvalidState("该诉求当前不在待评价状态（可能已评价或已结案）")
+        resolution = await latest_resolution(request_id)
+        if resolution is None:
+            raise InvalidState("该诉求尚未办结，暂不能评价")
+        if await Rating.exists().where(Rating.resolution_event == resolution["id"]):
+            raise InvalidState("您已评价过本次办理结果")
+        rating = Rating(request=request_id, resolution_event=resolution["id"], resident=viewer.id, score=score,
+                        comment=comment, created_at=now)
+        await rating.save()
+        await requests.record(request_id, "rate", actor=viewer, note=comment,
+                              data={"score": score, "resolution": resolution["id"]}, now=now)
+        # Last statement of the transaction: if it refuses, the rating and the event roll back too.
+        if score in GOOD_SCORES:
+            result = await requests.transition(request_id, "close", viewer, req["version"], now=now,
+                                               data={"reason": "rated", "score": score})
+        else:
+            result = await requests.transition(request_id, "reopen", viewer, req["version"], note=comment, now=now,
+                                               data={"reason": "dissatisfied", "score": score})
+    return RateResult(rating.id, score, result.action, result.to_status)
+
+
+async def auto_close(request_id: int, resolution_event_id: int | None = None, *, now: datetime | None = None) -> bool:
+    """Close as "not rated" once the rating window has passed. Safe to run twice, late or never.
+
+    Returns True when this call closed the request.
+    """
+    now = now or utcnow()
+    req = await Request.select(Request.status, Request.version).where(Request.id == request_id).first()
+    if req is None or req["status"] != Status.resolved.value:
+        return False
+    resolution = await latest_resolution(request_id)
+    if resolution is None:
+        return False
+    if resolution_event_id is not None and resolution["id"] != resolution_event_id:
+        return False  # resolved again since this job was scheduled: that resolution has its own job
+    if aware(resolution["created_at"]) + timedelta(days=rating_days()) > now:
+        return False
+    if await Rating.exists().where(Rating.resolution_event == resolution["id"]):
+        return False
+    try:
+        await requests.transition(request_id, "close", None, req["version"], now=now,
+                                  data={"reason": "not_rated", "resolution": resolution["id"]})
+    except (InvalidState, StaleVersion):
+        return False  # the resident rated (or something else happened) in the meantime
+    return True
+
+
+async def sweep_unrated(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Close every resolved request whose rating window passed (repairs lost or late jobs)."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=rating_days())
+    rows = await Request.select(Request.id).where(
+        (Request.status == Status.resolved.value) & (Request.resolved_at <= cutoff)
+    ).order_by(Request.resolved_at).limit(limit)
+    closed = 0
+    for row in rows:
+        if await auto_close(row["id"], now=now):
+            closed += 1
+    return closed
+
+
+@on_transition
+async def schedule_auto_close(result: TransitionResult) -> None:
+    """After a resolution commits: one deferred job per resolution event, named after it."""
+    if result.to_status != Status.resolved.value or result.action not in RESOLUTION_ACTIONS:
+        return
+    ev = await Event.select(Event.created_at).where(Event.id == result.event_id).first()
+    if ev is None:
+        return
+    due = aware(ev["created_at"]) + timedelta(days=rating_days())
+    # Already due (a back-dated resolution): run now; arq refuses a defer time far in the past.
+    await enqueue(AUTO_CLOSE_JOB, result.request_id, result.event_id, job_id=f"rating-timeout:{result.event_id}",
+                  defer_until=due if due > utcnow() else None)
+
+
+async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
+    """True when ``viewer`` is the reporter and the latest resolution awaits their rating."""
+    if viewer is None or not viewer.is_resident:
+        return False
+    req = await Request.select(Request.reporter, Request.status).where(Request.id == request_id).first()
+    return bool(req and req["reporter"] == viewer.id and req["status"] == Status.resolved.value)
+
+
+async def ratings_of(request_id: int) -> list[dict[str, Any]]:
+    return await Rating.select().where(Rating.request == request_id).order_by(Rating.id)

@@ -1,0 +1,508 @@
+"""Request pages: the resident's report flow and follow-up, public pages, and the staff field pages.
+
+HTTP in → service call → page or 303. Photos are processed and stored before the service's
+transaction and attached inside it; on any refusal the stored files are deleted (or kept in the
+form's draft so the resident does not have to pick them again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Redirect
+
+from backend.accounts.service import Viewer, load_viewer
+from backend.accounts.tables import Role
+from backend.i18n import gettext as _
+from backend.media import service as media
+from backend.media.processing import MAX_BYTES, PhotoError
+from backend.requests import queries
+from backend.requests.reporting import (
+    KEY_RE,
+    KIND_LABELS,
+    SOURCE_LABELS,
+    Draft,
+    check_form,
+    drop_draft,
+    form_values,
+    load_draft,
+    new_key,
+    resident_account_for,
+    save_draft,
+)
+from backend.requests.service import (
+    ACTION_LABELS,
+    MAX_DESCRIPTION,
+    MAX_NOTE,
+    RULES,
+    STATUS_LABELS,
+    NewRequest,
+    RequestError,
+    StaleVersion,
+    can_act_on_assignment,
+    can_view,
+    find_by_idempotency_key,
+    open_lead,
+    submit,
+    transition,
+)
+from backend.requests.tables import Assignment, AssignmentRole, Kind, Source, Status
+from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
+from backend.web.render import page
+
+Values = dict[str, str]
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+async def read_uploads(form: Any, name: str = "photos") -> tuple[list[tuple[str, bytes]], str | None]:
+    """The non-empty files of a multipart field, each read up to the size limit (never more into memory)."""
+    files: list[tuple[str, bytes]] = []
+    getall = getattr(form, "getall", None)
+    items = getall(name, []) if getall else []
+    for item in items:
+        if not isinstance(item, UploadFile):
+            continue
+        data = await item.read(MAX_BYTES + 1)
+        filename = item.filename or ""
+        await item.close()
+        if not data and not filename:
+            continue  # an empty file input: the browser sends an empty part
+        if len(data) > MAX_BYTES:
+            return [], _("「{name}」超过 15 MB，请压缩后再上传").format(name=filename[:40] or _("照片"))
+        files.append((filename, data))
+    return files, None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _labels() -> dict[str, Any]:
+    return {"status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "action_labels": ACTION_LABELS,
+            "source_labels": SOURCE_LABELS}
+
+
+async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, kept: int, located: str = "",
+                        notice: str = "") -> dict[str, Any]:
+    key = values.get("idempotency_key") or ""
+    if not KEY_RE.match(key):
+        key = new_key()
+    return {
+        "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "located": located,
+        "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
+        "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
+        "action": "/staff/report" if staff else "/report",
+        "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
+    }
+
+
+def _blank(staff: bool) -> Values:
+    values = dict.fromkeys(("kind", "category", "description", "lat", "lon", "community", "address",
+                            "contact_name", "contact_phone"), "")
+    values |= {"is_public": "1", "idempotency_key": new_key(), "source": Source.patrol.value if staff else ""}
+    return values
+
+
+async def _show_form(request: Request, values: Values, errors: dict[str, str], *, staff: bool, kept: int,
+                     located: str = "", notice: str = "", status: int = 400) -> Response:
+    ctx = await _form_context(values, errors, staff=staff, kept=kept, located=located, notice=notice)
+    return page(request, "requests/report.html", ctx, status_code=status)
+
+
+async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) -> Response:
+    """POST of the report form, for residents (signed in or not) and for staff filing on behalf / on patrol."""
+    form = await request.form()
+    values = form_values(form)
+    key = values["idempotency_key"]
+    if KEY_RE.match(key):
+        existing = await find_by_idempotency_key(key)
+        if existing is not None:  # a double tap or a retried POST: the first one counts
+            mine = (existing.filed_by == viewer.id) if staff and viewer else (
+                viewer is not None and existing.reporter == viewer.id)
+            if mine:
+                return Redirect(f"/staff/requests/{existing.id}" if staff else f"/report/done/{existing.code}",
+                                status_code=303)
+            values["idempotency_key"] = ""
+            return await _show_form(request, values, {"form": _("表单已失效，请重新提交")}, staff=staff, kept=0)
+    draft = await load_draft(key, viewer) if KEY_RE.match(key) else None
+    kept = draft.photos if draft else []
+    uploads, upload_error = await read_uploads(form)
+    checked = await check_form(values, staff=staff)
+    errors = dict(checked.errors)
+    new_photos: list[media.StoredPhoto] = []
+    if upload_error:
+        errors["photos"] = upload_error
+    elif len(kept) + len(uploads) > media.MAX_PHOTOS:
+        errors["photos"] = _("最多上传 {max} 张照片（您选择了 {n} 张）").format(
+            max=media.MAX_PHOTOS, n=len(kept) + len(uploads))
+    elif uploads:
+        try:
+            new_photos = await media.store_uploads(uploads)
+        except PhotoError as exc:
+            errors["photos"] = exc.message
+    photos = kept + new_photos
+    if errors or checked.data is None:
+        await _keep_photos(key, viewer, values, photos)
+        return await _show_form(request, values, errors, staff=staff, kept=len(photos) if KEY_RE.match(key) else 0,
+                                located=checked.located)
+    if viewer is None:
+        # Sign-in comes at the end: keep everything (photos already stored) and come back to it.
+        await save_draft(Draft(key, None, values, photos))
+        return Redirect(f"/login?next=/report/resume/{key}", status_code=303)
+    return await _create(request, viewer, checked.data, values, photos, fresh=new_photos, staff=staff)
+
+
+async def _keep_photos(key: str, viewer: Viewer | None, values: Values, photos: list[media.StoredPhoto]) -> None:
+    if not photos:
+        return
+    if KEY_RE.match(key):
+        await save_draft(Draft(key, viewer.id if viewer else None, values, photos))
+    else:
+        await media.discard(photos)
+
+
+async def _create(request: Request, viewer: Viewer, data: NewRequest, values: Values,
+                  photos: list[media.StoredPhoto], *, fresh: list[media.StoredPhoto], staff: bool) -> Response:
+    """Submit; ``fresh`` are the photos stored by this very POST (the others came from the draft)."""
+    reporter: Viewer | None = viewer
+    filed_by: Viewer | None = None
+    if staff:
+        filed_by, reporter = viewer, None
+        if data.source == Source.on_behalf.value and data.contact_phone:
+            account_id = await resident_account_for(data.contact_phone)
+            reporter = await load_viewer(account_id) if account_id else None
+    try:
+        req, created = await submit(data, reporter, filed_by=filed_by, attach=media.attacher(photos))
+    except RequestError as exc:
+        await _keep_photos(data.idempotency_key or "", viewer, values, photos)
+        return await _show_form(request, values, {exc.field or "form": exc.message}, staff=staff, kept=len(photos))
+    except BaseException:
+        await media.discard(fresh)  # the draft (if any) keeps its photos for a retry; the sweep collects the rest
+        raise
+    if not created:
+        # The first submission won. Only this POST's own copies are surely unused: the draft's photos may be
+        # the very files a concurrent first POST (a double tap) just attached.
+        await media.discard(fresh)
+    await drop_draft(data.idempotency_key or "")
+    if staff:
+        return Redirect(f"/staff/requests/{req.id}", status_code=303)
+    return Redirect(f"/report/done/{req.code}", status_code=303)
+
+
+async def _timeline(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[dict[str, Any]]:
+    return await queries.timeline_with_photos(request_id, public_only=public_only, staff_view=staff_view)
+
+
+# ---------------------------------------------------------------- residents
+
+
+class ReportController(Controller):
+    path = ""
+
+    @get("/report")
+    async def report_form(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        if viewer is not None and viewer.is_staff:
+            return Redirect("/staff/report", status_code=303)
+        return await _show_form(request, _blank(False), {}, staff=False, kept=0, status=200)
+
+    @post("/report")
+    async def report_submit(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        if viewer is not None and not viewer.is_resident:
+            raise PermissionDeniedException(_("工作人员请使用“代居民反映”入口"))
+        return await _take_report(request, viewer, staff=False)
+
+    @get("/report/resume/{key:str}", guards=[resident_only])
+    async def resume(self, request: Request, key: str) -> Response:
+        """After sign-in: create the request from the draft kept under the form's key."""
+        viewer = viewer_of(request)
+        assert viewer is not None
+        draft = await load_draft(key, viewer)
+        if draft is None:
+            existing = await find_by_idempotency_key(key) if KEY_RE.match(key) else None
+            if existing is not None and existing.reporter == viewer.id:
+                return Redirect(f"/report/done/{existing.code}", status_code=303)
+            return await _show_form(request, _blank(False), {}, staff=False, kept=0, status=410,
+                                    notice=_("填写的内容已超过 1 小时未提交，已失效，请重新填写。"))
+        checked = await check_form(draft.values)
+        if checked.data is None:
+            await save_draft(Draft(key, viewer.id, draft.values, draft.photos))
+            return await _show_form(request, draft.values, checked.errors, staff=False, kept=len(draft.photos),
+                                    located=checked.located)
+        return await _create(request, viewer, checked.data, draft.values, draft.photos, fresh=[], staff=False)
+
+    @get("/report/done/{code:str}", guards=[resident_only])
+    async def done(self, request: Request, code: str) -> Response:
+        viewer = viewer_of(request)
+        req = await queries.request_row(code=code)
+        if req is None or viewer is None or req["reporter"] != viewer.id:
+            raise NotFoundException(_("诉求不存在"))
+        return page(request, "requests/done.html", {"req": req} | _labels())
+
+    @get("/my", guards=[resident_only])
+    async def my(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        return page(request, "requests/my.html", {"items": await queries.my_requests(viewer)} | _labels())
+
+    async def _own(self, request: Request, code: str) -> tuple[Viewer, dict[str, Any]]:
+        viewer = viewer_of(request)
+        req = await queries.request_row(code=code)
+        if req is None or viewer is None or not viewer.is_resident or req["reporter"] != viewer.id:
+            # Another resident's request does not exist as far as this viewer is concerned.
+            raise NotFoundException(_("诉求不存在或您无权查看"))
+        return viewer, req
+
+    async def _detail(self, request: Request, viewer: Viewer, req: dict[str, Any], *, errors: dict[str, str] | None
+                      = None, note: str = "", status: int = 200, conflict: str = "") -> Response:
+        ctx = {
+            "req": req, "timeline": await _timeline(req["id"], public_only=True), "errors": errors or {},
+            "note": note, "conflict": conflict, "version": req["version"],
+            "can_withdraw": req["status"] in RULES["withdraw"].from_statuses,
+            "can_comment": req["status"] in RULES["comment"].from_statuses,
+            "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+        } | _labels()
+        return page(request, "requests/detail.html", ctx, status_code=status)
+
+    @get("/r/{code:str}", guards=[signed_in])
+    async def detail(self, request: Request, code: str) -> Response:
+        viewer = viewer_of(request)
+        if viewer is not None and viewer.is_staff:
+            req = await queries.request_row(code=code)
+            if req is not None and await can_view(viewer, req):
+                return Redirect(f"/staff/requests/{req['id']}", status_code=303)
+            raise NotFoundException(_("诉求不存在或您无权查看"))
+        viewer, req = await self._own(request, code)
+        return await self._detail(request, viewer, req)
+
+    @post("/r/{code:str}/comment", guards=[resident_only])
+    async def comment(self, request: Request, code: str) -> Response:
+        viewer, req = await self._own(request, code)
+        form = await request.form()
+        note = str(form.get("note") or "").strip()
+        uploads, upload_error = await read_uploads(form)
+        if upload_error:
+            return await self._detail(request, viewer, req, errors={"photos": upload_error}, note=note, status=400)
+        if len(uploads) > media.MAX_PHOTOS:
+            return await self._detail(request, viewer, req, note=note, status=400, errors={
+                "photos": _("最多上传 {max} 张照片（您选择了 {n} 张）").format(max=media.MAX_PHOTOS, n=len(uploads))})
+        if not note and uploads:
+            note = _("补充了照片")
+        try:
+            photos = await media.store_uploads(uploads)
+        except PhotoError as exc:
+            return await self._detail(request, viewer, req, errors={"photos": exc.message}, note=note, status=400)
+        try:
+            # A comment changes no state: it needs no version and never conflicts with the staff's work.
+            await transition(req["id"], "comment", viewer, None, note=note, attach=media.attacher(photos))
+        except RequestError as exc:
+            await media.discard(photos)
+            fresh = await queries.request_row(request_id=req["id"]) or req
+            return await self._detail(request, viewer, fresh, errors={"note": exc.message}, note=note,
+                                      status=exc.status)
+        except BaseException:
+            await media.discard(photos)
+            raise
+        return Redirect(f"/r/{code}", status_code=303)
+
+    @post("/r/{code:str}/withdraw", guards=[resident_only])
+    async def withdraw(self, request: Request, code: str) -> Response:
+        viewer, req = await self._own(request, code)
+        form = await request.form()
+        version = _int(form.get("version"))
+        try:
+            if version is None:
+                raise RequestError(_("表单已失效，请刷新后重试"))
+            await transition(req["id"], "withdraw", viewer, version)
+        except RequestError as exc:
+            fresh = await queries.request_row(request_id=req["id"]) or req
+            return await self._detail(request, viewer, fresh, errors={"withdraw": exc.message}, status=exc.status,
+                                      conflict=exc.message if isinstance(exc, StaleVersion) else "")
+        return Redirect(f"/r/{code}", status_code=303)
+
+
+class PublicController(Controller):
+    """Open pages: only public requests, only what is safe to show (community name, never person or address)."""
+
+    path = ""
+
+    @get("/public")
+    async def public_list(self, request: Request, page_no: int = 1) -> Response:
+        page_no = max(1, min(page_no, 1000))
+        items = await queries.public_requests(page=page_no)
+        return page(request, "requests/public_list.html", {"items": items, "page_no": page_no} | _labels())
+
+    @get("/p/{code:str}")
+    async def public_detail(self, request: Request, code: str) -> Response:
+        req = await queries.request_row(code=code)
+        if req is None or not req["is_public"] or req["status"] == Status.withdrawn.value:
+            raise NotFoundException(_("诉求不存在或未公开"))
+        public = {k: req[k] for k in ("id", "code", "kind", "status", "description", "created_at", "resolved_at",
+                                      "category.name", "community.name", "street.name", "current_unit.name",
+                                      "current_person.name", "current_person.public_title", "answer")}
+        ctx = {"req": public, "timeline": await _timeline(req["id"], public_only=True), "public": True}
+        return page(request, "requests/public_detail.html", ctx | _labels())
+
+
+# ---------------------------------------------------------------- staff in the field
+
+STAFF_ACTIONS = ("accept", "progress", "resolve", "answer", "return")
+
+
+def _viewer(request: Request) -> Viewer:
+    viewer = viewer_of(request)
+    assert viewer is not None  # staff_only guard
+    return viewer
+
+
+async def _staff_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+    req = await queries.request_row(request_id=request_id)
+    if req is None or not await can_view(viewer, req):
+        raise NotFoundException(_("诉求不存在或不在您的范围内"))
+    return req
+
+
+async def _available_actions(viewer: Viewer, req: dict[str, Any]) -> list[str]:
+    status = req["status"]
+    lead = await open_lead(req["id"])
+    is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
+    is_assist = False
+    if not is_lead:
+        rows = await Assignment.select().where(
+            (Assignment.request == req["id"]) & (Assignment.role == AssignmentRole.assist.value)
+            & (Assignment.is_open == True))
+        for a in rows:
+            if await can_act_on_assignment(viewer, a):
+                is_assist = True
+    out = []
+    for action in STAFF_ACTIONS:
+        if status not in RULES[action].from_statuses:
+            continue
+        if action == "progress" and (is_lead or is_assist):
+            out.append(action)
+        elif action != "progress" and is_lead:
+            if action == "answer" and req["kind"] != Kind.consultation.value:
+                continue
+            if action == "resolve" and req["kind"] == Kind.consultation.value and status != Status.accepted.value:
+                continue
+            out.append(action)
+    return out
+
+
+async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *, errors: dict[str, str] | None = None,
+                        notes: dict[str, str] | None = None, conflict: str = "", status: int = 200) -> Response:
+    ctx = {
+        "req": req, "version": req["version"], "timeline": await _timeline(req["id"], public_only=False,
+                                                                          staff_view=True),
+        "actions": await _available_actions(viewer, req), "errors": errors or {}, "notes": notes or {},
+        "conflict": conflict, "reporter_phone": await queries.reporter_phone(req["reporter"]),
+        "counts": await queries.inbox_counts(viewer), "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+    } | _labels()
+    return page(request, "requests/staff_request.html", ctx, status_code=status)
+
+
+class StaffRequestsController(Controller):
+    path = "/staff"
+    guards = [staff_only]
+
+    @get("/inbox")
+    async def inbox(self, request: Request, status: str = "", kind: str = "", category: str = "") -> Response:
+        viewer = _viewer(request)
+        filters = {"status": status if status in STATUS_LABELS else "", "kind": kind if kind in KIND_LABELS else "",
+                   "category": category if category.isdigit() else ""}
+        items = await queries.inbox(viewer, **filters)
+        ctx = {"items": items, "filters": filters, "counts": await queries.inbox_counts(viewer),
+               "categories": await queries.categories()} | _labels()
+        return page(request, "requests/inbox.html", ctx, block="inbox_list")
+
+    @get("/inbox/counts")
+    async def inbox_counts(self, request: Request) -> Response:
+        counts = await queries.inbox_counts(_viewer(request))
+        return page(request, "requests/_inbox_counts.html", {"counts": counts} | _labels())
+
+    @get("/requests/{request_id:int}")
+    async def request_detail(self, request: Request, request_id: int) -> Response:
+        viewer = _viewer(request)
+        return await _staff_detail(request, viewer, await _staff_request(viewer, request_id))
+
+    async def _act(self, request: Request, request_id: int, action: str) -> Response:
+        viewer = _viewer(request)
+        req = await _staff_request(viewer, request_id)
+        form = await request.form()
+        note = str(form.get("note") or "").strip()
+        version = _int(form.get("version"))
+        notes = {action: note}
+        uploads, upload_error = await read_uploads(form)
+        if upload_error or len(uploads) > media.MAX_PHOTOS:
+            message = upload_error or _("最多上传 {max} 张照片（您选择了 {n} 张）").format(
+                max=media.MAX_PHOTOS, n=len(uploads))
+            return await _staff_detail(request, viewer, req, errors={action: message}, notes=notes, status=400)
+        if version is None:
+            return await _staff_detail(request, viewer, req, errors={action: _("表单已失效，请刷新后重试")},
+                                       notes=notes, status=400)
+        try:
+            photos = await media.store_uploads(uploads)
+        except PhotoError as exc:
+            return await _staff_detail(request, viewer, req, errors={action: exc.message}, notes=notes, status=400)
+        try:
+            await transition(request_id, action, viewer, version, note=note, attach=media.attacher(photos))
+        except RequestError as exc:
+            await media.discard(photos)
+            fresh = await _staff_request(viewer, request_id)
+            if isinstance(exc, StaleVersion):
+                # Never overwrite: show the new state and fresh forms; what was typed stays in the form.
+                return await _staff_detail(request, viewer, fresh, conflict=exc.message, notes=notes,
+                                           status=409)
+            if exc.status == 403:
+                raise PermissionDeniedException(exc.message) from exc
+            return await _staff_detail(request, viewer, fresh, errors={action: exc.message}, notes=notes,
+                                       status=exc.status)
+        except BaseException:
+            await media.discard(photos)
+            raise
+        return Redirect(f"/staff/requests/{request_id}", status_code=303)
+
+    @post("/requests/{request_id:int}/accept")
+    async def accept(self, request: Request, request_id: int) -> Response:
+        return await self._act(request, request_id, "accept")
+
+    @post("/requests/{request_id:int}/progress")
+    async def progress(self, request: Request, request_id: int) -> Response:
+        return await self._act(request, request_id, "progress")
+
+    @post("/requests/{request_id:int}/resolve")
+    async def resolve(self, request: Request, request_id: int) -> Response:
+        return await self._act(request, request_id, "resolve")
+
+    @post("/requests/{request_id:int}/answer")
+    async def answer(self, request: Request, request_id: int) -> Response:
+        return await self._act(request, request_id, "answer")
+
+    @post("/requests/{request_id:int}/return")
+    async def return_(self, request: Request, request_id: int) -> Response:
+        return await self._act(request, request_id, "return")
+
+    @get("/report")
+    async def staff_report_form(self, request: Request) -> Response:
+        return await _show_form(request, _blank(True), {}, staff=True, kept=0, status=200)
+
+    @post("/report", guards=[staff_only])
+    async def staff_report_submit(self, request: Request) -> Response:
+        viewer = _viewer(request)
+        if not viewer.has_role(Role.grid_worker, Role.community_staff, Role.street_staff, Role.unit_head,
+                               Role.dispatcher):
+            raise PermissionDeniedException(_("您的角色不能代居民反映诉求"))
+        return await _take_report(request, viewer, staff=True)
+
+
+CONTROLLERS = [ReportController, PublicController, StaffRequestsController]
+

@@ -1,0 +1,150 @@
+"""Read side of the request pages: inbox, lists, and timelines with photos. No Litestar imports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count
+
+from backend.accounts.service import Viewer
+from backend.accounts.tables import Account
+from backend.media.service import photos_by_event
+from backend.organisation.tables import Unit
+from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
+from backend.requests.tables import OPEN_STATUSES, Assignment, Request, Status
+from backend.routing.tables import Category
+
+LIST_COLUMNS = (
+    Request.id, Request.code, Request.kind, Request.status, Request.urgent, Request.created_at,
+    Request.description, Request.is_public, Request.source, Request.level, Request.version,
+    Request.category.name, Request.community.name, Request.current_unit.name, Request.current_person.name,
+    Request.current_person.public_title,
+)
+INBOX_COUNTED = (Status.assigned.value, Status.accepted.value, Status.returned.value)
+
+
+async def handled_unit_ids(viewer: Viewer) -> list[int]:
+    """Units the viewer handles work for: each handling membership's unit and everything below it."""
+    paths = sorted({m.unit_path for m in viewer.memberships if m.role in HANDLING_ROLES})
+    ids: set[int] = set()
+    for path in paths:
+        rows = await Unit.select(Unit.id).where(Unit.path.like(path + "%"))
+        ids.update(r["id"] for r in rows)
+    return sorted(ids)
+
+
+async def _inbox_scope(viewer: Viewer) -> Any:
+    unit_ids = await handled_unit_ids(viewer)
+    scope = Request.current_person == viewer.id
+    if unit_ids:
+        scope = scope | Request.current_unit.is_in(unit_ids)
+        # Co-assigned (协办) work sits with another lead but is the viewer's too.
+        assist = Assignment.select(Assignment.request).where(
+            (Assignment.is_open == True) & (Assignment.role == "assist")
+            & (Assignment.unit.is_in(unit_ids) | (Assignment.person == viewer.id)))
+        ids = [r["request"] for r in await assist]
+        if ids:
+            scope = scope | Request.id.is_in(ids)
+    return scope
+
+
+async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
+                limit: int = 200) -> list[dict[str, Any]]:
+    """The viewer's work: urgent first, then the oldest."""
+    where = await _inbox_scope(viewer)
+    if status in STATUS_LABELS:
+        where = where & (Request.status == status)
+    else:
+        where = where & Request.status.is_in([s.value for s in OPEN_STATUSES])
+    if kind:
+        where = where & (Request.kind == kind)
+    if category.isdigit():
+        where = where & (Request.category == int(category))
+    return await Request.select(*LIST_COLUMNS).where(where).order_by(Request.urgent, ascending=False).order_by(
+        Request.created_at).limit(limit)
+
+
+async def inbox_counts(viewer: Viewer) -> dict[str, int]:
+    where = (await _inbox_scope(viewer)) & Request.status.is_in(list(INBOX_COUNTED))
+    rows = await Request.select(Request.status, Count(Request.id, alias="n")).where(where).group_by(Request.status)
+    counts = dict.fromkeys(INBOX_COUNTED, 0)
+    for r in rows:
+        counts[r["status"]] = r["n"]
+    return counts
+
+
+async def my_requests(viewer: Viewer, limit: int = 100) -> list[dict[str, Any]]:
+    return await Request.select(*LIST_COLUMNS).where(Request.reporter == viewer.id).order_by(
+        Request.id, ascending=False).limit(limit)
+
+
+async def public_requests(*, page: int = 1, per_page: int = 30) -> list[dict[str, Any]]:
+    """Public requests, without anything personal: no reporter, phone, name or address."""
+    cols = (Request.code, Request.kind, Request.status, Request.created_at, Request.resolved_at, Request.description,
+            Request.category.name, Request.community.name, Request.current_unit.name)
+    return await Request.select(*cols).where(
+        (Request.is_public == True) & (Request.status != Status.withdrawn.value)
+    ).order_by(Request.id, ascending=False).offset((page - 1) * per_page).limit(per_page)
+
+
+async def categories() -> list[dict[str, Any]]:
+    return await Category.select(Category.id, Category.code, Category.name, Category.icon).where(
+        Category.active == True).order_by(Category.sort, Category.id)
+
+
+async def communities() -> list[dict[str, Any]]:
+    """Communities grouped under their streets, for the picker."""
+    rows = await Unit.select(Unit.id, Unit.name, Unit.parent.name).where(
+        (Unit.kind == "community") & (Unit.active == True)).order_by(Unit.path)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["parent.name"], []).append({"id": r["id"], "name": r["name"]})
+    return [{"street": k, "communities": v} for k, v in groups.items()]
+
+
+async def request_row(*, code: str | None = None, request_id: int | None = None) -> dict[str, Any] | None:
+    q = Request.select(
+        Request.all_columns(), Request.category.name, Request.community.name, Request.street.name,
+        Request.grid.name, Request.current_unit.name, Request.current_person.name,
+        Request.current_person.public_title, Request.reporter.phone, Request.reporter.name,
+        Request.filed_by.name, Request.filed_by.public_title,
+    )
+    if code is not None:
+        q = q.where(Request.code == code)
+    else:
+        q = q.where(Request.id == (request_id or 0))
+    return await q.first()
+
+
+def _who(prefix: str, ev: dict[str, Any]) -> str:
+    name, title = ev.get(f"{prefix}.name") or "", ev.get(f"{prefix}.public_title") or ""
+    return f"{title} {name}".strip()
+
+
+async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[dict]:
+    """Events in order, each with its photos; residents appear as "居民", staff as title + name."""
+    photos = await photos_by_event(request_id)
+    out = []
+    for ev in await timeline(request_id, public_only=public_only):
+        is_resident = ev["actor_role"] == "resident"
+        if is_resident:
+            actor = "居民"
+        elif ev["actor_role"] == "":
+            actor = "系统"
+        else:
+            actor = _who("actor", ev)
+        out.append({
+            "id": ev["id"], "action": ev["action"], "label": ACTION_LABELS.get(ev["action"], ev["action"]),
+            "to_status": ev["to_status"], "status_label": STATUS_LABELS.get(ev["to_status"], ""),
+            "note": ev["note"], "created_at": ev["created_at"], "actor": actor, "by_resident": is_resident,
+            "unit": ev.get("unit.name") or "", "person": _who("person", ev), "photos": photos.get(ev["id"], []),
+            "internal": not ev["is_public"], "data": ev["data"] if staff_view else None,
+        })
+    return out
+
+
+async def reporter_phone(account_id: int | None) -> str:
+    if account_id is None:
+        return ""
+    row = await Account.select(Account.phone).where(Account.id == account_id).first()
+    return (row or {}).get("phone") or ""

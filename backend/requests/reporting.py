@@ -1,0 +1,198 @@
+"""The report form: validation of what a resident (or a grid worker) typed, and drafts kept in Redis.
+
+No Litestar imports. A draft holds the fields and the photos already processed and stored, under the
+form's idempotency key, for an hour: an anonymous resident signs in and loses nothing; a form
+re-rendered with errors keeps the photos already sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.accounts.service import PHONE_RE, Viewer
+from backend.accounts.tables import Account, AccountKind
+from backend.i18n import gettext as _
+from backend.media.service import MAX_PHOTOS, StoredPhoto
+from backend.organisation.tables import Unit, UnitKind
+from backend.redis import redis_client
+from backend.requests.service import MAX_DESCRIPTION, NewRequest
+from backend.requests.tables import Kind, Source
+from backend.routing import geo
+from backend.routing.tables import Category
+
+DRAFT_TTL = 3600
+KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+FIELDS = ("kind", "category", "description", "lat", "lon", "community", "address", "is_public",
+          "idempotency_key", "source", "contact_name", "contact_phone")
+
+KIND_LABELS = {
+    Kind.help.value: "求助",
+    Kind.suggestion.value: "建议",
+    Kind.consultation.value: "咨询",
+    Kind.complaint.value: "投诉",
+}
+SOURCE_LABELS = {
+    Source.resident.value: "居民提交",
+    Source.on_behalf.value: "网格员代报",
+    Source.patrol.value: "巡查发现",
+}
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def form_values(raw: Any) -> dict[str, str]:
+    """The text fields of a submitted form (a FormMultiDict or a dict), trimmed to sane lengths."""
+    out: dict[str, str] = {}
+    for name in FIELDS:
+        value = raw.get(name) if hasattr(raw, "get") else None
+        out[name] = value.strip()[:5000] if isinstance(value, str) else ""
+    return out
+
+
+@dataclass
+class Checked:
+    data: NewRequest | None
+    errors: dict[str, str] = field(default_factory=dict)
+    located: str = ""  # e.g. "柳巷街道 · 海西社区" when the location was resolved
+
+
+def _float(value: str) -> float | None:
+    try:
+        f = float(value)
+    except ValueError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
+    """Validate everything the service would refuse, so the form can show all errors at once."""
+    errors: dict[str, str] = {}
+    kind = values["kind"]
+    if kind not in KIND_LABELS:
+        errors["kind"] = _("请选择诉求类型")
+    category_id: int | None = None
+    if values["category"].isdigit():
+        cat = await Category.select(Category.id).where(
+            (Category.id == int(values["category"])) & (Category.active == True)).first()
+        category_id = cat["id"] if cat else None
+    if category_id is None:
+        errors["category"] = _("请选择有效的诉求类别")
+    text = values["description"]
+    if not text:
+        errors["description"] = _("请描述您反映的问题")
+    elif len(text) > MAX_DESCRIPTION:
+        errors["description"] = _("描述不能超过 {max} 字（当前 {n} 字）").format(max=MAX_DESCRIPTION, n=len(text))
+    if len(values["address"]) > 200:
+        errors["address"] = _("地址不能超过 200 字")
+    community_id = grid_id = street_id = None
+    lat = lon = None
+    located = ""
+    if values["lat"] or values["lon"]:
+        lat, lon = _float(values["lat"]), _float(values["lon"])
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            errors["location"] = _("定位信息无效，请重新定位或选择社区")
+        else:
+            where = await geo.locate(lon, lat)
+            if where is None:
+                errors["location"] = _("您的位置不在迎泽区范围内，请选择所在社区并填写地址")
+            else:
+                community_id, grid_id, street_id = where.community_id, where.grid_id, where.street_id
+                names = await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in([street_id, community_id]))
+                by_id = {r["id"]: r["name"] for r in names}
+                located = f"{by_id.get(street_id, '')} · {by_id.get(community_id, '')}"
+    elif values["community"].isdigit():
+        row = await Unit.select(Unit.id, Unit.parent).where(
+            (Unit.id == int(values["community"])) & (Unit.kind == UnitKind.community.value)
+            & (Unit.active == True)).first()
+        if row is None:
+            errors["location"] = _("所选社区不存在")
+        else:
+            community_id, street_id = row["id"], row["parent"]
+    else:
+        errors["location"] = _("请使用定位，或选择所在社区并填写地址")
+    if values["is_public"] not in ("", "0", "1"):
+        errors["is_public"] = _("请选择是否公开")
+    key = values["idempotency_key"]
+    if not KEY_RE.match(key):
+        errors["form"] = _("表单已失效，请重新提交")
+    source = Source.resident.value
+    contact_name, contact_phone = "", ""
+    if staff:
+        source = values["source"] or Source.patrol.value
+        if source not in (Source.on_behalf.value, Source.patrol.value):
+            errors["source"] = _("请选择来源")
+        contact_name = values["contact_name"][:50]
+        contact_phone = values["contact_phone"].replace(" ", "").replace("-", "")
+        if source == Source.on_behalf.value:
+            if not PHONE_RE.match(contact_phone):
+                errors["contact_phone"] = _("代居民反映时请填写居民的 11 位手机号码")
+        elif contact_phone and not PHONE_RE.match(contact_phone):
+            errors["contact_phone"] = _("请输入 11 位手机号码")
+    if errors:
+        return Checked(None, errors, located)
+    assert category_id is not None
+    data = NewRequest(
+        kind=kind, category_id=category_id, description=text, community_id=community_id, grid_id=grid_id,
+        street_id=street_id, address=values["address"], lat=lat, lon=lon, is_public=values["is_public"] != "0",
+        source=source, contact_name=contact_name, contact_phone=contact_phone, idempotency_key=key,
+    )
+    return Checked(data, {}, located)
+
+
+async def resident_account_for(phone: str) -> int:
+    """The resident account a grid worker files for (created if new), so the resident can follow and rate it."""
+    acc = await Account.select(Account.id, Account.kind).where(Account.phone == phone).first()
+    if acc is not None:
+        return acc["id"] if acc["kind"] == AccountKind.resident.value else 0
+    new = Account(kind=AccountKind.resident.value, phone=phone, name="")
+    await new.save()
+    return new.id
+
+
+# ---------------------------------------------------------------- drafts
+
+
+@dataclass
+class Draft:
+    key: str
+    owner: int | None  # the account that started it; None for an anonymous resident
+    values: dict[str, str]
+    photos: list[StoredPhoto]
+
+    def to_json(self) -> str:
+        return json.dumps({"owner": self.owner, "values": self.values,
+                           "photos": [p.to_dict() for p in self.photos]}, ensure_ascii=False)
+
+
+def _redis_key(key: str) -> str:
+    return f"qg:report-draft:{key}"
+
+
+async def load_draft(key: str, viewer: Viewer | None) -> Draft | None:
+    """The draft under ``key`` if this viewer may continue it (its owner, or anyone for an anonymous draft)."""
+    if not KEY_RE.match(key or ""):
+        return None
+    raw = await redis_client().get(_redis_key(key))
+    if not raw:
+        return None
+    data = json.loads(raw)
+    owner = data.get("owner")
+    if owner is not None and (viewer is None or viewer.id != owner):
+        return None
+    return Draft(key, owner, dict(data.get("values") or {}),
+                 [StoredPhoto.from_dict(p) for p in data.get("photos") or []][:MAX_PHOTOS])
+
+
+async def save_draft(draft: Draft) -> None:
+    await redis_client().set(_redis_key(draft.key), draft.to_json(), ex=DRAFT_TTL)
+
+
+async def drop_draft(key: str) -> None:
+    await redis_client().delete(_redis_key(key))

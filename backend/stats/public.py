@@ -1,0 +1,107 @@
+"""Public statistics: the headline figures as the seed reports them, by street and category,
+and recently resolved public requests with before/after photos. No personal data ever."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from backend.db import aware, utcnow
+from backend.organisation.tables import Unit
+from backend.requests.tables import Event, Request, Status
+from backend.routing.tables import Category
+from backend.stats.service import FilterError, Filters, Kpis, cohort_facts, compute, ranking, tz
+
+log = logging.getLogger("qungong.stats")
+
+
+@dataclass
+class PublicStats:
+    year: int
+    start: date
+    end: date
+    headline: Kpis
+    by_street: list[tuple[str, Kpis]]
+    by_category: list[tuple[str, Kpis]]
+    recent: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_year(raw: str | None, today: date) -> int:
+    if not raw:
+        return today.year
+    try:
+        year = int(raw.strip())
+    except ValueError as exc:
+        raise FilterError("年份参数无效，请使用四位数字，例如 2026") from exc
+    if not 2000 <= year <= today.year:
+        raise FilterError(f"年份须在 2000 至 {today.year} 之间")
+    return year
+
+
+async def public_stats(year: int, *, now: datetime | None = None) -> PublicStats:
+    now = now or utcnow()
+    today = now.astimezone(tz()).date()
+    start, end = date(year, 1, 1), min(date(year, 12, 31), today)
+    district = await Unit.select(Unit.path).where(Unit.kind == "district").order_by(Unit.id).first()
+    root = district["path"] if district else "/"
+    f = Filters(start=start, end=end, grain="month")
+    facts = await cohort_facts(f)
+    _title, streets = await ranking(facts, f, [root], now)
+    cats = {c["id"]: c["name"] for c in await Category.select(Category.id, Category.name).order_by(Category.sort)}
+    by_cat: dict[int, list] = {}
+    for x in facts:
+        by_cat.setdefault(x.category, []).append(x)
+    by_category = sorted(((cats.get(cid, "其他"), compute(xs, now)) for cid, xs in by_cat.items()),
+                         key=lambda t: -t[1].accepted)
+    return PublicStats(year, start, end, compute(facts, now), [(r.name, r.kpis) for r in streets], by_category,
+                       await recent_resolved(now=now))
+
+
+async def _photos(request_id: int, event_ids: list[int]) -> list[int]:
+    """Photo ids of these events, if the media domain is installed (degrades to none)."""
+    try:
+        from backend.media.tables import Photo
+    except ImportError:
+        return []
+    if not event_ids:
+        return []
+    try:
+        rows = await Photo.select(Photo.id).where(
+            (Photo.request == request_id) & Photo.event.is_in(event_ids)).order_by(Photo.id).limit(3)
+    except Exception:  # the media table may not be migrated yet: a page without photos beats an error
+        log.exception("photos unavailable")
+        return []
+    return [r["id"] for r in rows]
+
+
+async def recent_resolved(limit: int = 8, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Latest public resolutions: code, category, community, dates and photos. Nothing about the people."""
+    events = await Event.select(Event.id, Event.request, Event.created_at).where(
+        Event.action.is_in(["resolve", "answer"]) & (Event.is_public == True)
+    ).order_by(Event.id, ascending=False).limit(limit * 5)
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for ev in events:
+        if ev["request"] in seen:
+            continue
+        seen.add(ev["request"])
+        req = await Request.select(
+            Request.id, Request.code, Request.category.name, Request.community.name, Request.created_at,
+            Request.status, Request.is_public,
+        ).where(Request.id == ev["request"]).first()
+        if not req or not req["is_public"] or req["status"] not in (Status.resolved.value, Status.closed.value):
+            continue
+        submit = await Event.select(Event.id).where(
+            (Event.request == req["id"]) & (Event.action == "submit")).first()
+        days = (aware(ev["created_at"]) - aware(req["created_at"])).total_seconds() / 86400
+        out.append({
+            "code": req["code"], "category": req["category.name"], "community": req["community.name"],
+            "submitted_at": req["created_at"], "resolved_at": ev["created_at"], "days": round(days, 1),
+            "before": await _photos(req["id"], [submit["id"]] if submit else []),
+            "after": await _photos(req["id"], [ev["id"]]),
+        })
+        if len(out) >= limit:
+            break
+    return out

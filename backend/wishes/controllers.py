@@ -1,0 +1,285 @@
+"""Micro-wish pages: the board, a shareable page per wish, posting, verification and the claim flow."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect
+
+from backend.accounts.service import Viewer, mask_phone
+from backend.accounts.tables import Role
+from backend.db import utcnow
+from backend.web.guards import roles, signed_in, viewer_of
+from backend.web.render import page
+from backend.wishes import service
+from backend.wishes.photos import read_photo
+from backend.wishes.service import (
+    BOARD_STATUS_LABELS,
+    CLAIM_LABELS,
+    GROUP_LABELS,
+    HONORIFIC_LABELS,
+    STATUS_LABELS,
+    BoardQuery,
+    FormErrors,
+    WishError,
+    WishInput,
+)
+
+LABELS = {"groups": GROUP_LABELS, "statuses": STATUS_LABELS, "claim_labels": CLAIM_LABELS,
+          "honorifics": HONORIFIC_LABELS, "board_statuses": BOARD_STATUS_LABELS}
+MAX_FIELD = 5000
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
+    """Plain fields (trimmed to a sane length) and the uploaded photos of a urlencoded or multipart form."""
+    form = await request.form()
+    fields: dict[str, str] = {}
+    files: list[tuple[bytes, str]] = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            if data or value.filename:  # an empty file input still sends an empty part
+                files.append((data, value.filename or ""))
+        elif key not in fields:
+            fields[key] = str(value)[:MAX_FIELD]
+    fields["_remove"] = ",".join(str(v) for v in form.getall("remove_photo") if _int(v) is not None) \
+        if "remove_photo" in form else ""
+    return fields, files
+
+
+def _wish_input(f: dict[str, str]) -> WishInput:
+    return WishInput(
+        title=f.get("title", ""), story=f.get("story", ""), group=f.get("group", ""), value=f.get("value", ""),
+        community_id=_int(f.get("community")), wanted_by=f.get("wanted_by", ""),
+        beneficiary_name=f.get("beneficiary_name", ""), beneficiary_phone=f.get("beneficiary_phone", ""),
+        beneficiary_address=f.get("beneficiary_address", ""), honorific=f.get("honorific", "family"),
+        thanks_story=f.get("thanks_story", ""), thanks_consent=f.get("thanks_consent") in ("1", "on", "true"),
+    )
+
+
+def _viewer(request: Request) -> Viewer:
+    viewer = viewer_of(request)
+    assert viewer is not None, "guarded by signed_in"
+    return viewer
+
+
+def _not_found(exc: WishError) -> NotFoundException:
+    return NotFoundException(exc.message)
+
+
+class WishController(Controller):
+    path = "/wishes"
+
+    # ------------------------------------------------------------ the board
+
+    @get("/")
+    async def board(self, request: Request, community: str = "", group: str = "", vmin: str = "", vmax: str = "",
+                    status: str = "open", sort: str = "newest", page_no: int = 1) -> Response:
+        q = BoardQuery(community=_int(community), group=group, vmin=_int(vmin), vmax=_int(vmax), status=status,
+                       sort=sort, page=page_no).normalised()
+        rows, has_next = await service.board(q)
+        now = utcnow()
+        names = await service.community_names()
+        cards = [r | {"community_name": names.get(r["community"], ""), "waited": service.waited_days(r, now)}
+                 for r in rows]
+        params = {"community": q.community or "", "group": q.group, "vmin": "" if q.vmin is None else q.vmin,
+                  "vmax": "" if q.vmax is None else q.vmax, "status": q.status, "sort": q.sort}
+        base = {k: v for k, v in params.items() if v not in ("", None)}
+        ctx = {"cards": cards, "q": q, "params": params, "communities": names, "has_next": has_next,
+               "next_url": "/wishes?" + urlencode(base | {"page_no": q.page + 1}),
+               "prev_url": "/wishes?" + urlencode(base | {"page_no": q.page - 1}) if q.page > 1 else None, **LABELS}
+        return page(request, "wishes/board.html", ctx, block="results")
+
+    @get("/stats")
+    async def stats(self, request: Request) -> Response:
+        return page(request, "wishes/stats.html", {"stats": await service.board_stats()})
+
+    # ------------------------------------------------------------ one wish
+
+    async def _detail(self, request: Request, wish_id: int, *, error: WishError | None = None,
+                      form: dict[str, str] | None = None) -> Response:
+        try:
+            v = await service.view_wish(viewer_of(request), wish_id)
+        except service.NotFound as exc:
+            raise _not_found(exc) from exc
+        ctx = {"v": v, "w": v.wish, "error": error, "form": form or {}, "now": utcnow(),
+               "waited": service.waited_days(v.wish, utcnow()), "mask_phone": mask_phone,
+               "contact_days": service.CONTACT_DAYS, **LABELS}
+        return page(request, "wishes/detail.html", ctx, status_code=error.status if error else 200)
+
+    @get("/{wish_id:int}")
+    async def detail(self, request: Request, wish_id: int) -> Response:
+        return await self._detail(request, wish_id)
+
+    @get("/photos/{photo_id:int}/{size:str}")
+    async def photo(self, request: Request, photo_id: int, size: str) -> Response:
+        try:
+            row = await service.photo_for(viewer_of(request), photo_id)
+        except service.NotFound as exc:
+            raise _not_found(exc) from exc
+        data = read_photo(row["thumb_key"] if size == "thumb" else row["display_key"])
+        if data is None:
+            raise NotFoundException("照片文件不存在")
+        return Response(content=data, media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    # ------------------------------------------------------------ posting and editing
+
+    async def _form_page(self, request: Request, *, wish_id: int | None, form: dict[str, Any],
+                         errors: dict[str, str], status: int = 200, photos: list[dict] | None = None) -> Response:
+        viewer = _viewer(request)
+        choices = await (service.managed_communities(viewer) if viewer.is_staff else service.communities())
+        ctx = {"wish_id": wish_id, "form": form, "errors": errors, "communities": choices, "photos": photos or [],
+               "max_photos": service.MAX_PHOTOS, **LABELS}
+        return page(request, "wishes/form.html", ctx, status_code=status)
+
+    @get("/new", guards=[signed_in])
+    async def new(self, request: Request, community: str = "") -> Response:
+        return await self._form_page(request, wish_id=None, form={"honorific": "family", "community": community},
+                                     errors={})
+
+    @post("/new", guards=[signed_in])
+    async def create(self, request: Request) -> Response:
+        fields, files = await _form(request)
+        try:
+            wish_id = await service.create_wish(_viewer(request), _wish_input(fields), files,
+                                                submit=fields.get("action") != "draft")
+        except FormErrors as exc:
+            return await self._form_page(request, wish_id=None, form=fields, errors=exc.errors, status=400)
+        except WishError as exc:
+            return await self._form_page(request, wish_id=None, form=fields, errors={exc.field or "title": exc.message},
+                                         status=exc.status)
+        return Redirect(f"/wishes/{wish_id}", status_code=303)
+
+    @get("/{wish_id:int}/edit", guards=[signed_in])
+    async def edit(self, request: Request, wish_id: int) -> Response:
+        try:
+            v = await service.view_wish(_viewer(request), wish_id)
+        except service.NotFound as exc:
+            raise _not_found(exc) from exc
+        if not (v.can_manage or v.is_author):
+            raise NotFoundException("心愿不存在")
+        w = v.wish
+        form = {k: ("" if w.get(k) is None else w.get(k)) for k in (
+            "title", "story", "group", "value", "community", "wanted_by", "beneficiary_name", "beneficiary_phone",
+            "beneficiary_address", "honorific", "thanks_story", "thanks_consent")}
+        form["status"] = w["status"]
+        return await self._form_page(request, wish_id=wish_id, form=form, errors={}, photos=v.photos)
+
+    @post("/{wish_id:int}/edit", guards=[signed_in])
+    async def update(self, request: Request, wish_id: int) -> Response:
+        fields, files = await _form(request)
+        remove = [int(x) for x in fields.get("_remove", "").split(",") if x]
+        viewer = _viewer(request)
+        try:
+            await service.update_wish(viewer, wish_id, _wish_input(fields), files, remove_photos=remove,
+                                      submit=fields.get("action") == "submit")
+        except service.NotFound as exc:
+            raise _not_found(exc) from exc
+        except (FormErrors, WishError) as exc:
+            errors = exc.errors if isinstance(exc, FormErrors) else {exc.field or "title": exc.message}
+            v = await service.view_wish(viewer, wish_id)
+            fields["status"] = v.wish["status"]
+            return await self._form_page(request, wish_id=wish_id, form=fields, errors=errors,
+                                         status=exc.status, photos=v.photos)
+        return Redirect(f"/wishes/{wish_id}", status_code=303)
+
+    # ------------------------------------------------------------ actions on one wish
+
+    async def _act(self, request: Request, wish_id: int, action: str) -> Response:
+        fields, files = await _form(request)
+        viewer = _viewer(request)
+        try:
+            if action == "approve":
+                await service.approve(viewer, wish_id)
+            elif action == "reject":
+                await service.reject(viewer, wish_id, fields.get("reason", ""))
+            elif action == "claim":
+                await service.claim(viewer, wish_id)
+            elif action == "contact":
+                await service.record_contact(viewer, wish_id, fields.get("note", ""))
+            elif action == "fulfil":
+                await service.fulfil(viewer, wish_id, fields.get("note", ""), files)
+            elif action == "confirm":
+                await service.confirm(viewer, wish_id, thanks_story=fields.get("thanks_story", ""),
+                                      thanks_consent=fields.get("thanks_consent") in ("1", "on", "true"))
+            elif action == "release":
+                await service.release(viewer, wish_id, fields.get("reason", ""))
+        except service.NotFound as exc:
+            raise _not_found(exc) from exc
+        except WishError as exc:
+            try:
+                return await self._detail(request, wish_id, error=exc, form=fields | {"_action": action})
+            except NotFoundException:
+                # The viewer may not even see this wish: answer with the refusal alone.
+                raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+        return Redirect(f"/wishes/{wish_id}", status_code=303)
+
+    @post("/{wish_id:int}/approve", guards=[signed_in])
+    async def approve(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "approve")
+
+    @post("/{wish_id:int}/reject", guards=[signed_in])
+    async def reject(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "reject")
+
+    @post("/{wish_id:int}/claim", guards=[signed_in])
+    async def claim(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "claim")
+
+    @post("/{wish_id:int}/contact", guards=[signed_in])
+    async def contact(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "contact")
+
+    @post("/{wish_id:int}/fulfil", guards=[signed_in])
+    async def fulfil(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "fulfil")
+
+    @post("/{wish_id:int}/confirm", guards=[signed_in])
+    async def confirm(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "confirm")
+
+    @post("/{wish_id:int}/release", guards=[signed_in])
+    async def release(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "release")
+
+    # ------------------------------------------------------------ lists for people
+
+    @get("/review", guards=[roles(*service.MANAGING_ROLES)])
+    async def review(self, request: Request) -> Response:
+        queue = await service.review_queue(_viewer(request))
+        return page(request, "wishes/review.html", {"queue": queue, **LABELS})
+
+    @get("/mine", guards=[signed_in])
+    async def mine(self, request: Request) -> Response:
+        viewer = _viewer(request)
+        claims = await service.member_claims(viewer.id)
+        ctx = {"claims": claims, "wishes": await service.my_wishes(viewer), "member": None,
+               "open_count": await service.open_claim_count(viewer.id), "limit": service.OPEN_CLAIM_LIMIT,
+               "fulfilled": [c for c in claims if c["fulfilled_at"]], **LABELS}
+        return page(request, "wishes/mine.html", ctx)
+
+    @get("/records", guards=[roles(Role.assessor, Role.admin)])
+    async def records(self, request: Request) -> Response:
+        return page(request, "wishes/records.html", {"records": await service.service_records()})
+
+    @get("/records/{member_id:int}", guards=[roles(Role.assessor, Role.admin)])
+    async def member_record(self, request: Request, member_id: int) -> Response:
+        member = await service.member_name(member_id)
+        if member is None:
+            raise NotFoundException("账号不存在")
+        claims = await service.member_claims(member_id)
+        ctx = {"claims": claims, "wishes": [], "member": member, "open_count": None,
+               "limit": service.OPEN_CLAIM_LIMIT, "fulfilled": [c for c in claims if c["fulfilled_at"]], **LABELS}
+        return page(request, "wishes/mine.html", ctx)

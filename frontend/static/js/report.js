@@ -1,0 +1,19 @@
+// "使用我的位置": fills the hidden lat/lon; the server finds the community. Without it, pick a community.
+(function () {
+  "use strict";
+  var btn = document.querySelector("[data-locate]");
+  if (!btn || !navigator.geolocation) return;
+  var form = btn.form || btn.closest("form");
+  var status = document.querySelector("[data-locate-status]");
+  btn.hidden = false;
+  btn.addEventListener("click", function () {
+    status.textContent = "正在定位…";
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      form.elements.lat.value = pos.coords.latitude.toFixed(6);
+      form.elements.lon.value = pos.coords.longitude.toFixed(6);
+      status.textContent = "已获取位置（精度约 " + Math.round(pos.coords.accuracy) + " 米），提交后自动确定所属社区";
+    }, function () {
+      status.textContent = "无法获取位置，请选择所在社区并填写地址";
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  });
+})();

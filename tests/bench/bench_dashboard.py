@@ -1,0 +1,304 @@
+"""Benchmark: the command-center dashboard over generated, realistic histories.
+
+    .venv/bin/python tests/bench/bench_dashboard.py [--engine sqlite|postgres|both] [--requests 1000000]
+                                                    [--days 365] [--samples 20]
+
+Starts its own Redis (and PostgreSQL), migrates, loads the demo district, then bulk-inserts
+requests, assignments and their append-only events straight into the tables (sqlite3
+executemany / asyncpg COPY; the triggers only refuse UPDATE and DELETE), spread over ``--days``
+days: submit, some escalations to the street, acceptance (lognormal delays, yellow/red light
+events past 24 h/48 h), resolution, ratings (satisfied/basic/dissatisfied → reopen → resolved
+again), "not rated" closes after 7 days, withdrawals, and a recent open backlog.
+
+Then it measures, through the real ASGI app signed in as the command-center dispatcher:
+GET /dashboard for the default 30 days, for one street, for a whole year (month grain), the
+htmx poll of the live block, and GET /public/stats. Prints generation time, p50/p95 and the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+BATCH = 20_000
+
+
+def setup_env(engine: str, base: Path) -> list:
+    from tests.support.services import PostgresCluster, RedisServer
+
+    os.environ.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
+                       "SECRET_KEY": "bench-secret"})
+    os.environ.pop("DATABASE_URL", None)
+    redis = RedisServer(base)
+    os.environ["REDIS_URL"] = redis.url
+    stop: list = [redis]
+    if engine == "postgres":
+        pg = PostgresCluster(base)
+        stop.append(pg)
+        os.environ["DATABASE_URL"] = pg.create_database("qungong_bench")
+    return stop
+
+
+def ts(dt: datetime, sqlite: bool):
+    return str(dt) if sqlite else dt
+
+
+def lognormal_hours(rng: random.Random, median: float, sigma: float) -> float:
+    return median * math.exp(rng.gauss(0, sigma))
+
+
+def history(rng: random.Random, rid: int, t: datetime, now: datetime, comm: int, street: int, cc: int):
+    """Yield (events, assignments, request-columns) of one realistic request."""
+    ev: list[tuple] = []  # (action, from, to, unit, data, at)
+    status = "assigned"
+    unit = comm
+    level = "community"
+
+    def add(action: str, to: str, at: datetime, data: dict | None = None) -> None:
+        nonlocal status
+        ev.append((action, status, to, unit, data or {}, at))
+        status = to
+
+    add("submit", "assigned", t, {"source": "resident", "level": "community"})
+    assigns = [(comm, "community", t)]
+    if rng.random() < 0.01:
+        add("withdraw", "withdrawn", t + timedelta(minutes=30))
+        return ev, assigns, status, level
+    at = t
+    if rng.random() < 0.08:  # the community cannot solve it alone: escalate to the street
+        at = t + timedelta(hours=rng.uniform(0.5, 6))
+        if at > now:
+            return ev, assigns, status, level
+        unit, level = street, "street"
+        add("escalate", "assigned", at)
+        assigns.append((street, "street", at))
+    delay = lognormal_hours(rng, 3, 1.2)
+    for hours, color in ((24, "yellow"), (48, "red")):
+        if delay > hours and t + timedelta(hours=hours) <= now:
+            add("light", status, t + timedelta(hours=hours), {"stage": "accept", "color": color})
+    at = at + timedelta(hours=delay)
+    if at > now:
+        return ev, assigns, status, level
+    add("accept", "accepted", at)
+    rounds = 0
+    while True:
+        at = at + timedelta(hours=lognormal_hours(rng, 20, 1.0))
+        if at > now:
+            return ev, assigns, status, level
+        add("resolve", "resolved", at)
+        rated_at = at + timedelta(hours=rng.uniform(1, 72))
+        if rng.random() < 0.9 and rated_at <= now:
+            score = "dissatisfied" if rounds == 0 and rng.random() < 0.03 else (
+                "basic" if rng.random() < 0.06 else "satisfied")
+            add("rate", "resolved", rated_at, {"score": score})
+            if score == "dissatisfied":
+                add("reopen", "assigned", rated_at, {"reason": "dissatisfied", "score": score})
+                assigns.append((unit, level, rated_at))
+                at = rated_at + timedelta(hours=lognormal_hours(rng, 2, 0.8))
+                if at > now:
+                    return ev, assigns, status, level
+                add("accept", "accepted", at)
+                rounds += 1
+                continue
+            add("close", "closed", rated_at, {"reason": "rated", "score": score})
+        elif at + timedelta(days=7) <= now:
+            add("close", "closed", at + timedelta(days=7), {"reason": "not_rated"})
+        return ev, assigns, status, level
+
+
+async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int]:
+    from backend.db import utcnow
+    from backend.organisation.tables import Unit
+    from backend.routing.tables import Category
+    from backend.settings import get_settings
+
+    rng = random.Random(seed)
+    now = utcnow()
+    start = now - timedelta(days=days)
+    comms = await Unit.select(Unit.id, Unit.parent).where(Unit.kind == "community")
+    cc = (await Unit.select(Unit.id).where(Unit.kind == "command_center").first())["id"]
+    cats = [c["id"] for c in await Category.select(Category.id)]
+    sqlite = not get_settings().is_postgres
+    t0 = time.perf_counter()
+    n_events = 0
+    if sqlite:
+        import sqlite3
+
+        db = sqlite3.connect(get_settings().sqlite_path)
+        db.execute("PRAGMA synchronous=OFF")
+        base_req = db.execute("SELECT COALESCE(MAX(id), 0) FROM request").fetchone()[0]
+        base_asg = db.execute("SELECT COALESCE(MAX(id), 0) FROM assignment").fetchone()[0]
+    else:
+        import asyncpg
+
+        db = await asyncpg.connect(os.environ["DATABASE_URL"])
+        base_req = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM request")
+        base_asg = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM assignment")
+    req_cols = ["id", "code", "kind", "category", "description", "is_public", "source", "contact_name",
+                "contact_phone", "address", "street", "community", "status", "current_unit", "level", "urgent",
+                "answer", "close_reason", "version", "created_at", "updated_at"]
+    asg_cols = ["id", "request", "unit", "role", "level", "is_open", "opened_at", "close_reason", "version"]
+    ev_cols = ["request", "actor_role", "action", "from_status", "to_status", "unit", "note", "is_public", "data",
+               "created_at"]
+    kinds = ["help"] * 6 + ["suggestion"] * 2 + ["consultation"] * 2 + ["complaint"]
+    rid, aid = base_req, base_asg
+    span = (now - start).total_seconds()
+    done = 0
+    while done < n:
+        reqs, asgs, evs = [], [], []
+        for _ in range(min(BATCH, n - done)):
+            rid += 1
+            c = rng.choice(comms)
+            # more requests recently (a growing system), uniform-ish otherwise
+            t = start + timedelta(seconds=span * (rng.random() ** 0.8))
+            events, assigns, status, level = history(rng, rid, t, now, c["id"], c["parent"], cc)
+            reqs.append((rid, f"B{rid:011d}", rng.choice(kinds), rng.choice(cats), "", True, "resident", "", "", "",
+                         c["parent"], c["id"], status, events[-1][3], level, False, "", "", len(events),
+                         ts(t, sqlite), ts(events[-1][5], sqlite)))
+            for i, (unit, lvl, opened) in enumerate(assigns):
+                aid += 1
+                is_open = i == len(assigns) - 1 and status not in ("closed", "withdrawn")
+                asgs.append((aid, rid, unit, "lead", lvl, is_open, ts(opened, sqlite), "", 1))
+            for action, frm, to, unit, data, at in events:
+                evs.append((rid, "", action, frm, to, unit, "", True, json.dumps(data), ts(at, sqlite)))
+        done += len(reqs)
+        n_events += len(evs)
+        if sqlite:
+            db.executemany(f"INSERT INTO request ({','.join(req_cols)}) VALUES ({','.join('?' * len(req_cols))})",
+                           reqs)
+            db.executemany(f"INSERT INTO assignment ({','.join(asg_cols)}) VALUES ({','.join('?' * len(asg_cols))})",
+                           asgs)
+            db.executemany(f"INSERT INTO event ({','.join(ev_cols)}) VALUES ({','.join('?' * len(ev_cols))})", evs)
+            db.commit()
+        else:
+            await db.copy_records_to_table("request", records=reqs, columns=req_cols)
+            await db.copy_records_to_table("assignment", records=asgs, columns=asg_cols)
+            await db.copy_records_to_table("event", records=evs, columns=ev_cols)
+        print(f"\r  generated {done:,}/{n:,} requests, {n_events:,} events", end="", flush=True)
+    print()
+    if sqlite:
+        db.execute("ANALYZE")
+        db.close()
+    else:
+        await db.execute("SELECT setval(pg_get_serial_sequence('request', 'id'), (SELECT MAX(id) FROM request))")
+        await db.execute("SELECT setval(pg_get_serial_sequence('assignment', 'id'), (SELECT MAX(id) FROM assignment))")
+        await db.execute("ANALYZE")
+        await db.close()
+    return time.perf_counter() - t0, n_events
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[max(0, math.ceil(p * len(s)) - 1)]
+
+
+async def measure(samples: int, year_samples: int) -> None:
+    import re
+
+    import httpx
+
+    from backend.app import app
+    from backend.organisation.tables import Unit
+
+    street = await Unit.select(Unit.id).where(Unit.code == "LX").first()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
+        await c.get("/")
+        r = await c.post("/staff/login", data={"username": "zhzx", "password": "demo1234"},
+                         headers={"x-csrftoken": c.cookies["csrftoken"]})
+        assert r.status_code == 303, r.text[:300]
+        cases = [
+            ("dashboard, last 30 days", "/dashboard", {}, samples),
+            ("dashboard, 30 days, one street", f"/dashboard?unit={street['id']}", {}, samples),
+            ("dashboard htmx poll (live block)", "/dashboard", {"HX-Request": "true"}, samples),
+            ("dashboard, 365 days by month", "/dashboard?grain=month&start="
+             + (datetime.now(UTC) - timedelta(days=364)).date().isoformat(), {}, year_samples),
+            ("public statistics (this year)", "/public/stats", {}, year_samples),
+        ]
+        from backend.redis import redis_client
+
+        async def drop_cache() -> None:
+            keys = [k async for k in redis_client().scan_iter("qg:stats:*")]
+            if keys:
+                await redis_client().delete(*keys)
+
+        for (label, url, headers, n), cold in [(case, cold) for case in cases for cold in (True, False)]:
+            times = []
+            body = ""
+            for _ in range(n):
+                if cold:
+                    await drop_cache()
+                t = time.perf_counter()
+                r = await c.get(url, headers=headers)
+                times.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200, (url, r.status_code, r.text[:300])
+                body = r.text
+            label = f"{label} ({'cold' if cold else 'cached'})"
+            figures = ""
+            m = {k: re.search(rf'data-key="{k}">.*?data-value="([^"]*)"', body, re.S)
+                 for k in ("accepted", "completed", "completion_rate", "satisfaction_rate", "community_share", "red")}
+            if all(m.values()):
+                figures = " ".join(f"{k}={v.group(1)[:8]}" for k, v in m.items())
+            print(f"  {label:45s} n={n:3d} p50 {pct(times, .5):8.1f} ms  p95 {pct(times, .95):8.1f} ms  {figures}")
+
+
+async def run(engine: str, n: int, days: int, samples: int, year_samples: int) -> None:
+    import logging
+
+    logging.disable(logging.INFO)
+    from backend.cli import migrate
+    from backend.db import engine as db_engine
+    from backend.demo import load_demo
+    from backend.settings import get_settings
+
+    if get_settings().is_postgres:
+        await db_engine().start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
+    await migrate()
+    await load_demo()
+    print(f"engine={engine} requests={n:,} days={days}")
+    seconds, n_events = await generate(n, days)
+    print(f"  generation: {seconds:.1f} s ({n / seconds:,.0f} requests/s, {n_events:,} events)")
+    await measure(samples, year_samples)
+    if get_settings().is_postgres:
+        await db_engine().close_connection_pool()  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--requests", type=int, default=1_000_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--samples", type=int, default=20)
+    ap.add_argument("--year-samples", type=int, default=3, help="samples of the whole-year views (slow when cold)")
+    args = ap.parse_args()
+    if args.engine == "both":  # one process per engine: settings are read once per process
+        for engine in ("sqlite", "postgres"):
+            subprocess.run([sys.executable, __file__, "--engine", engine, "--requests", str(args.requests),
+                            "--days", str(args.days), "--samples", str(args.samples),
+                            "--year-samples", str(args.year_samples)], check=False)
+        return
+    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-dash-{args.engine}-"))
+    stop = setup_env(args.engine, base)
+    try:
+        asyncio.run(run(args.engine, args.requests, args.days, args.samples, args.year_samples))
+    finally:
+        for s in reversed(stop):
+            s.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

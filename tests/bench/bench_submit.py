@@ -1,0 +1,246 @@
+"""Benchmark: the resident submission path under 50 concurrent clients, against a bare INSERT handler.
+
+    .venv/bin/python tests/bench/bench_submit.py [--engine sqlite|postgres|both] [--clients 50] [--seconds 8]
+
+Starts its own Redis (and PostgreSQL for that engine) like the tests do, migrates, loads the demo
+district, then runs uvicorn twice on loopback in this same run: the real app (POST /report as a
+signed-in resident: validation, request + assignment + first event in one transaction, no photos)
+and a bare Litestar app whose one handler does one INSERT of a similar request row on the same
+engine. Prints requests/s, p50/p95 and the ratio. Goal: real ≥ 50% of bare, p95 ≤ 100 ms.
+BENCH_WAL=1 switches the SQLite file to WAL mode first (for both apps), to compare; BENCH_KEEP=1 keeps
+the servers' logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+BARE_APP = '''
+import os, uuid
+from litestar import Litestar, Request, post
+from litestar.response import Response
+from backend.db import engine, utcnow
+from backend.requests.tables import Request as Req
+from backend.settings import get_settings
+
+async def start(app):
+    if get_settings().is_postgres:
+        await engine().start_connection_pool(min_size=2, max_size=20)
+
+async def stop(app):
+    if get_settings().is_postgres:
+        await engine().close_connection_pool()
+
+@post("/bare", status_code=303)
+async def bare(request: Request) -> Response:
+    form = await request.form()
+    now = utcnow()
+    await Req.insert(Req(code="B" + uuid.uuid4().hex[:15], kind=form.get("kind"), category=int(form.get("category")),
+        description=form.get("description"), community=int(form.get("community")), address=form.get("address"),
+        is_public=form.get("is_public") == "1", status="assigned", idempotency_key=form.get("idempotency_key"),
+        created_at=now, updated_at=now))
+    return Response("", status_code=303, headers={"Location": "/done"})
+
+app = Litestar([bare], on_startup=[start], on_shutdown=[stop])
+'''
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(engine: str, base: Path) -> tuple[dict[str, str], list]:
+    """Services and environment for one engine; returns (env, things to stop)."""
+    from tests.support.services import PostgresCluster, RedisServer
+
+    env = dict(os.environ)
+    env.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
+                "SECRET_KEY": "bench-secret", "PYTHONPATH": f"{ROOT}:{base}"})
+    env.pop("DATABASE_URL", None)
+    redis = RedisServer(base)
+    env["REDIS_URL"] = redis.url
+    stop: list = [redis]
+    if engine == "postgres":
+        pg = PostgresCluster(base)
+        stop.append(pg)
+        env["DATABASE_URL"] = pg.create_database("qungong_bench")
+    (base / "bench_bare_app.py").write_text(BARE_APP)
+    # Migrate and load the demo district in a child process with that environment.
+    code = "import asyncio; from backend.cli import migrate, demo; asyncio.run(migrate()); asyncio.run(demo())"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    if engine == "sqlite" and os.environ.get("BENCH_WAL"):
+        import sqlite3
+
+        with sqlite3.connect(base / "data" / "qungong.sqlite") as db:
+            db.execute("PRAGMA journal_mode=WAL")
+    return env, stop
+
+
+def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+         "--log-level", "warning"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(Path(env["QG_DATA_DIR"]) / "server.log", "ab"))
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+async def resident_cookies(base_url: str, phone: str) -> dict[str, str]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url) as c:
+        await c.get("/")
+        token = c.cookies["csrftoken"]
+        r = await c.post("/login/code", data={"phone": phone}, headers={"x-csrftoken": token})
+        code = re.search(r'data-testid="demo-code">[^<]*<strong>(\d{6})</strong>', r.text).group(1)
+        r = await c.post("/login/verify", data={"phone": phone, "code": code}, headers={"x-csrftoken": token})
+        assert r.status_code == 303, r.text
+        return dict(c.cookies)
+
+
+def ids(env: dict[str, str]) -> tuple[int, int]:
+    code = ("import asyncio\nfrom backend.routing.tables import Category\n"
+            "from backend.organisation.tables import Unit\n"
+            "async def m():\n c = await Category.select(Category.id).where(Category.code == 'garbage').first()\n"
+            " u = await Unit.select(Unit.id).where(Unit.code == 'LX-1').first()\n print(c['id'], u['id'])\n"
+            "asyncio.run(m())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    a, b = out.stdout.split()
+    return int(a), int(b)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc): a figure the machine's other load does not inflate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def load(base_url: str, path: str, cookies: dict[str, str], form: dict[str, str], clients: int,
+               seconds: float, pid: int) -> tuple[float, list[float], int, float]:
+    """``clients`` concurrent loops of POSTs for ``seconds``.
+
+    Returns (rate, latencies in s, errors, server CPU ms per request)."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, cookies=cookies, limits=limits, timeout=30) as c:
+        headers = {"x-csrftoken": cookies.get("csrftoken", "")}
+        stop_at = 0.0
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop_at:
+                data = form | {"idempotency_key": uuid.uuid4().hex}
+                t0 = time.perf_counter()
+                r = await c.post(path, data=data, headers=headers)
+                dt = time.perf_counter() - t0
+                if r.status_code == 303:
+                    latencies.append(dt)
+                else:
+                    errors += 1
+                    if errors <= 3:
+                        print(f"    ! {path} answered {r.status_code}", file=sys.stderr)
+
+        stop_at = time.perf_counter() + 1.0  # warm-up
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        latencies.clear()
+        errors = 0
+        cpu0 = cpu_seconds(pid)
+        start = time.perf_counter()
+        stop_at = start + seconds
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - start
+        cpu = cpu_seconds(pid) - cpu0
+    done = len(latencies) + errors
+    return len(latencies) / elapsed, latencies, errors, (cpu / done * 1000 if done else float("nan"))
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * len(s)))] * 1000
+
+
+async def bench(engine: str, clients: int, seconds: float) -> None:
+    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-{engine}-"))
+    env, stop = prepare(engine, base)
+    procs: list[subprocess.Popen] = []
+    try:
+        category, community = ids(env)
+        form = {"kind": "help", "category": str(category), "description": "楼道里堆满了垃圾，已经一周没人清理",
+                "community": str(community), "address": "柳巷南路 18 号", "is_public": "1"}
+        port = free_port()
+        procs.append(serve("backend.app:app", env, port))
+        url = f"http://127.0.0.1:{port}"
+        cookies = await resident_cookies(url, "13900000001")
+        real_rate, real_lat, real_err, real_cpu = await load(url, "/report", cookies, form, clients, seconds,
+                                                             procs[-1].pid)
+        procs.pop().terminate()
+        port = free_port()
+        procs.append(serve("bench_bare_app:app", env, port))
+        url = f"http://127.0.0.1:{port}"
+        bare_rate, bare_lat, bare_err, bare_cpu = await load(url, "/bare", {}, form, clients, seconds, procs[-1].pid)
+        print(f"engine={engine} clients={clients} seconds={seconds} load average {os.getloadavg()[0]:.1f}"
+              f" on {os.cpu_count()} CPUs")
+        print(f"  submit  : {real_rate:8.1f} req/s  p50 {pct(real_lat, .5):6.1f} ms  p95 {pct(real_lat, .95):6.1f} ms"
+              f"  errors {real_err}  server CPU {real_cpu:.1f} ms/req")
+        print(f"  bare    : {bare_rate:8.1f} req/s  p50 {pct(bare_lat, .5):6.1f} ms  p95 {pct(bare_lat, .95):6.1f} ms"
+              f"  errors {bare_err}  server CPU {bare_cpu:.1f} ms/req")
+        ratio = real_rate / bare_rate if bare_rate else float("nan")
+        ok = ratio >= 0.5 and pct(real_lat, .95) <= 100 and real_err == 0
+        print(f"  ratio   : {ratio:.0%} of bare; goal ≥ 50% and p95 ≤ 100 ms: {'MET' if ok else 'NOT MET'}")
+        print(f"  CPU cost: submit {real_cpu / bare_cpu:.1f}× the bare insert per request (load-independent)")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+        for s in reversed(stop):
+            s.stop()
+        if os.environ.get("BENCH_KEEP"):
+            print(f"  logs kept in {base}/data/server.log")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    args = ap.parse_args()
+    engines = ["sqlite", "postgres"] if args.engine == "both" else [args.engine]
+    for engine in engines:
+        asyncio.run(bench(engine, args.clients, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

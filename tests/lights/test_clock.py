@@ -1,0 +1,50 @@
+"""Deadlines: natural hours, and office hours on China's official working days (chinese-calendar)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backend.lights.clock import RuleSpec, deadline, parse_office_hours
+
+BJ = ZoneInfo("Asia/Shanghai")
+WORKING = RuleSpec(8, 16, "working", "09:00-12:00,13:30-17:30")
+
+
+def bj(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BJ)
+
+
+def test_natural_hours_ignore_holidays() -> None:
+    start = bj(2026, 9, 30, 16, 0)
+    assert deadline(start, 24, RuleSpec(24, 48)) == (start + timedelta(hours=24)).astimezone(UTC)
+    assert deadline(start, 48, RuleSpec(24, 48)).tzinfo is not None
+
+
+def test_national_day_2026_is_skipped() -> None:
+    # 30 Sep 16:00 → 1.5 h that day; 1–7 Oct are holidays; 8 Oct 09:00–12:00 (3 h) + 13:30–17:00 (3.5 h).
+    assert deadline(bj(2026, 9, 30, 16, 0), 8, WORKING) == bj(2026, 10, 8, 17, 0).astimezone(UTC)
+
+
+def test_started_on_a_holiday_counts_from_the_next_working_morning() -> None:
+    assert deadline(bj(2026, 10, 3, 10, 0), 1, WORKING) == bj(2026, 10, 8, 10, 0).astimezone(UTC)
+
+
+def test_make_up_saturday_is_a_working_day() -> None:
+    # Saturday 10 Oct 2026 is an official make-up working day; an ordinary Saturday is not.
+    assert deadline(bj(2026, 10, 9, 17, 0), 2, WORKING) == bj(2026, 10, 10, 10, 30).astimezone(UTC)
+    assert deadline(bj(2026, 10, 16, 17, 0), 2, WORKING) == bj(2026, 10, 19, 10, 30).astimezone(UTC)
+
+
+def test_lunch_break_and_evening_do_not_count() -> None:
+    assert deadline(bj(2026, 11, 24, 11, 0), 2, WORKING) == bj(2026, 11, 24, 14, 30).astimezone(UTC)
+    assert deadline(bj(2026, 11, 24, 20, 0), 1, WORKING) == bj(2026, 11, 25, 10, 0).astimezone(UTC)
+
+
+def test_office_hours_are_validated() -> None:
+    assert len(parse_office_hours("09:00-12:00，13:30-17:30")) == 2
+    for bad in ("", "9-12", "12:00-09:00", "09:00-12:00,11:00-13:00", "25:00-26:00"):
+        with pytest.raises(ValueError):
+            parse_office_hours(bad)

@@ -1,0 +1,128 @@
+"""Clocks start with an assignment, stop on accept/resolve/close, and flip each light exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from backend.db import utcnow
+from backend.lights import service
+from backend.lights.tables import Explanation, LightClock, LightRule
+from backend.notify.tables import Notification
+from backend.requests import service as requests
+from tests.lights.helpers import clock, lead_of, light_events, new_request
+from tests.support.people import staff, unit
+
+
+async def test_submit_starts_both_clocks_with_the_seed_deadlines() -> None:
+    req = await new_request(timedelta(hours=1))
+    lead = await lead_of(req.id)
+    accept, resolve = await clock(lead["id"], "accept"), await clock(lead["id"], "resolve")
+    opened = service.aware(lead["opened_at"])
+    assert service.aware(accept["yellow_due_at"]) == opened + timedelta(hours=24)
+    assert service.aware(accept["red_due_at"]) == opened + timedelta(hours=48)
+    assert service.aware(resolve["yellow_due_at"]) == opened + timedelta(days=5)
+    assert service.aware(resolve["red_due_at"]) == opened + timedelta(days=7)
+    assert accept["version"] == lead["version"] and accept["stopped_at"] is None
+
+
+async def test_sweep_lights_yellow_then_red_once_with_events_explanation_and_notices() -> None:
+    req = await new_request(timedelta(hours=30))
+    lead = await lead_of(req.id)
+    await service.sweep()
+    await service.sweep()
+    assert await light_events(req.id) == [("accept", "yellow", lead["id"])]
+    worker = await staff("wg_lx_1_1")
+    assert await Notification.exists().where((Notification.account == worker.id) & (Notification.kind == "light")
+                                             & Notification.title.like(f"%{req.code}%"))
+    # Eighteen more hours pass (injected): red, an explanation task for the head, the command center told.
+    later = utcnow() + timedelta(hours=18, minutes=1)
+    await service.sweep(now=later)
+    await service.sweep(now=later + timedelta(minutes=1))
+    assert await light_events(req.id) == [("accept", "yellow", lead["id"]), ("accept", "red", lead["id"])]
+    ex = await Explanation.select().where(Explanation.request == req.id).first()
+    assert ex["unit"] == (await unit("LX-1")).id and ex["status"] == "open"
+    assert service.aware(ex["due_at"]) == later + timedelta(hours=24)
+    head, cc = await staff("haixi_head"), await staff("zhzx")
+    assert await Notification.exists().where((Notification.account == head.id) & (Notification.kind == "explanation"))
+    assert await Notification.exists().where((Notification.account == cc.id) & Notification.title.like(f"%{req.code}%"))
+
+
+async def test_accept_stops_the_accept_clock_and_keeps_the_resolve_clock() -> None:
+    req = await new_request(timedelta(hours=10))
+    lead = await lead_of(req.id)
+    await requests.transition(req.id, "accept", await staff("wg_lx_1_1"), req.version)
+    accept, resolve = await clock(lead["id"], "accept"), await clock(lead["id"], "resolve")
+    assert accept["stopped_at"] is not None and accept["stop_reason"] == "accepted" and accept["next_due_at"] is None
+    assert resolve["stopped_at"] is None
+    await service.sweep(now=utcnow() + timedelta(days=3))
+    assert await light_events(req.id) == []
+    await service.sweep(now=utcnow() + timedelta(days=5))
+    assert await light_events(req.id) == [("resolve", "yellow", lead["id"])]
+
+
+async def test_escalation_closes_old_clocks_and_starts_new_ones() -> None:
+    req = await new_request(timedelta(hours=20))
+    old = await lead_of(req.id)
+    await requests.transition(req.id, "escalate", await staff("haixi"), req.version, note="需要街道协调")
+    new = await lead_of(req.id)
+    assert new["id"] != old["id"]
+    assert (await clock(old["id"]))["stop_reason"] == "closed"
+    new_clock = await clock(new["id"])
+    assert new_clock["unit"] == (await unit("LX")).id and new_clock["stopped_at"] is None
+    await service.sweep(now=utcnow() + timedelta(hours=5))  # old yellow would be due now, the new one is not
+    assert await light_events(req.id) == []
+
+
+async def test_late_acceptance_still_counts_the_missed_deadline() -> None:
+    """Accepted after the deadline but before any job ran: the light is due, and it flips."""
+    req = await new_request(timedelta(hours=25))
+    lead = await lead_of(req.id)
+    await requests.transition(req.id, "accept", await staff("wg_lx_1_1"), req.version)
+    await service.sweep()
+    assert await light_events(req.id) == [("accept", "yellow", lead["id"])]
+    assert (await clock(lead["id"]))["next_due_at"] is None  # red can no longer light: accepted before it
+
+
+async def test_missing_clocks_are_repaired_by_the_sweep() -> None:
+    """A crash between the commit and the hook leaves an assignment without clocks: the sweep creates them."""
+    req = await new_request(timedelta(hours=25))
+    lead = await lead_of(req.id)
+    await LightClock.delete().where(LightClock.assignment == lead["id"])
+    await service.sweep()
+    assert await light_events(req.id) == [("accept", "yellow", lead["id"])]
+
+
+async def test_rules_per_category_and_refusals() -> None:
+    admin, zhzx = await staff("admin"), await staff("zhzx")
+    from backend.routing.tables import Category
+
+    cat = await Category.objects().where(Category.code == "garbage").first()
+    before = await LightRule.count()
+    for kwargs, field in [({"yellow_hours": 10, "red_hours": 10}, "red_hours"),
+                          ({"yellow_hours": 10, "red_hours": 5}, "red_hours"),
+                          ({"yellow_hours": "abc", "red_hours": 5}, "yellow_hours"),
+                          ({"yellow_hours": 1, "red_hours": 5, "office_hours": "9-5"}, "office_hours")]:
+        args = {"category_id": cat.id, "stage": "accept", "clock": "working", "office_hours": ""} | kwargs
+        try:
+            await service.save_rule(admin, **args)
+        except service.LightError as exc:
+            assert exc.field == field
+        else:
+            raise AssertionError(f"accepted {kwargs}")
+    try:
+        await service.save_rule(zhzx, category_id=cat.id, stage="accept", yellow_hours=1, red_hours=2,
+                                clock="natural", office_hours="")
+    except service.LightError as exc:
+        assert exc.status == 403
+    assert await LightRule.count() == before
+    rule_id = await service.save_rule(admin, category_id=cat.id, stage="accept", yellow_hours=2, red_hours=4,
+                                      clock="natural", office_hours="")
+    try:
+        spec = await service.rule_for(cat.id, "accept")
+        assert (spec.yellow_hours, spec.red_hours) == (2, 4)
+        req = await new_request(timedelta(hours=3))
+        assert await service.sweep() >= 1
+        assert [c for _, c, _ in await light_events(req.id)] == ["yellow"]
+    finally:
+        await service.delete_rule(admin, rule_id)
+    assert (await service.rule_for(cat.id, "accept")).yellow_hours == 24

@@ -1,0 +1,141 @@
+"""The property: for random histories, the dashboard equals a direct recomputation from the events."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backend.organisation.tables import Unit
+from backend.ratings import service as ratings
+from backend.requests.service import RequestError
+from backend.requests.tables import Event
+from backend.stats import service
+from backend.stats.service import Filters
+from tests.stats.history import History, fresh_category, hours
+
+START = datetime(2024, 6, 1, 0, 0, tzinfo=UTC)
+NOW = START + timedelta(days=40)
+OPS = ("accept", "resolve", "answer", "escalate", "withdraw", "satisfied", "basic", "dissatisfied", "not_rated",
+       "yellow", "red")
+
+request_plan = st.fixed_dictionaries({
+    "kind": st.sampled_from(["help", "suggestion", "consultation", "complaint"]),
+    "community": st.sampled_from(["LX-1", "LX-2", "MQ-1"]),
+    "day": st.integers(0, 11),
+    "steps": st.lists(st.tuples(st.sampled_from(OPS), st.integers(1, 60)), max_size=7),
+})
+
+
+async def play(cat_id: int, plan: dict) -> History:
+    at = START + timedelta(days=plan["day"], hours=3)
+    h = await History.submit(cat_id, at, community=plan["community"], kind=plan["kind"])
+    for op, gap in plan["steps"]:
+        at += hours(gap)
+        try:
+            if op in ("accept", "resolve", "answer", "escalate"):
+                await h.do(op, at)
+            elif op == "withdraw":
+                await h.do(op, at, actor=h.reporter)
+            elif op in ("satisfied", "basic", "dissatisfied"):
+                await ratings.rate(h.id, h.reporter, op, now=at)
+            elif op == "not_rated":
+                await ratings.auto_close(h.id, now=at + timedelta(days=8))
+                at += timedelta(days=8)
+            else:
+                await h.light(op, at)
+        except RequestError:
+            pass  # not allowed in this state: the history simply does not have this step
+    return h
+
+
+def _data(value) -> dict:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+def _at(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def nearest_rank(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[max(0, math.ceil(p * len(s)) - 1)]
+
+
+async def recompute(ids: list[int], now: datetime, start: datetime, end: datetime) -> dict:
+    """Straight from the event rows, in plain Python: the reference the dashboard must equal."""
+    kinds = {u["id"]: u["kind"] for u in await Unit.select(Unit.id, Unit.kind)}
+    rows = await Event.select().where(Event.request.is_in(ids)).order_by(Event.id)
+    by_req: dict[int, list[dict]] = {}
+    for e in rows:
+        by_req.setdefault(e["request"], []).append(e)
+    out = dict(accepted=0, withdrawn=0, completed=0, ratings=0, good=0, not_rated=0, community=0, yellow=0, red=0,
+               reopened=0, resolved_once=0, open=0)
+    acc: list[float] = []
+    res: list[float] = []
+    backlog = {k: 0 for k, *_ in service.BACKLOG_BUCKETS}
+    for evs in by_req.values():
+        submitted = _at(next(e["created_at"] for e in evs if e["action"] == "submit"))
+        if not start <= submitted < end:
+            continue
+        status = evs[-1]["to_status"]
+        if status == "withdrawn":
+            out["withdrawn"] += 1
+            continue
+        out["accepted"] += 1
+        done = status in ("resolved", "closed")
+        accepts = [_at(e["created_at"]) for e in evs if e["action"] in ("accept", "answer")]
+        resolutions = [_at(e["created_at"]) for e in evs if e["action"] in ("resolve", "answer")]
+        if accepts:
+            acc.append((accepts[0] - submitted).total_seconds())
+        if done:
+            out["completed"] += 1
+            res.append((resolutions[-1] - submitted).total_seconds())
+            if all(kinds.get(e["unit"]) in ("community", "grid") for e in evs if e["unit"] is not None):
+                out["community"] += 1
+        for e in evs:
+            d = _data(e["data"])
+            if e["action"] == "rate":
+                out["ratings"] += 1
+                out["good"] += d.get("score") in ("satisfied", "basic")
+            if e["action"] == "light":
+                out[d["color"]] += 1
+        out["not_rated"] += any(e["action"] == "close" and _data(e["data"]).get("reason") == "not_rated" for e in evs)
+        out["reopened"] += any(e["action"] == "reopen" for e in evs)
+        out["resolved_once"] += bool(resolutions)
+        if status in ("submitted", "assigned", "accepted", "returned"):
+            out["open"] += 1
+            age = (now - submitted).total_seconds() / 86400
+            backlog[next(k for k, _l, lo, hi in service.BACKLOG_BUCKETS if lo <= age < hi)] += 1
+    out |= {"accept_median": nearest_rank(acc, .5), "accept_p90": nearest_rank(acc, .9),
+            "resolve_median": nearest_rank(res, .5), "resolve_p90": nearest_rank(res, .9), "backlog": backlog}
+    return out
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(plans=st.lists(request_plan, min_size=1, max_size=6), first=st.integers(0, 6), days=st.integers(1, 12))
+async def test_dashboard_equals_recomputation_from_events(plans: list[dict], first: int, days: int) -> None:
+    cat = await fresh_category()
+    histories = [await play(cat.id, p) for p in plans]
+    f = Filters(start=date(2024, 6, 1) + timedelta(days=first), end=date(2024, 6, 1) + timedelta(days=first + days),
+                category_id=cat.id, grain="week")
+    board = await service.dashboard(f, ["/"], now=NOW)
+    k = board.kpis
+    ref = await recompute([h.id for h in histories], NOW, f.start_utc, f.end_utc)
+    assert (k.accepted, k.withdrawn, k.completed) == (ref["accepted"], ref["withdrawn"], ref["completed"])
+    assert (k.ratings, k.ratings_good, k.not_rated) == (ref["ratings"], ref["good"], ref["not_rated"])
+    assert (k.community_solved, k.yellow, k.red) == (ref["community"], ref["yellow"], ref["red"])
+    assert (k.reopened, k.resolved_once, k.open, k.backlog) == (ref["reopened"], ref["resolved_once"], ref["open"],
+                                                                ref["backlog"])
+    assert (k.accept_median, k.accept_p90, k.resolve_median, k.resolve_p90) == (
+        ref["accept_median"], ref["accept_p90"], ref["resolve_median"], ref["resolve_p90"])
+    assert k.completion_rate == (ref["completed"] / ref["accepted"] if ref["accepted"] else None)
+    assert k.satisfaction_rate == (ref["good"] / ref["ratings"] if ref["ratings"] else None)
+    # not rated never counts as satisfied, and no rate exceeds 100 %
+    assert k.ratings_good <= k.ratings and k.completed <= k.accepted
+    assert sum(t.accepted for _key, t in board.trend) == k.accepted

@@ -1,0 +1,24 @@
+"""Micro-wish timers: lapse a claim with no recorded contact by its due time, plus the minute sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+
+from backend.wishes import service
+
+
+async def lapse_wish_claim(ctx: dict[str, Any], claim_id: int) -> bool:
+    """Deferred to the claim's contact deadline; re-reads and lapses conditionally (safe to run twice)."""
+    return await service.lapse_claim(claim_id)
+
+
+async def sweep_wish_claims(ctx: dict[str, Any]) -> int:
+    """Every minute: lapse overdue claims a lost, early or expired job did not."""
+    return await service.sweep_lapses()
+
+
+FUNCTIONS: list[Any] = [lapse_wish_claim]
+# Every minute (second 7, away from the other sweeps at :00).
+CRON_JOBS: list[Any] = [cron(sweep_wish_claims, second=7, run_at_startup=True)]
