@@ -29,5 +29,6 @@ APP_REGISTRY = AppRegistry(
         "backend.wishes.piccolo_app",
         "backend.lights.piccolo_app",
         "backend.ratings.piccolo_app",
+        "backend.stats.piccolo_app",
     ]
 )

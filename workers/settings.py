@@ -10,6 +10,7 @@ from backend.settings import get_settings
 from workers import lights as lights_jobs  # registers the lights after-commit hook too
 from workers import media as media_jobs
 from workers import ratings as ratings_jobs
+from workers import stats as stats_jobs
 from workers import wishes as wishes_jobs
 from workers.notify import send_push
 
@@ -32,6 +33,7 @@ async def ping(ctx: dict[str, Any]) -> str:
 FUNCTIONS: list[Any] = [ping]
 CRON_JOBS: list[Any] = []
 FUNCTIONS += ratings_jobs.FUNCTIONS; CRON_JOBS += ratings_jobs.CRON_JOBS  # noqa: E702
+FUNCTIONS += stats_jobs.FUNCTIONS; CRON_JOBS += stats_jobs.CRON_JOBS  # noqa: E702
 FUNCTIONS += [send_push]
 FUNCTIONS += lights_jobs.FUNCTIONS; CRON_JOBS += lights_jobs.CRON_JOBS  # noqa: E702
 FUNCTIONS += wishes_jobs.FUNCTIONS; CRON_JOBS += wishes_jobs.CRON_JOBS  # noqa: E702

@@ -134,6 +134,14 @@ def mask_phone(phone: str) -> str:
 
 
 async def load_viewer(account_id: int) -> Viewer | None:
+    # One read transaction: on SQLite both queries share a connection (Piccolo opens one per query otherwise).
+    from backend.db import engine
+
+    async with engine().transaction():
+        return await _load_viewer(account_id)
+
+
+async def _load_viewer(account_id: int) -> Viewer | None:
     acc = await Account.objects().where((Account.id == account_id) & (Account.active == True)).first()
     if acc is None:
         return None

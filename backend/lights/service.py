@@ -25,7 +25,7 @@ from backend.notify.service import _push_senders, notify_accounts, unit_members
 from backend.notify.tables import Notification
 from backend.organisation.tables import Unit
 from backend.requests.hooks import on_transition
-from backend.requests.service import TransitionResult, record
+from backend.requests.service import TransitionResult, record, record_many
 from backend.requests.tables import Assignment, AssignmentRole, Request
 from backend.routing.service import command_center
 from backend.routing.tables import Category
@@ -236,7 +236,8 @@ def _clock_query() -> Any:
         getattr(LightClock.assignment, c).as_alias(f"a_{c}") for c in _A_COLS))
 
 
-async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: datetime) -> list[Flip]:
+async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: datetime,
+                events: list[dict[str, Any]]) -> list[Flip]:
     """Inside a write transaction: light what is due on this clock, up to ``upto``, exactly once.
 
     ``clock`` comes from ``_clock_query()`` (the assignment's stop times are re-read with it, so a
@@ -264,10 +265,10 @@ async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: date
             clock[f"{color}_lit_at"] = None
             return flips  # another run flipped it first
         heal = {}
-        await record(clock["request"], "light", data={"stage": clock["stage"], "color": color,
-                                                      "assignment": clock["assignment"]},
-                     assignment_id=clock["assignment"], is_public=False, now=now,
-                     note=f"{COLOR_LABELS[color]}：超过{STAGE_LABELS[clock['stage']]}时限")
+        # The event the KPIs count; written by record_many() before this transaction commits.
+        events.append({"request_id": clock["request"], "action": "light", "assignment_id": clock["assignment"],
+                       "data": {"stage": clock["stage"], "color": color, "assignment": clock["assignment"]},
+                       "is_public": False, "note": f"{COLOR_LABELS[color]}：超过{STAGE_LABELS[clock['stage']]}时限"})
         flip = Flip(clock["id"], clock["assignment"], clock["request"], clock["unit"], clock["stage"], color)
         if color == "red":
             ex = Explanation(clock=clock["id"], request=clock["request"], assignment=clock["assignment"],
@@ -304,16 +305,20 @@ async def fire(assignment_id: int, stage: str, color: str, version: int, *, now:
         async with write_transaction():
             await _serialize_flips(wait=not retry_when_busy)
             clock = await _clock_query().where(LightClock.key == key).first()
-            flips = await _flip(clock, color, version, now) if clock else []
+            events: list[dict[str, Any]] = []
+            flips = await _flip(clock, color, version, now, events) if clock else []
             if flips:
-                more = await _flip_due(now, BATCH)
+                more = await _flip_due(now, BATCH, events)
                 flips += more
+            await record_many(events, now=now)
     while flips and len(more) >= BATCH // 2:  # a big burst: keep going rather than wait for other jobs
         now = utcnow() if injected is None else now
         async with _one_writer():
             async with write_transaction():
                 await _serialize_flips()
-                more = await _flip_due(now, BATCH)
+                events = []
+                more = await _flip_due(now, BATCH, events)
+                await record_many(events, now=now)
         flips += more
     # Tell people once every light of the burst is committed (notifications must not delay lights).
     await announce(flips)
@@ -359,13 +364,13 @@ FLIP_LOCK_KEY = 0x4C494748  # "LIGH"
 BATCH = 500
 
 
-async def _flip_due(now: datetime, limit: int) -> list[Flip]:
+async def _flip_due(now: datetime, limit: int, events: list[dict[str, Any]]) -> list[Flip]:
     """Inside a write transaction: flip up to ``limit`` due clocks."""
     flips: list[Flip] = []
     ids = await due_clock_ids(now, limit)
     if ids:
         for clock in await _clock_query().where(LightClock.id.is_in(ids)).order_by(LightClock.id):
-            flips += await _flip(clock, "red", None, now)
+            flips += await _flip(clock, "red", None, now, events)
     return flips
 
 
@@ -385,8 +390,10 @@ async def sweep(*, now: datetime | None = None, limit: int = BATCH) -> int:
                 await _serialize_flips()
                 due = await due_clock_ids(now, limit)
                 flips: list[Flip] = []
+                events: list[dict[str, Any]] = []
                 for clock in await _clock_query().where(LightClock.id.is_in(due or [0])).order_by(LightClock.id):
-                    flips += await _flip(clock, "red", None, now)
+                    flips += await _flip(clock, "red", None, now, events)
+                await record_many(events, now=now)
             total += len(flips)
             await announce(flips)
         if len(due) < limit:

@@ -25,8 +25,13 @@ def on_transition(fn: Hook) -> Hook:
 
 
 async def run_hooks(result: TransitionResult) -> None:
+    from backend.db import write_transaction
+
     for hook in list(_hooks):
         try:
-            await hook(result)
+            # Each hook in its own transaction: its rows commit together, and on SQLite its queries
+            # share one connection instead of opening one per query.
+            async with write_transaction():
+                await hook(result)
         except Exception:
             log.exception("after-commit hook %s failed for request %s", hook.__name__, result.request_id)

@@ -12,7 +12,8 @@ from backend.db import aware, utcnow
 from backend.organisation.tables import Unit
 from backend.requests.tables import Event, Request, Status
 from backend.routing.tables import Category
-from backend.stats.service import FilterError, Filters, Kpis, cohort_facts, compute, ranking, tz
+from backend.stats import rollup
+from backend.stats.service import FilterError, Filters, Kpis, tz
 
 log = logging.getLogger("qungong.stats")
 
@@ -47,15 +48,11 @@ async def public_stats(year: int, *, now: datetime | None = None) -> PublicStats
     district = await Unit.select(Unit.path).where(Unit.kind == "district").order_by(Unit.id).first()
     root = district["path"] if district else "/"
     f = Filters(start=start, end=end, grain="month")
-    facts = await cohort_facts(f)
-    _title, streets = await ranking(facts, f, [root], now)
+    board = await rollup.dashboard(f, [root], now=now)
     cats = {c["id"]: c["name"] for c in await Category.select(Category.id, Category.name).order_by(Category.sort)}
-    by_cat: dict[int, list] = {}
-    for x in facts:
-        by_cat.setdefault(x.category, []).append(x)
-    by_category = sorted(((cats.get(cid, "其他"), compute(xs, now)) for cid, xs in by_cat.items()),
+    by_category = sorted(((cats.get(cid, "其他"), k) for cid, k in (await rollup.by_category(f, now)).items()),
                          key=lambda t: -t[1].accepted)
-    return PublicStats(year, start, end, compute(facts, now), [(r.name, r.kpis) for r in streets], by_category,
+    return PublicStats(year, start, end, board.kpis, [(r.name, r.kpis) for r in board.ranking], by_category,
                        await recent_resolved(now=now))
 
 

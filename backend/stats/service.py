@@ -635,5 +635,7 @@ async def cached(kind: str, parts: tuple, build: Callable[[], Any]) -> Any:
 
 
 async def cached_dashboard(f: Filters, scope_paths: Iterable[str]) -> Dashboard:
+    from backend.stats import rollup
+
     scopes = tuple(sorted(scope_paths))
-    return await cached("dash", (f, scopes), lambda: dashboard(f, scopes))
+    return await cached("dash", (f, scopes), lambda: rollup.dashboard(f, scopes))

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from backend.media.tables import Photo
 from backend.requests.tables import Request
 from tests.e2e.conftest import PHONE, WECHAT_UA, axe_violations, login_resident, photo_file, sw_ready
 from tests.support.factories import fresh_phone, unique
@@ -57,12 +58,19 @@ async def test_resident_reports_with_a_compressed_photo(phone, shot, tmp_path) -
     assert await axe_violations(page) == []
 
 
-async def _offline_then_online(ctx, page, shot, description: str) -> None:
-    await fill_report(page, description)
+async def _offline_then_online(ctx, page, shot, description: str, photo=None, *, background_sync: bool) -> None:
+    await fill_report(page, description, photo)
     await ctx.set_offline(True)
     await page.click("#report button[type=submit]")
     outbox = page.locator("#outbox")
     await outbox.wait_for(state="visible")
+    # The photo is kept with the submission, as a Blob in IndexedDB.
+    kept = await page.evaluate("""() => QGOutbox.all().then(items => items.map(i => ({
+        photos: i.fields.filter(f => f.blob instanceof Blob && f.blob.size > 0).length })))""")
+    assert kept == [{"photos": 1 if photo else 0}]
+    if background_sync:  # Chromium has Background Sync: the worker is asked to send it
+        tags = await page.evaluate("navigator.serviceWorker.ready.then(r => r.sync.getTags())")
+        assert "qg-outbox" in tags
     assert "等待发送" in await outbox.inner_text()
     assert description[:20] in await outbox.inner_text()
     await shot(page, "queued-offline")
@@ -77,15 +85,18 @@ async def _offline_then_online(ctx, page, shot, description: str) -> None:
     await page.reload()
     await page.wait_for_load_state("networkidle")
     assert await count(description) == 1
+    if photo:
+        req = await Request.select(Request.id).where(Request.description == description).first()
+        assert await Photo.count().where(Photo.request == req["id"]) == 1
 
 
-async def test_offline_report_waits_on_the_phone_and_is_created_once(phone, shot) -> None:
+async def test_offline_report_waits_on_the_phone_and_is_created_once(phone, shot, tmp_path) -> None:
     page = await phone.new_page()
     await login_resident(page, fresh_phone())
     await page.goto("/report")
     await sw_ready(page)
     description = unique("离线提交：楼道灯坏了 ")
-    await _offline_then_online(phone, page, shot, description)
+    await _offline_then_online(phone, page, shot, description, photo_file(tmp_path, 1200, 900), background_sync=True)
 
 
 NO_SYNC_NO_PUSH = """
@@ -108,6 +119,6 @@ async def test_wechat_browser_without_background_sync_or_push(browser, live_serv
         assert not await page.locator("[data-push-subscribe]").is_visible()  # no push: the in-app list only
         await page.goto("/report")
         description = unique("微信里离线提交 ")
-        await _offline_then_online(ctx, page, shot, description)
+        await _offline_then_online(ctx, page, shot, description, background_sync=False)
     finally:
         await ctx.close()

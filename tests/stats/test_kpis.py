@@ -197,3 +197,26 @@ async def test_the_live_block_shows_a_change_at_the_next_poll(client) -> None:
     await second.do("accept", T0 + hours(2))
     after = await client.get(url, headers=poll)
     assert re.search(r'data-key="accepted">.*?data-value="2"', after.text, re.S)
+
+
+async def test_the_rollup_is_a_cache_of_the_events_never_a_source() -> None:
+    from backend.stats import rollup
+    from backend.stats.tables import StatsFact
+    from workers.stats import stats_catch_up
+
+    h = await build()
+    f = period(h["cat"].id)
+    await stats_catch_up({})  # the worker's job
+    assert await rollup.watermark() == await service.last_event_id()
+    row = await StatsFact.select().where(StatsFact.request == h["b"].id).first()
+    assert (row["completed"], row["reopens"], row["not_rated"], row["resolve_secs"]) == (1, 1, 1, 60 * 3600)
+    assert (await rollup.dashboard(f, ["/"], now=NOW)).kpis == (await service.dashboard(f, ["/"], now=NOW)).kpis
+    # A change the worker has not seen yet is still counted (read live from the events).
+    await h["f"].light("red", T0 + timedelta(days=19, hours=3))
+    fast = await rollup.dashboard(f, ["/"], now=NOW)
+    assert fast.kpis.red == 2 and fast.kpis == (await service.dashboard(f, ["/"], now=NOW)).kpis
+    # A forged rollup row cannot survive the next derivation from the events.
+    await StatsFact.update({StatsFact.rated_good: 99}).where(StatsFact.request == h["a"].id)
+    await rollup.refresh([h["a"].id], await service.last_event_id())
+    assert (await StatsFact.select(StatsFact.rated_good).where(StatsFact.request == h["a"].id).first())[
+        "rated_good"] == 1

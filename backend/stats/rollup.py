@@ -1,0 +1,282 @@
+"""The fast, exact dashboard: aggregates over the per-request rollup, plus live facts for what changed since.
+
+- ``catch_up()`` (the worker, every minute and shortly after changes) derives a ``StatsFact`` row per
+  request from its events (``facts_for``, the same code the live path uses) for every request with an
+  event above the watermark, then moves the watermark.
+- ``dashboard()`` sums the rollup in SQL for the cohort, *excluding* every request that has an event
+  above ``watermark - OVERLAP``, and adds those requests computed live from the event log. So the
+  figures are exactly those of the event log at the moment of reading, whatever the worker's lag;
+  the worker only decides how much is read from the rollup (fast) and how much live (slower).
+- OVERLAP re-reads the last ids below the watermark: on PostgreSQL a transaction may commit an event
+  id lower than one already seen; it is also re-derived by the next catch-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from backend.db import utcnow, write_transaction
+from backend.organisation.tables import Unit
+from backend.stats import service
+from backend.stats.service import (
+    BACKLOG_BUCKETS,
+    Dashboard,
+    Fact,
+    Filters,
+    Kpis,
+    RankRow,
+    accumulate,
+    add_counts,
+    bucket_keys,
+    bucket_of,
+    facts_for,
+    finish,
+    new_kpis,
+)
+from backend.stats.tables import StatsFact, StatsState
+
+WATERMARK = "event_watermark"
+OVERLAP = 1000
+CHUNK = 2000
+
+
+async def watermark() -> int:
+    row = await StatsState.select(StatsState.value).where(StatsState.name == WATERMARK).first()
+    return int(row["value"]) if row else 0
+
+
+async def _set_watermark(value: int) -> None:
+    async with write_transaction():
+        if await StatsState.exists().where(StatsState.name == WATERMARK):
+            await StatsState.update({StatsState.value: value}).where(StatsState.name == WATERMARK)
+        else:
+            await StatsState.insert(StatsState(name=WATERMARK, value=value))
+
+
+def _row(x: Fact, last_event: int) -> StatsFact:
+    return StatsFact(
+        request=x.id, code=x.code, kind=x.kind, category=x.category, street=x.street, community=x.community,
+        grid=x.grid, is_public=x.is_public, level=x.level, status=x.status, submitted_at=x.submitted_at,
+        submitted_day=x.submitted_at.astimezone(service.tz()).date().isoformat(), withdrawn=int(x.withdrawn),
+        completed=int(x.completed), is_open=int(x.is_open), above_community=int(x.above_community),
+        accept_secs=x.accept_seconds, resolve_secs=x.resolve_seconds, resolutions=x.resolutions, reopens=x.reopens,
+        rated=x.rated, rated_good=x.rated_good, yellow=x.yellow, red=x.red, not_rated=x.not_rated,
+        last_event=last_event,
+    )
+
+
+async def refresh(ids: list[int], last_event: int) -> int:
+    """Re-derive these requests' rollup rows from their events."""
+    if not ids:
+        return 0
+    facts = await facts_for(ids)
+    async with write_transaction():
+        await StatsFact.delete().where(StatsFact.request.is_in(ids))
+        if facts:
+            await StatsFact.insert(*[_row(x, last_event) for x in facts])
+    return len(facts)
+
+
+async def changed_since(after: int, upto: int | None = None) -> list[int]:
+    q = f"SELECT DISTINCT request FROM event WHERE id > {int(after)}"
+    if upto is not None:
+        q += f" AND id <= {int(upto)}"
+    rows = await StatsFact.raw(q)
+    return sorted(r["request"] for r in rows)
+
+
+async def catch_up(*, limit: int | None = None) -> int:
+    """Derive rollup rows for every request with events above the watermark; returns how many."""
+    start = await watermark()
+    top = await service.last_event_id()
+    if top <= start:
+        return 0
+    ids = await changed_since(max(0, start - OVERLAP), top)
+    if limit is not None:
+        ids = ids[:limit]
+    done = 0
+    for i in range(0, len(ids), CHUNK):
+        done += await refresh(ids[i:i + CHUNK], top)
+    if limit is None or len(ids) < limit:
+        await _set_watermark(top)
+    return done
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _where(f: Filters, exclude: Iterable[int]) -> tuple[str, list[Any]]:
+    where = ["x.submitted_at >= {}", "x.submitted_at < {}"]
+    args: list[Any] = [f.start_utc, f.end_utc]
+    if f.kind:
+        where.append("x.kind = {}")
+        args.append(f.kind)
+    if f.category_id:
+        where.append(f"x.category = {int(f.category_id)}")
+    if f.level:
+        where.append("x.level = {}")
+        args.append(f.level)
+    if f.unit_path:
+        sub = "(SELECT id FROM unit WHERE path LIKE {})"
+        where.append(f"(x.street IN {sub} OR x.community IN {sub} OR x.grid IN {sub} OR EXISTS (SELECT 1 FROM "
+                     f"assignment a WHERE a.request = x.request AND a.role = 'lead' AND a.unit IN {sub}))")
+        args += [f.unit_path + "%"] * 4
+    skip = sorted(set(exclude))
+    if skip:
+        where.append(f"x.request NOT IN ({','.join(str(int(i)) for i in skip)})")
+    return " AND ".join(where), args
+
+
+def _sums(now: datetime) -> tuple[str, list[Any]]:
+    cols = [
+        "COUNT(*) AS submitted", "SUM(x.withdrawn) AS withdrawn", "SUM(1 - x.withdrawn) AS accepted",
+        "SUM(x.completed) AS completed",
+        "SUM(CASE WHEN x.completed = 1 AND x.above_community = 0 THEN 1 ELSE 0 END) AS community_solved",
+        "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated ELSE 0 END) AS ratings",
+        "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated_good ELSE 0 END) AS ratings_good",
+        "SUM(CASE WHEN x.withdrawn = 0 AND x.not_rated > 0 THEN 1 ELSE 0 END) AS not_rated",
+        "SUM(CASE WHEN x.withdrawn = 0 THEN x.yellow ELSE 0 END) AS yellow",
+        "SUM(CASE WHEN x.withdrawn = 0 THEN x.red ELSE 0 END) AS red",
+        "SUM(CASE WHEN x.withdrawn = 0 AND x.reopens > 0 THEN 1 ELSE 0 END) AS reopened",
+        "SUM(CASE WHEN x.withdrawn = 0 AND x.resolutions > 0 THEN 1 ELSE 0 END) AS resolved_once",
+        "SUM(x.is_open) AS open",
+    ]
+    args: list[Any] = []
+    for key, _label, lo, hi in BACKLOG_BUCKETS:
+        # age in [lo, hi) days  ⇔  submitted in (now - hi, now - lo]; the youngest bucket also takes the future
+        cond = []
+        if lo > 0:
+            cond.append("x.submitted_at <= {}")
+            args.append(now - timedelta(days=lo))
+        if hi != float("inf"):
+            cond.append("x.submitted_at > {}")
+            args.append(now - timedelta(days=hi))
+        cols.append(f"SUM(CASE WHEN x.is_open = 1 AND {' AND '.join(cond) or '1 = 1'} THEN 1 ELSE 0 END)"
+                    f" AS backlog_{key}")
+    return ", ".join(cols), args
+
+
+async def _grouped(f: Filters, exclude: Iterable[int], now: datetime, group: str | None) -> list[dict[str, Any]]:
+    sums, sum_args = _sums(now)
+    where, where_args = _where(f, exclude)
+    select = f"x.{group} AS g, {sums}" if group else sums
+    tail = f" GROUP BY x.{group}" if group else ""
+    return await StatsFact.raw(f"SELECT {select} FROM stats_fact x WHERE {where}{tail}", *sum_args, *where_args)
+
+
+async def _durations(f: Filters, exclude: Iterable[int], column: str) -> list[float]:
+    where, args = _where(f, exclude)
+    rows = await StatsFact.raw(
+        f"SELECT x.{column} AS v FROM stats_fact x WHERE {where} AND x.withdrawn = 0 AND x.{column} IS NOT NULL",
+        *args)
+    return [float(r["v"]) for r in rows]
+
+
+async def live_part(f: Filters) -> tuple[list[int], list[Fact]]:
+    """Requests changed since the rollup's watermark (minus the overlap): their ids, and the cohort's facts."""
+    ids = await changed_since(max(0, await watermark() - OVERLAP))
+    if not ids:
+        return [], []
+    cohort: list[Fact] = []
+    for i in range(0, len(ids), CHUNK):
+        part = await facts_for(ids[i:i + CHUNK])
+        cohort += [x for x in part if _in_cohort(x, f)]
+    if f.unit_path and cohort:
+        allowed = await _unit_members(f, [x.id for x in cohort])
+        cohort = [x for x in cohort if x.id in allowed]
+    return ids, cohort
+
+
+def _in_cohort(x: Fact, f: Filters) -> bool:
+    return (f.start_utc <= x.submitted_at < f.end_utc and (not f.kind or x.kind == f.kind)
+            and (not f.category_id or x.category == f.category_id) and (not f.level or x.level == f.level))
+
+
+async def _unit_members(f: Filters, ids: list[int]) -> set[int]:
+    marks = ",".join(str(int(i)) for i in ids)
+    sub = "(SELECT id FROM unit WHERE path LIKE {})"
+    rows = await StatsFact.raw(
+        f"SELECT r.id FROM request r WHERE r.id IN ({marks}) AND (r.street IN {sub} OR r.community IN {sub} OR "
+        f"r.grid IN {sub} OR EXISTS (SELECT 1 FROM assignment a WHERE a.request = r.id AND a.role = 'lead' "
+        f"AND a.unit IN {sub}))", *([f.unit_path + "%"] * 4))
+    return {r["id"] for r in rows}
+
+
+async def dashboard(f: Filters, scope_paths: Iterable[str], *, now: datetime | None = None) -> Dashboard:
+    """Exactly ``service.dashboard``'s figures, read mostly from the rollup."""
+    now = now or utcnow()
+    scopes = tuple(scope_paths)
+    skip, live = await live_part(f)
+    # headline
+    accept_times = await _durations(f, skip, "accept_secs")
+    resolve_times = await _durations(f, skip, "resolve_secs")
+    totals = await _grouped(f, skip, now, None)
+    k = add_counts(new_kpis(), totals[0] if totals else {})
+    k = finish(accumulate(k, live, now, accept_times, resolve_times), accept_times, resolve_times)
+    # trend: per local day from the rollup, folded into the grain's buckets
+    buckets: dict[date, Kpis] = {key: new_kpis() for key in bucket_keys(f.start, f.end, f.grain)}
+    for row in await _grouped(f, skip, now, "submitted_day"):
+        key = bucket_of(date.fromisoformat(row["g"]), f.grain)
+        add_counts(buckets.setdefault(key, new_kpis()), row)
+    zone = service.tz()
+    for x in live:
+        accumulate(buckets.setdefault(bucket_of(x.submitted_at.astimezone(zone).date(), f.grain), new_kpis()),
+                   [x], now)
+    trend = [(key, finish(buckets[key])) for key in sorted(buckets)]
+    title, ranks = await _ranking(f, scopes, skip, live, now)
+    return Dashboard(f, k, trend, title, ranks, now)
+
+
+async def _ranking(f: Filters, scopes: tuple[str, ...], skip: list[int], live: list[Fact],
+                   now: datetime) -> tuple[str, list[RankRow]]:
+    path = f.unit_path or min(scopes, key=len)
+    parent = await Unit.select(Unit.kind).where(Unit.path == path).first()
+    children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
+                "community": ("grid", "grid", "各网格")}
+    attr, child_kind, title = children.get(parent["kind"] if parent else "district", (None, None, ""))
+    if attr is None:
+        return "", []
+    units = await Unit.select(Unit.id, Unit.name).where(
+        (Unit.kind == child_kind) & Unit.path.like(path + "%")).order_by(Unit.sort).order_by(Unit.id)
+    by_unit: dict[int, Kpis] = {u["id"]: new_kpis() for u in units}
+    for row in await _grouped(f, skip, now, attr):
+        if row["g"] in by_unit:
+            add_counts(by_unit[row["g"]], row)
+    for x in live:
+        uid = getattr(x, attr)
+        if uid in by_unit:
+            accumulate(by_unit[uid], [x], now)
+    rows = [RankRow(u["id"], u["name"], finish(by_unit[u["id"]])) for u in units]
+    rows.sort(key=lambda r: (-(r.kpis.completion_rate or 0), -(r.kpis.satisfaction_rate or 0), -r.kpis.accepted,
+                             r.kpis.red))
+    return title, rows
+
+
+
+async def by_category(f: Filters, now: datetime | None = None) -> dict[int, Kpis]:
+    now = now or utcnow()
+    skip, live = await live_part(f)
+    out: dict[int, Kpis] = {}
+    for row in await _grouped(f, skip, now, "category"):
+        add_counts(out.setdefault(int(row["g"]), new_kpis()), row)
+    for x in live:
+        accumulate(out.setdefault(x.category, new_kpis()), [x], now)
+    return {cid: finish(k) for cid, k in out.items()}
+
+
+CATCH_UP_JOB = "stats_catch_up"
+
+
+def _register_hook() -> None:
+    from backend.jobs import enqueue
+    from backend.requests.hooks import on_transition
+
+    @on_transition
+    async def stats_after_transition(result: Any) -> None:
+        # Soon after a change, fold it into the rollup (one job at a time; the cron catches the rest).
+        await enqueue(CATCH_UP_JOB, job_id="stats-catch-up", defer_until=utcnow() + timedelta(seconds=5))
+
+
+_register_hook()
