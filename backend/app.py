@@ -77,7 +77,7 @@ def create_app() -> Litestar:
         store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax"
     )
     static_dir = Path(FRONTEND / "static")
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PagesController,
             SignInController,
@@ -97,7 +97,6 @@ def create_app() -> Litestar:
         ),
         stores={"sessions": session_store},
         middleware=[
-            access_log_middleware,
             static_cache_middleware,
             session_config.middleware,
             DefineMiddleware(ViewerMiddleware, exclude=["^/static"]),
@@ -113,16 +112,19 @@ def create_app() -> Litestar:
         lifespan=[lifespan],
         debug=False,
     )
+    # Outermost: every request is logged, including those no route matched (404s).
+    app.asgi_handler = access_log_middleware(app.asgi_handler)
+    return app
 
 
 def domain_controllers() -> list:
     """Each domain adds its controllers here (kept in one list so the app's surface is visible)."""
-    from backend.routing.controllers import CONTROLLERS as routing_controllers
-    from backend.requests.controllers import CONTROLLERS as request_controllers
+    from backend.lights.controllers import CONTROLLERS as lights_controllers  # rules, board, explanations, assess
     from backend.media.controllers import MediaController
     from backend.pwa.controllers import PWA_CONTROLLERS
+    from backend.requests.controllers import CONTROLLERS as request_controllers
+    from backend.routing.controllers import CONTROLLERS as routing_controllers
     from backend.stats.controllers import CONTROLLERS as stats_controllers  # dashboard, public stats, ratings
-    from backend.lights.controllers import CONTROLLERS as lights_controllers  # rules, board, explanations, assess
     from backend.wishes.controllers import WishController  # micro-wish board, verification, claims
     return [*routing_controllers, *request_controllers, MediaController, *PWA_CONTROLLERS,
             *stats_controllers, *lights_controllers, WishController]

@@ -10,7 +10,8 @@ from backend.stats import rollup
 
 
 async def stats_catch_up(ctx: dict[str, Any]) -> int:
-    return await rollup.catch_up()
+    # bounded per run (arq's job timeout); a backfill continues at the next minute
+    return await rollup.catch_up(budget_seconds=120)
 
 
 FUNCTIONS = [stats_catch_up]

@@ -1,8 +1,8 @@
 """Satisfaction ratings (满意度测评): rules, the not-rated auto close, the after-resolve hook.
 
-A rating is written together with its "rate" event and the state change it causes (close when
-satisfied/basically satisfied, reopen when dissatisfied) in one transaction: either all three
-exist or none. No Litestar imports.
+A rating is written together with the state change it causes (close when satisfied/basically
+satisfied, reopen when dissatisfied) and its "rate" event, in the transition's one transaction:
+either all three exist or none, and the after-commit hooks run only after it. No Litestar imports.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.accounts.service import Viewer
-from backend.db import aware, utcnow, write_transaction
+from backend.db import aware, utcnow
 from backend.jobs import enqueue
 from backend.ratings.tables import Rating, Score
 from backend.requests import service as requests
@@ -76,10 +76,11 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
     if len(comment) > MAX_COMMENT:
         raise RequestError(f"评价内容不能超过 {MAX_COMMENT} 字（当前 {len(comment)} 字）", "comment")
     now = now or utcnow()
-    async with write_transaction():
-        req = await Request.select(Request.status, Request.version).where(Request.id == request_id).first()
-        if req["status"] != Status.resolved.value:
-            raise InvalidState("该诉求当前不在待评价状态（可能已评价或已结案）")
+    rating_ids: list[int] = []
+
+    async def attach(request_id: int, _event_id: int) -> None:
+        # Runs inside transition()'s transaction, after its status check: the rating, the "rate" event
+        # and the close/reopen commit together or not at all, and the after-commit hooks run after.
         resolution = await latest_resolution(request_id)
         if resolution is None:
             raise InvalidState("该诉求尚未办结，暂不能评价")
@@ -88,16 +89,19 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
         rating = Rating(request=request_id, resolution_event=resolution["id"], resident=viewer.id, score=score,
                         comment=comment, created_at=now)
         await rating.save()
+        rating_ids.append(rating.id)
         await requests.record(request_id, "rate", actor=viewer, note=comment,
                               data={"score": score, "resolution": resolution["id"]}, now=now)
-        # Last statement of the transaction: if it refuses, the rating and the event roll back too.
-        if score in GOOD_SCORES:
-            result = await requests.transition(request_id, "close", viewer, req["version"], now=now,
-                                               data={"reason": "rated", "score": score})
-        else:
-            result = await requests.transition(request_id, "reopen", viewer, req["version"], note=comment, now=now,
-                                               data={"reason": "dissatisfied", "score": score})
-    return RateResult(rating.id, score, result.action, result.to_status)
+
+    if req["status"] != Status.resolved.value:
+        raise InvalidState("该诉求当前不在待评价状态（可能已评价或已结案）")
+    if score in GOOD_SCORES:
+        result = await requests.transition(request_id, "close", viewer, None, now=now, attach=attach,
+                                           data={"reason": "rated", "score": score})
+    else:
+        result = await requests.transition(request_id, "reopen", viewer, None, note=comment, now=now,
+                                           attach=attach, data={"reason": "dissatisfied", "score": score})
+    return RateResult(rating_ids[0], score, result.action, result.to_status)
 
 
 async def auto_close(request_id: int, resolution_event_id: int | None = None, *, now: datetime | None = None) -> bool:

@@ -71,6 +71,11 @@ def _float(value: str) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _is_id(value: str) -> bool:
+    """Plain ASCII digits that fit an id column ("²".isdigit() is true, and 20 digits overflow the database)."""
+    return value.isascii() and value.isdigit() and len(value) <= 9
+
+
 async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
     """Validate everything the service would refuse, so the form can show all errors at once."""
     errors: dict[str, str] = {}
@@ -78,7 +83,7 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
     if kind not in KIND_LABELS:
         errors["kind"] = _("请选择诉求类型")
     category_id: int | None = None
-    if values["category"].isdigit():
+    if _is_id(values["category"]):
         cat = await Category.select(Category.id).where(
             (Category.id == int(values["category"])) & (Category.active == True)).first()
         category_id = cat["id"] if cat else None
@@ -107,7 +112,7 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
                 names = await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in([street_id, community_id]))
                 by_id = {r["id"]: r["name"] for r in names}
                 located = f"{by_id.get(street_id, '')} · {by_id.get(community_id, '')}"
-    elif values["community"].isdigit():
+    elif _is_id(values["community"]):
         row = await Unit.select(Unit.id, Unit.parent).where(
             (Unit.id == int(values["community"])) & (Unit.kind == UnitKind.community.value)
             & (Unit.active == True)).first()

@@ -367,6 +367,7 @@ ACTION_LABELS = {
     "comment": "补充说明",
     "reopen": "重新办理",
     "close": "结案",
+    "rate": "满意度评价",  # a record() event written by backend/ratings
 }
 STATUS_LABELS = {
     "submitted": "已提交",

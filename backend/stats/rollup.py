@@ -74,8 +74,9 @@ async def refresh(ids: list[int], last_event: int) -> int:
     facts = await facts_for(ids)
     async with write_transaction():
         await StatsFact.delete().where(StatsFact.request.is_in(ids))
-        if facts:
-            await StatsFact.insert(*[_row(x, last_event) for x in facts])
+        rows = [_row(x, last_event) for x in facts]
+        for i in range(0, len(rows), 500):  # PostgreSQL takes at most 32767 bind arguments per statement
+            await StatsFact.insert(*rows[i:i + 500])
     return len(facts)
 
 
@@ -87,21 +88,28 @@ async def changed_since(after: int, upto: int | None = None) -> list[int]:
     return sorted(r["request"] for r in rows)
 
 
-async def catch_up(*, limit: int | None = None) -> int:
-    """Derive rollup rows for every request with events above the watermark; returns how many."""
-    start = await watermark()
-    top = await service.last_event_id()
-    if top <= start:
-        return 0
-    ids = await changed_since(max(0, start - OVERLAP), top)
-    if limit is not None:
-        ids = ids[:limit]
+async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None = None) -> int:
+    """Derive rollup rows for every request with events above the watermark; returns how many rows.
+
+    Works in slices of event ids and moves the watermark after each slice, so a long backfill can be
+    spread over several worker runs (``budget_seconds``) without redoing finished slices.
+    """
+    import time
+
+    started = time.monotonic()
     done = 0
-    for i in range(0, len(ids), CHUNK):
-        done += await refresh(ids[i:i + CHUNK], top)
-    if limit is None or len(ids) < limit:
-        await _set_watermark(top)
-    return done
+    top = await service.last_event_id()
+    while True:
+        start = await watermark()
+        if top <= start:
+            return done
+        hi = min(top, start + batch_events)
+        ids = await changed_since(max(0, start - OVERLAP), hi)
+        for i in range(0, len(ids), CHUNK):
+            done += await refresh(ids[i:i + CHUNK], hi)
+        await _set_watermark(hi)
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            return done
 
 
 # ---------------------------------------------------------------- reading
@@ -166,12 +174,12 @@ async def _grouped(f: Filters, exclude: Iterable[int], now: datetime, group: str
     return await StatsFact.raw(f"SELECT {select} FROM stats_fact x WHERE {where}{tail}", *sum_args, *where_args)
 
 
-async def _durations(f: Filters, exclude: Iterable[int], column: str) -> list[float]:
+async def _durations(f: Filters, exclude: Iterable[int]) -> tuple[list[float], list[float]]:
     where, args = _where(f, exclude)
     rows = await StatsFact.raw(
-        f"SELECT x.{column} AS v FROM stats_fact x WHERE {where} AND x.withdrawn = 0 AND x.{column} IS NOT NULL",
-        *args)
-    return [float(r["v"]) for r in rows]
+        f"SELECT x.accept_secs AS a, x.resolve_secs AS r FROM stats_fact x WHERE {where} AND x.withdrawn = 0 "
+        "AND (x.accept_secs IS NOT NULL OR x.resolve_secs IS NOT NULL)", *args)
+    return ([float(r["a"]) for r in rows if r["a"] is not None], [float(r["r"]) for r in rows if r["r"] is not None])
 
 
 async def live_part(f: Filters) -> tuple[list[int], list[Fact]]:
@@ -205,54 +213,55 @@ async def _unit_members(f: Filters, ids: list[int]) -> set[int]:
 
 
 async def dashboard(f: Filters, scope_paths: Iterable[str], *, now: datetime | None = None) -> Dashboard:
-    """Exactly ``service.dashboard``'s figures, read mostly from the rollup."""
+    """Exactly ``service.dashboard``'s figures, read mostly from the rollup in one grouped pass."""
     now = now or utcnow()
     scopes = tuple(scope_paths)
     skip, live = await live_part(f)
-    # headline
-    accept_times = await _durations(f, skip, "accept_secs")
-    resolve_times = await _durations(f, skip, "resolve_secs")
-    totals = await _grouped(f, skip, now, None)
-    k = add_counts(new_kpis(), totals[0] if totals else {})
-    k = finish(accumulate(k, live, now, accept_times, resolve_times), accept_times, resolve_times)
-    # trend: per local day from the rollup, folded into the grain's buckets
+    attr, title, units = await _children(f, scopes)
+    accept_times, resolve_times = await _durations(f, skip)
+    k = new_kpis()
     buckets: dict[date, Kpis] = {key: new_kpis() for key in bucket_keys(f.start, f.end, f.grain)}
-    for row in await _grouped(f, skip, now, "submitted_day"):
-        key = bucket_of(date.fromisoformat(row["g"]), f.grain)
-        add_counts(buckets.setdefault(key, new_kpis()), row)
+    by_unit: dict[int, Kpis] = {u["id"]: new_kpis() for u in units}
+    # One scan of the cohort's rollup rows, grouped by (local day, child unit): totals, trend and
+    # ranking are sums of these groups.
+    sums, sum_args = _sums(now)
+    where, where_args = _where(f, skip)
+    group = f"x.submitted_day, x.{attr}" if attr else "x.submitted_day"
+    unit_col = f"x.{attr} AS u, " if attr else ""
+    rows = await StatsFact.raw(f"SELECT x.submitted_day AS d, {unit_col}{sums} FROM stats_fact x WHERE {where} "
+                               f"GROUP BY {group}", *sum_args, *where_args)
+    for row in rows:
+        add_counts(k, row)
+        add_counts(buckets.setdefault(bucket_of(date.fromisoformat(row["d"]), f.grain), new_kpis()), row)
+        if attr and row["u"] in by_unit:
+            add_counts(by_unit[row["u"]], row)
     zone = service.tz()
     for x in live:
+        accumulate(k, [x], now, accept_times, resolve_times)
         accumulate(buckets.setdefault(bucket_of(x.submitted_at.astimezone(zone).date(), f.grain), new_kpis()),
                    [x], now)
+        if attr and getattr(x, attr) in by_unit:
+            accumulate(by_unit[getattr(x, attr)], [x], now)
+    finish(k, accept_times, resolve_times)
     trend = [(key, finish(buckets[key])) for key in sorted(buckets)]
-    title, ranks = await _ranking(f, scopes, skip, live, now)
+    ranks = [RankRow(u["id"], u["name"], finish(by_unit[u["id"]])) for u in units]
+    ranks.sort(key=lambda r: (-(r.kpis.completion_rate or 0), -(r.kpis.satisfaction_rate or 0), -r.kpis.accepted,
+                              r.kpis.red))
     return Dashboard(f, k, trend, title, ranks, now)
 
 
-async def _ranking(f: Filters, scopes: tuple[str, ...], skip: list[int], live: list[Fact],
-                   now: datetime) -> tuple[str, list[RankRow]]:
+async def _children(f: Filters, scopes: tuple[str, ...]) -> tuple[str | None, str, list[dict[str, Any]]]:
+    """The units ranked: one level below the viewed unit (streets, communities or grids)."""
     path = f.unit_path or min(scopes, key=len)
     parent = await Unit.select(Unit.kind).where(Unit.path == path).first()
     children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
                 "community": ("grid", "grid", "各网格")}
     attr, child_kind, title = children.get(parent["kind"] if parent else "district", (None, None, ""))
     if attr is None:
-        return "", []
+        return None, "", []
     units = await Unit.select(Unit.id, Unit.name).where(
         (Unit.kind == child_kind) & Unit.path.like(path + "%")).order_by(Unit.sort).order_by(Unit.id)
-    by_unit: dict[int, Kpis] = {u["id"]: new_kpis() for u in units}
-    for row in await _grouped(f, skip, now, attr):
-        if row["g"] in by_unit:
-            add_counts(by_unit[row["g"]], row)
-    for x in live:
-        uid = getattr(x, attr)
-        if uid in by_unit:
-            accumulate(by_unit[uid], [x], now)
-    rows = [RankRow(u["id"], u["name"], finish(by_unit[u["id"]])) for u in units]
-    rows.sort(key=lambda r: (-(r.kpis.completion_rate or 0), -(r.kpis.satisfaction_rate or 0), -r.kpis.accepted,
-                             r.kpis.red))
-    return title, rows
-
+    return attr, title, units
 
 
 async def by_category(f: Filters, now: datetime | None = None) -> dict[int, Kpis]:

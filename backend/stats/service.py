@@ -25,6 +25,11 @@ Definitions (shown next to every figure on the dashboard, see ``DEFINITIONS``):
 - level: the level of the unit responsible after the latest event (community / street / district).
 - unit: the request arose in the unit's area (street, community or grid) or the unit or one of
   its sub-units was ever its lead (主办).
+
+Two readers give the same figures (the property test checks both against a recomputation):
+``dashboard()`` here reads the events directly (used for lists and exports, chunk by chunk), and
+``backend.stats.rollup.dashboard()`` sums the worker's per-request rollup and reads live only the
+requests changed since the rollup's watermark (used by the pages, cached under the newest event id).
 """
 
 from __future__ import annotations

@@ -77,6 +77,27 @@ def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Res
     return Redirect(f"{target}?next={nxt}", status_code=303)
 
 
+def _refused_by_database(exc: Exception) -> bool:
+    """The database refused a value the user sent (an id beyond the column's range, a NUL byte in text):
+    that is bad input, and the failed statement changed nothing."""
+    if isinstance(exc, OverflowError):  # SQLite: "Python int too large to convert to SQLite INTEGER"
+        return True
+    try:
+        from asyncpg.exceptions import DataError
+    except ImportError:  # pragma: no cover - asyncpg ships with the PostgreSQL extra
+        return False
+    return isinstance(exc, DataError)
+
+
+def _out_of_range_path_id(request: Request) -> bool:
+    return any(isinstance(v, int) and not -(2**31) <= v < 2**31 for v in (request.path_params or {}).values())
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if _refused_by_database(exc):
+        log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
+        if _out_of_range_path_id(request):
+            return _error_page(request, 404, "您要找的页面不存在或已被移除。")
+        return _error_page(request, 400, "提交的内容包含无法保存的数字或字符，请检查后重试。")
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "系统暂时无法处理，请稍后再试。")

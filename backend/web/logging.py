@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
+from datetime import UTC, datetime
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +34,7 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
             log.info(
                 json.dumps(
                     {
+                        "t": datetime.now(UTC).isoformat(timespec="milliseconds"),
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
@@ -46,7 +49,12 @@ def access_log_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format='{"t":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":%(message)r}',
-    )
+    """The access log writes bare JSON lines to stdout (one per request), whatever the server configures."""
+    if not any(getattr(h, "_qungong", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._qungong = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    logging.getLogger("qungong").setLevel(logging.INFO)

@@ -35,10 +35,12 @@ MAX_FIELD = 5000
 
 
 def _int(value: Any) -> int | None:
+    """An integer that fits the database's 32-bit id columns, or None (a longer number is junk, not a 500)."""
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if -(2**31) <= number < 2**31 else None
 
 
 async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:

@@ -107,9 +107,11 @@ async def burst(n: int, env_ok: bool = True) -> dict[str, float]:
     clocks = await LightClock.select(LightClock.assignment, LightClock.yellow_due_at).where(
         LightClock.request == req_id)
     await schedule([Timer(c["assignment"], "accept", "yellow", 1, aware(c["yellow_due_at"])) for c in clocks])
-    worker = subprocess.Popen(  # noqa: ASYNC220  (a real worker process; the bench only polls while it runs)
-        [sys.executable, "-c", "from arq.cli import cli; cli()", "workers.settings.WorkerSettings"],
-        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w"))  # noqa: SIM115
+    log_path = os.environ.get("BENCH_WORKER_LOG", os.devnull)  # set it to see the worker's log
+    with Path(log_path).open("w") as log:  # noqa: ASYNC230
+        worker = subprocess.Popen(  # noqa: ASYNC220  (a real worker process; the bench only polls while it runs)
+            [sys.executable, "-c", "from arq.cli import cli; cli()", "workers.settings.WorkerSettings"],
+            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log)
     seen_99: float | None = None  # when 99% of the lights were visible (committed), seconds after the deadline
     try:
         deadline = time.monotonic() + 120

@@ -76,3 +76,24 @@ def test_migrations_from_empty_and_demo_is_idempotent(tmp_path) -> None:
     counts_second = second.strip().splitlines()[-1]
     assert counts_first.startswith("database ready:")
     assert counts_first == counts_second
+
+
+async def test_access_log_is_one_json_line_per_request(client) -> None:
+    import json
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logging.getLogger("qungong.access").addHandler(handler)
+    try:
+        await client.get("/no/such/page")
+    finally:
+        logging.getLogger("qungong.access").removeHandler(handler)
+    lines = [json.loads(r.getMessage()) for r in records if "/no/such/page" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0]["status"] == 404 and lines[0]["method"] == "GET" and lines[0]["ms"] >= 0

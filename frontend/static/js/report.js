@@ -1,12 +1,21 @@
 // "使用我的位置": fills the hidden lat/lon; the server finds the community. Without it, pick a community.
+// Delegated and re-applied when <main> is replaced (app.js shows the form again with its errors
+// without reloading the page, so this file does not run a second time).
 (function () {
   "use strict";
-  var btn = document.querySelector("[data-locate]");
-  if (!btn || !navigator.geolocation) return;
-  var form = btn.form || btn.closest("form");
-  var status = document.querySelector("[data-locate-status]");
-  btn.hidden = false;
-  btn.addEventListener("click", function () {
+  if (!navigator.geolocation) return;
+
+  function reveal() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-locate][hidden]"), function (btn) {
+      btn.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-locate]");
+    if (!btn) return;
+    var form = btn.form || btn.closest("form");
+    var status = document.querySelector("[data-locate-status]");
     status.textContent = "正在定位…";
     navigator.geolocation.getCurrentPosition(function (pos) {
       form.elements.lat.value = pos.coords.latitude.toFixed(6);
@@ -16,4 +25,8 @@
       status.textContent = "无法获取位置，请选择所在社区并填写地址";
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   });
+
+  reveal();
+  var main = document.getElementById("main");
+  if (main && window.MutationObserver) new MutationObserver(reveal).observe(main, { childList: true });
 })();
