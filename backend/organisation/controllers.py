@@ -22,17 +22,11 @@ from backend.accounts.service import (
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.organisation.service import KIND_LABELS, UnitError, create_unit, unit_tree
 from backend.organisation.tables import Unit
+from backend.web.forms import form_int
 from backend.web.guards import admin_only, roles, viewer_of
 from backend.web.render import page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class AdminController(Controller):
@@ -55,7 +49,7 @@ class AdminController(Controller):
     async def create_unit(self, request: Request, data: Form) -> Response:
         try:
             await create_unit(name=str(data.get("name", "")), kind=str(data.get("kind", "")),
-                              code=str(data.get("code", "")), parent_id=_int(data.get("parent")))
+                              code=str(data.get("code", "")), parent_id=form_int(data.get("parent")))
         except UnitError as exc:
             return await self._units_page(request, data, {exc.field or "name": exc.message}, status=400)
         return Redirect("/admin/units", status_code=303)
@@ -83,7 +77,7 @@ class AdminController(Controller):
 
     @post("/accounts", guards=[admin_only])
     async def create_account(self, request: Request, data: Form) -> Response:
-        unit_id = _int(data.get("unit"))
+        unit_id = form_int(data.get("unit"))
         role = str(data.get("role", ""))
         if unit_id is None or role not in ROLE_LABELS:
             return await self._accounts_page(request, "", data, {"unit": "请选择单位和角色"}, status=400)
@@ -98,7 +92,7 @@ class AdminController(Controller):
 
     @post("/accounts/{account_id:int}/memberships", guards=[admin_only])
     async def add_member(self, request: Request, account_id: int, data: Form) -> Response:
-        unit_id = _int(data.get("unit"))
+        unit_id = form_int(data.get("unit"))
         try:
             if unit_id is None:
                 raise AuthError("请选择单位")

@@ -36,6 +36,7 @@ from backend.routing.service import (
     set_category_rule,
 )
 from backend.routing.tables import Category
+from backend.web.forms import form_int
 from backend.web.guards import admin_only, staff_only, viewer_of
 from backend.web.render import is_htmx, page
 
@@ -47,21 +48,12 @@ ESCALATING_KINDS = (UnitKind.grid.value, UnitKind.community.value, UnitKind.stre
 # ---------------------------------------------------------------- small helpers
 
 
-def _int(value: Any) -> int | None:
-    """An integer that fits the database's 32-bit id columns, or None (a longer number is junk, not a 500)."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if -(2**31) <= number < 2**31 else None
-
-
 def _ints(value: Any) -> list[int] | None:
     """A repeated form field as ints; None if any value is not a number."""
     if value is None or value == "":
         return []
     values = value if isinstance(value, list) else [value]
-    out = [_int(v) for v in values if v != ""]
+    out = [form_int(v) for v in values if v != ""]
     return None if any(v is None for v in out) else [v for v in out if v is not None]
 
 
@@ -247,7 +239,7 @@ class RoutingActionsController(Controller):
         await _request_row(request_id)
         note = str(_one(data.get("note")) or "")
         try:
-            version = _int(_one(data.get("version")))
+            version = form_int(_one(data.get("version")))
             if version is None:
                 raise RequestError("表单已失效，请刷新后重试")
             await requests.transition(request_id, "escalate", viewer, version, note=note)
@@ -260,9 +252,9 @@ class RoutingActionsController(Controller):
         viewer = _viewer(request)
         await _request_row(request_id)
         note = str(_one(data.get("note")) or "")
-        assignment_id = _int(_one(data.get("assignment_id")))
+        assignment_id = form_int(_one(data.get("assignment_id")))
         try:
-            version = _int(_one(data.get("version")))
+            version = form_int(_one(data.get("version")))
             if version is None or assignment_id is None:
                 raise RequestError("表单已失效，请刷新后重试")
             await requests.transition(
@@ -296,8 +288,8 @@ class CommandCenterController(Controller):
     async def search(self, request: Request) -> Response:
         p = request.query_params
         errors: dict[str, str] = {}
-        unit_id = _int(p.get("unit")) if p.get("unit") else None
-        category_id = _int(p.get("category")) if p.get("category") else None
+        unit_id = form_int(p.get("unit")) if p.get("unit") else None
+        category_id = form_int(p.get("category")) if p.get("category") else None
         if p.get("unit") and unit_id is None:
             errors["unit"] = "单位不存在"
         if p.get("category") and category_id is None:
@@ -309,7 +301,7 @@ class CommandCenterController(Controller):
             category_id=category_id,
             date_from=str(p.get("from") or ""),
             date_to=str(p.get("to") or ""),
-            page=max(1, _int(p.get("page")) or 1),
+            page=max(1, form_int(p.get("page")) or 1),
         )
         rows: list[dict] = []
         total = 0
@@ -387,7 +379,7 @@ class CommandCenterController(Controller):
         leads = _ints(raw_lead)
         assists = _ints(data.get("assist_unit_ids"))
         person_raw = _one(data.get("lead_person_id"))
-        person = _int(person_raw) if person_raw not in (None, "") else None
+        person = form_int(person_raw) if person_raw not in (None, "") else None
         form = {"lead": leads[0] if leads else None, "assists": assists or [], "lead_person": person, "note": note}
         errors: dict[str, str] = {}
         if leads is None or assists is None:
@@ -400,7 +392,7 @@ class CommandCenterController(Controller):
             errors["assist"] = "主办单位不能同时作为协办单位"
         elif person_raw not in (None, "") and person is None:
             errors["lead_person"] = "所选承办人无效"
-        version = _int(_one(data.get("version")))
+        version = form_int(_one(data.get("version")))
         if version is None and not errors:
             errors["lead"] = "表单已失效，请刷新后重试"
         if errors:
@@ -439,8 +431,8 @@ class CommandCenterController(Controller):
         viewer = _viewer(request)
         await _request_row(request_id)
         try:
-            version = _int(_one(data.get("version")))
-            assignment_id = _int(_one(data.get("assignment_id")))
+            version = form_int(_one(data.get("version")))
+            assignment_id = form_int(_one(data.get("assignment_id")))
             if version is None or assignment_id is None:
                 raise RequestError("表单已失效，请刷新后重试")
             await requests.transition(
@@ -470,7 +462,7 @@ class StreetController(Controller):
     async def queue(self, request: Request) -> Response:
         viewer = _viewer(request)
         raw = request.query_params.get("category")
-        category_id = _int(raw) if raw else None
+        category_id = form_int(raw) if raw else None
         status = 200
         error = ""
         if raw and (category_id is None or not await Category.exists().where(Category.id == category_id)):
@@ -521,7 +513,7 @@ class RoutingAdminController(Controller):
 
     @get("/categories")
     async def categories(self, request: Request) -> Response:
-        saved = _int(request.query_params.get("saved"))
+        saved = form_int(request.query_params.get("saved"))
         return await self._matrix_page(request, {}, saved=saved)
 
     @post("/categories/{category_id:int}")
@@ -592,7 +584,7 @@ class RoutingAdminController(Controller):
 
     @post("/boundaries")
     async def save_boundary(self, request: Request, data: Form) -> Response:
-        unit_id = _int(_one(data.get("unit")))
+        unit_id = form_int(_one(data.get("unit")))
         text = str(_one(data.get("boundary")) or "")
         try:
             if unit_id is None:

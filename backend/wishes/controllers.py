@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
 from backend.wishes import service
@@ -34,15 +35,6 @@ LABELS = {"groups": GROUP_LABELS, "statuses": STATUS_LABELS, "claim_labels": CLA
 MAX_FIELD = 5000
 
 
-def _int(value: Any) -> int | None:
-    """An integer that fits the database's 32-bit id columns, or None (a longer number is junk, not a 500)."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if -(2**31) <= number < 2**31 else None
-
-
 async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
     """Plain fields (trimmed to a sane length) and the uploaded photos of a urlencoded or multipart form."""
     form = await request.form()
@@ -55,7 +47,7 @@ async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str
                 files.append((data, value.filename or ""))
         elif key not in fields:
             fields[key] = str(value)[:MAX_FIELD]
-    fields["_remove"] = ",".join(str(v) for v in form.getall("remove_photo") if _int(v) is not None) \
+    fields["_remove"] = ",".join(str(v) for v in form.getall("remove_photo") if form_int(v) is not None) \
         if "remove_photo" in form else ""
     return fields, files
 
@@ -63,7 +55,7 @@ async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str
 def _wish_input(f: dict[str, str]) -> WishInput:
     return WishInput(
         title=f.get("title", ""), story=f.get("story", ""), group=f.get("group", ""), value=f.get("value", ""),
-        community_id=_int(f.get("community")), wanted_by=f.get("wanted_by", ""),
+        community_id=form_int(f.get("community")), wanted_by=f.get("wanted_by", ""),
         beneficiary_name=f.get("beneficiary_name", ""), beneficiary_phone=f.get("beneficiary_phone", ""),
         beneficiary_address=f.get("beneficiary_address", ""), honorific=f.get("honorific", "family"),
         thanks_story=f.get("thanks_story", ""), thanks_consent=f.get("thanks_consent") in ("1", "on", "true"),
@@ -88,8 +80,8 @@ class WishController(Controller):
     @get("/")
     async def board(self, request: Request, community: str = "", group: str = "", vmin: str = "", vmax: str = "",
                     status: str = "open", sort: str = "newest", page_no: int = 1) -> Response:
-        q = BoardQuery(community=_int(community), group=group, vmin=_int(vmin), vmax=_int(vmax), status=status,
-                       sort=sort, page=page_no).normalised()
+        q = BoardQuery(community=form_int(community), group=group, vmin=form_int(vmin), vmax=form_int(vmax),
+                       status=status, sort=sort, page=page_no).normalised()
         rows, has_next = await service.board(q)
         now = utcnow()
         names = await service.community_names()

@@ -172,7 +172,7 @@ async def test_bad_form_is_reshown_with_errors(client) -> None:
     assert r.status_code == 400 and "不能出现受助人的姓名" in r.text
     r = await client.post("/wishes/new", data=form | {"story": "普通故事"},
                           files={"photos": ("x.jpg", b"not an image", "image/jpeg")})
-    assert r.status_code == 400 and "不是有效的图片" in r.text
+    assert r.status_code == 400 and "不是支持的图片格式" in r.text
     assert await Wish.count() == before
 
 
