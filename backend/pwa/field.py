@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from backend.accounts.service import Viewer
-from backend.requests.service import STATUS_LABELS, can_act_on_assignment, open_lead
+from backend.requests.service import STATUS_LABELS, can_act_on_assignment, open_lead, staff_actions
 from backend.requests.tables import Status
 from backend.web.guards import staff_only, viewer_of
 from backend.web.render import page
@@ -30,14 +30,11 @@ async def _tasks(viewer: Viewer) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: (not r["urgent"], -r["created_at"].timestamp()))
     tasks = []
     for row in rows[:MAX_TASKS]:
+        # The transition rules decide what is offered; the field page shows the three it has buttons for.
+        allowed = await staff_actions(viewer, row)
+        actions = [a for a in ("accept", "resolve", "progress") if a in allowed]
         lead = await open_lead(row["id"])
         is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
-        actions: list[str] = []
-        if row["status"] == Status.assigned.value and is_lead:
-            actions.append("accept")
-        if row["status"] == Status.accepted.value and is_lead:
-            actions.append("resolve")
-        actions.append("progress")
         tasks.append(row | {"actions": actions, "is_lead": is_lead})
     return tasks
 

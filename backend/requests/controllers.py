@@ -42,14 +42,13 @@ from backend.requests.service import (
     NewRequest,
     RequestError,
     StaleVersion,
-    can_act_on_assignment,
     can_view,
     find_by_idempotency_key,
-    open_lead,
+    staff_actions,
     submit,
     transition,
 )
-from backend.requests.tables import Assignment, AssignmentRole, Kind, Source, Status
+from backend.requests.tables import Source, Status
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -355,7 +354,6 @@ class PublicController(Controller):
 
 # ---------------------------------------------------------------- staff in the field
 
-STAFF_ACTIONS = ("accept", "progress", "resolve", "answer", "return")
 
 
 def _viewer(request: Request) -> Viewer:
@@ -371,31 +369,6 @@ async def _staff_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
     return req
 
 
-async def _available_actions(viewer: Viewer, req: dict[str, Any]) -> list[str]:
-    status = req["status"]
-    lead = await open_lead(req["id"])
-    is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
-    is_assist = False
-    if not is_lead:
-        rows = await Assignment.select().where(
-            (Assignment.request == req["id"]) & (Assignment.role == AssignmentRole.assist.value)
-            & (Assignment.is_open == True))
-        for a in rows:
-            if await can_act_on_assignment(viewer, a):
-                is_assist = True
-    out = []
-    for action in STAFF_ACTIONS:
-        if status not in RULES[action].from_statuses:
-            continue
-        if action == "progress" and (is_lead or is_assist):
-            out.append(action)
-        elif action != "progress" and is_lead:
-            if action == "answer" and req["kind"] != Kind.consultation.value:
-                continue
-            if action == "resolve" and req["kind"] == Kind.consultation.value and status != Status.accepted.value:
-                continue
-            out.append(action)
-    return out
 
 
 async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *, errors: dict[str, str] | None = None,
@@ -403,7 +376,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
     ctx = {
         "req": req, "version": req["version"], "timeline": await _timeline(req["id"], public_only=False,
                                                                           staff_view=True),
-        "actions": await _available_actions(viewer, req), "errors": errors or {}, "notes": notes or {},
+        "actions": await staff_actions(viewer, req), "errors": errors or {}, "notes": notes or {},
         "conflict": conflict, "reporter_phone": await queries.reporter_phone(req["reporter"]),
         "counts": await queries.inbox_counts(viewer), "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
     } | _labels()

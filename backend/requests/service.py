@@ -692,3 +692,36 @@ async def record_many(events: Sequence[dict[str, Any]], *, now: datetime | None 
                           is_public=e.get("is_public", True), data=e.get("data") or {}, created_at=now))
     for i in range(0, len(rows), 500):
         await Event.insert(*rows[i:i + 500])
+
+
+STAFF_ACTIONS = ("accept", "progress", "resolve", "answer", "return")
+
+
+async def staff_actions(viewer: Viewer, req: dict[str, Any]) -> list[str]:
+    """The field actions this staff member may take on the request now, from RULES (what the pages offer)."""
+    status = req["status"]
+    lead = await open_lead(req["id"])
+    is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
+    is_assist = False
+    if not is_lead:
+        rows = await Assignment.select().where(
+            (Assignment.request == req["id"]) & (Assignment.role == AssignmentRole.assist.value)
+            & (Assignment.is_open == True))
+        for a in rows:
+            if await can_act_on_assignment(viewer, a):
+                is_assist = True
+                break
+    out = []
+    for action in STAFF_ACTIONS:
+        if status not in RULES[action].from_statuses:
+            continue
+        if action == "progress":
+            if is_lead or is_assist:
+                out.append(action)
+        elif is_lead:
+            if action == "answer" and req["kind"] != Kind.consultation.value:
+                continue
+            if action == "resolve" and req["kind"] == Kind.consultation.value and status != Status.accepted.value:
+                continue
+            out.append(action)
+    return out
