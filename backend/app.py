@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
-import backend.lights.service  # noqa: F401  (registers the lights after-commit hook)
+import backend.lights.service  # noqa: F401  (registers the lights transition hook)
 from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale

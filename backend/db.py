@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -27,38 +28,65 @@ def is_sqlite() -> bool:
 
 # One writer lock per event loop (an asyncio.Lock belongs to the loop that first waits on it).
 _sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
-_in_write: ContextVar[bool] = ContextVar("in_write", default=False)
+# The callbacks waiting for the open write transaction to commit (None: no write transaction open).
+_on_commit: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("on_commit", default=None)
+log = logging.getLogger("qungong.db")
+
+
+async def on_commit(callback: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``callback`` once the open write transaction commits (at once when none is open).
+
+    For side effects outside the database (arq jobs, pushes): they must not announce a change that
+    may still roll back. A failing callback is logged; the database is the truth and sweeps repair.
+    """
+    pending = _on_commit.get()
+    if pending is None:
+        await _run_callbacks([callback])
+    else:
+        pending.append(callback)
+
+
+async def _run_callbacks(callbacks: list[Callable[[], Awaitable[Any]]]) -> None:
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
 
 
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[Any]:
-    """A transaction for read-then-write work.
+    """A transaction for read-then-write work; nested calls join the open one.
 
     SQLite has one writer: BEGIN IMMEDIATE takes the write lock up front so two
     read-then-write transactions serialise instead of failing at COMMIT. Within one process the
     writers also queue on an asyncio lock, so they wait their turn instead of sleeping in SQLite's
     busy handler (which polls with growing sleeps and wastes most of the time under load).
+    Callbacks registered with ``on_commit()`` run after the outermost one commits.
     """
     db = engine()
-    if not isinstance(db, SQLiteEngine):
-        async with db.transaction() as tx:
+    sqlite = isinstance(db, SQLiteEngine)
+    kind = {"transaction_type": TransactionType.immediate} if sqlite else {}
+    if _on_commit.get() is not None:  # nested: Piccolo hands back the open transaction
+        async with db.transaction(**kind) as tx:
             yield tx
         return
-    if _in_write.get():  # nested: Piccolo reuses the open transaction
-        async with db.transaction(transaction_type=TransactionType.immediate) as tx:
-            yield tx
-        return
-    loop = asyncio.get_running_loop()
-    writer = _sqlite_writers.get(loop)
-    if writer is None:
-        writer = _sqlite_writers[loop] = asyncio.Lock()
-    async with writer:
-        token = _in_write.set(True)
-        try:
-            async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+    callbacks: list[Callable[[], Awaitable[Any]]] = []
+    token = _on_commit.set(callbacks)
+    try:
+        if sqlite:
+            loop = asyncio.get_running_loop()
+            writer = _sqlite_writers.get(loop)
+            if writer is None:
+                writer = _sqlite_writers[loop] = asyncio.Lock()
+            async with writer, db.transaction(**kind) as tx:
                 yield tx
-        finally:
-            _in_write.reset(token)
+        else:
+            async with db.transaction() as tx:
+                yield tx
+    finally:
+        _on_commit.reset(token)
+    await _run_callbacks(callbacks)  # reached only after a commit
 
 
 async def prepare_sqlite() -> None:

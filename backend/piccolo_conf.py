@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
 from backend.settings import get_settings
+from backend.sqlite_engine import PooledSQLiteEngine
 
 _settings = get_settings()
 
@@ -15,7 +15,7 @@ if _settings.is_postgres:
 else:
     _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     # timeout = busy timeout: a second writer waits instead of failing at once.
-    DB = SQLiteEngine(path=str(_settings.sqlite_path), timeout=30, check_same_thread=False)
+    DB = PooledSQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
 
 # Order matters only for readability; Piccolo resolves dependencies between apps.
 APP_REGISTRY = AppRegistry(

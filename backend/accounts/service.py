@@ -11,6 +11,8 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -133,27 +135,22 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
 
 
+@cache
+def _membership_columns() -> tuple[Any, ...]:
+    # Built once: Piccolo builds a joined column anew on every attribute access, and this runs per request.
+    return (Membership.unit.id, Membership.unit.name, Membership.unit.kind, Membership.unit.path, Membership.role,
+            Membership.designated)
+
+
 async def load_viewer(account_id: int) -> Viewer | None:
-    # One read transaction: on SQLite both queries share a connection (Piccolo opens one per query otherwise).
-    from backend.db import engine
-
-    async with engine().transaction():
-        return await _load_viewer(account_id)
-
-
-async def _load_viewer(account_id: int) -> Viewer | None:
-    acc = await Account.objects().where((Account.id == account_id) & (Account.active == True)).first()
+    acc = await Account.select(
+        Account.id, Account.kind, Account.name, Account.phone, Account.username, Account.public_title,
+        Account.is_party_member,
+    ).where((Account.id == account_id) & (Account.active == True)).first()
     if acc is None:
         return None
-    rows = await (
-        Membership.select(
-            Membership.unit.id,
-            Membership.unit.name,
-            Membership.unit.kind,
-            Membership.unit.path,
-            Membership.role,
-            Membership.designated,
-        )
+    rows = [] if acc["kind"] != AccountKind.staff.value else await (
+        Membership.select(*_membership_columns())
         .where(Membership.account == account_id)
         .order_by(Membership.id)
     )
@@ -168,16 +165,7 @@ async def _load_viewer(account_id: int) -> Viewer | None:
         )
         for r in rows
     )
-    return Viewer(
-        id=acc.id,
-        kind=acc.kind,
-        name=acc.name,
-        phone=acc.phone,
-        username=acc.username,
-        public_title=acc.public_title,
-        is_party_member=acc.is_party_member,
-        memberships=memberships if acc.kind == AccountKind.staff.value else (),
-    )
+    return Viewer(**acc, memberships=memberships)
 
 
 # ---------------------------------------------------------------- staff passwords

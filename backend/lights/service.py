@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache, partial
 from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
-from backend.db import aware, is_sqlite, utcnow, write_transaction
+from backend.db import aware, is_sqlite, on_commit, utcnow, write_transaction
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
@@ -59,11 +60,7 @@ def spec_of(row: dict[str, Any]) -> RuleSpec:
 
 async def rule_for(category_id: int | None, stage: str) -> RuleSpec:
     """The category's own rule, else the stage's default rule, else the seed's defaults."""
-    rows = await LightRule.select().where(LightRule.stage == stage)
-    by_cat = {r["category"]: r for r in rows}
-    row = by_cat.get(category_id) if category_id is not None else None
-    row = row or by_cat.get(None)
-    return spec_of(row) if row else DEFAULT_RULES[stage]
+    return (await _rules_by_stage({category_id}))(category_id, stage)
 
 
 async def list_rules() -> list[dict[str, Any]]:
@@ -163,38 +160,56 @@ def _is_unique_violation(exc: Exception) -> bool:
     return "unique" in text or "duplicate" in text
 
 
+@cache
+def _clock_start_columns() -> tuple[Any, ...]:
+    # Built once: Piccolo builds a joined column anew on every access, and this runs per new assignment.
+    return (Assignment.id, Assignment.request, Assignment.unit, Assignment.opened_at, Assignment.version,
+            Assignment.accepted_at, Assignment.resolved_at, Assignment.closed_at, Assignment.request.category)
+
+
 async def start_clocks(assignment_ids: list[int]) -> list[Timer]:
     """Create both stages' clocks for these assignments if they are open leads; return the timers to schedule."""
     if not assignment_ids:
         return []
-    rows = await Assignment.select(
-        Assignment.id, Assignment.request, Assignment.unit, Assignment.opened_at, Assignment.version,
-        Assignment.accepted_at, Assignment.resolved_at, Assignment.closed_at, Assignment.request.category,
-    ).where(Assignment.id.is_in(assignment_ids) & (Assignment.role == AssignmentRole.lead.value))
-    timers: list[Timer] = []
+    rows = await Assignment.select(*_clock_start_columns()).where(
+        Assignment.id.is_in(assignment_ids) & (Assignment.role == AssignmentRole.lead.value))
+    if not rows:
+        return []
+    rules = await _rules_by_stage({a["request.category"] for a in rows})
+    clocks: list[LightClock] = []
+    pending: dict[str, list[Timer]] = {}
     for a in rows:
         opened = aware(a["opened_at"])
         assert opened is not None
         for stage in STAGES:
-            rule = await rule_for(a["request.category"], stage)
-            clock = {"yellow_due_at": deadline(opened, rule.yellow_hours, rule),
-                     "red_due_at": deadline(opened, rule.red_hours, rule), "yellow_lit_at": None, "red_lit_at": None}
+            rule = rules(a["request.category"], stage)
+            due = {"yellow_due_at": deadline(opened, rule.yellow_hours, rule),
+                   "red_due_at": deadline(opened, rule.red_hours, rule), "yellow_lit_at": None, "red_lit_at": None}
             stop = stop_of(stage, a)
-            try:
-                async with write_transaction():
-                    if await LightClock.exists().where(LightClock.key == f"{a['id']}:{stage}"):
-                        continue
-                    await LightClock.insert(LightClock(
-                        key=f"{a['id']}:{stage}", assignment=a["id"], request=a["request"], unit=a["unit"],
-                        stage=stage, started_at=opened, stopped_at=stop, version=a["version"],
-                        next_due_at=next_due(clock, stop), **clock))
-            except Exception as exc:  # the sweep and the hook raced for the same clock: one row is enough
-                if _is_unique_violation(exc):
-                    continue
-                raise
+            key = f"{a['id']}:{stage}"
+            clocks.append(LightClock(key=key, assignment=a["id"], request=a["request"], unit=a["unit"], stage=stage,
+                                     started_at=opened, stopped_at=stop, version=a["version"],
+                                     next_due_at=next_due(due, stop), **due))
             if stop is None:
-                timers += [Timer(a["id"], stage, color, a["version"], clock[f"{color}_due_at"]) for color in COLORS]
-    return timers
+                pending[key] = [Timer(a["id"], stage, color, a["version"], due[f"{color}_due_at"]) for color in COLORS]
+    # One statement for all clocks; a clock the sweep (or a repeated hook) already made is left as it is.
+    async with write_transaction():
+        made = await LightClock.insert(*clocks).on_conflict(
+            target=LightClock.key, action="DO NOTHING").returning(LightClock.key)
+    return [t for row in made for t in pending.get(row["key"], [])]
+
+
+async def _rules_by_stage(category_ids: set[int | None]) -> Any:
+    """One query for the rules of these categories (and the defaults); returns rule(category, stage)."""
+    rows = await LightRule.select().where(
+        LightRule.category.is_null() | LightRule.category.is_in([c for c in category_ids if c is not None] or [0]))
+    found = {(r["category"], r["stage"]): r for r in rows}
+
+    def rule(category_id: int | None, stage: str) -> RuleSpec:
+        row = found.get((category_id, stage)) or found.get((None, stage))
+        return spec_of(row) if row else DEFAULT_RULES[stage]
+
+    return rule
 
 
 async def sync_stops(request_id: int) -> None:
@@ -241,13 +256,13 @@ async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: date
     """Inside a write transaction: light what is due on this clock, up to ``upto``, exactly once.
 
     ``clock`` comes from ``_clock_query()`` (the assignment's stop times are re-read with it, so a
-    stop whose after-commit hook never ran still counts)."""
+    stop whose transition hook never ran still counts)."""
     if version is not None and clock["version"] != version:
         return []  # a timer of an older schedule: a no-op
     stop = _min(clock["stopped_at"], stop_of(clock["stage"], {c: clock[f"a_{c}"] for c in _A_COLS}))
     heal: dict[Any, Any] = {}
     if stop is not None and clock["stopped_at"] is None:
-        heal[LightClock.stopped_at] = stop  # the after-commit hook never ran: heal it here
+        heal[LightClock.stopped_at] = stop  # the transition hook never ran: heal it here
     flips: list[Flip] = []
     for color in COLORS[: COLORS.index(upto) + 1]:
         if clock[f"{color}_lit_at"] is not None:
@@ -412,7 +427,7 @@ REPAIR_WINDOW = 20000  # the newest assignment ids the minute sweep checks (a pr
 
 
 async def assignments_without_clocks(limit: int = 500, *, window: int | None = REPAIR_WINDOW) -> list[int]:
-    """Open lead assignments whose after-commit hook never created clocks (a crash right after commit).
+    """Open lead assignments that have no clocks (rows written outside the request service, or before a rule existed).
 
     The minute sweep looks at the newest ``window`` assignment ids only (a crash leaves its gap among
     the newest); the nightly repair (``window=None``) scans them all."""
@@ -487,18 +502,20 @@ async def announce(flips: list[Flip]) -> None:
         log.exception("light notifications failed for %d flips", len(flips))
 
 
-# ---------------------------------------------------------------- after-commit hook
+# ---------------------------------------------------------------- transition hook
 
 STOPPING_ACTIONS = {"accept", "resolve", "answer", "withdraw", "close"}
 
 
 @on_transition
 async def lights_after_transition(result: TransitionResult) -> None:
+    """Clocks start and stop in the change's own transaction; their timers are queued after the commit."""
     if result.closed_assignments or result.action in STOPPING_ACTIONS:
         await sync_stops(result.request_id)
     if result.opened_assignments:
         timers = await start_clocks(result.opened_assignments)
-        await schedule(timers)
+        if timers:
+            await on_commit(partial(schedule, timers))
 
 
 # ---------------------------------------------------------------- board

@@ -8,10 +8,11 @@ Titles are stored in Chinese, the source language: they are data, read later in 
 from __future__ import annotations
 
 from backend.accounts.tables import Role
+from backend.db import write_transaction
 from backend.notify.service import notify_accounts, unit_members
 from backend.requests.hooks import on_transition
 from backend.requests.service import STATUS_LABELS, TransitionResult
-from backend.requests.tables import Assignment, Request, Status
+from backend.requests.tables import Assignment, Status
 
 HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role.department_staff, Role.unit_head,
                  Role.dispatcher)
@@ -19,11 +20,13 @@ HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role
 
 @on_transition
 async def notify_people(result: TransitionResult) -> None:
-    req = await Request.select(Request.code, Request.reporter).where(Request.id == result.request_id).first()
-    if req is None:
-        return
-    code = req["code"]
-    reporter = req["reporter"]
+    async with write_transaction():  # the notices of one change commit together
+        await _notify_people(result)
+
+
+async def _notify_people(result: TransitionResult) -> None:
+    code = result.code
+    reporter = result.reporter
     # The resolution ("please rate") is announced by the ratings domain, which owns the rating.
     if (reporter and result.from_status != result.to_status and result.actor_id != reporter
             and result.to_status != Status.resolved.value):

@@ -1,13 +1,15 @@
 """Tell people things: an in-app notification per account; Web Push is layered on top (PWA issue).
 
-Call after the commit of whatever happened (a notification about a change that rolled back is a lie).
+Call inside the transaction of whatever happened: the notice commits with it, the push follows the commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from backend.accounts.tables import Membership, Role
+from backend.db import on_commit
 from backend.notify.tables import Notification
 
 _push_senders: list = []  # filled by the push module when present: async fn(account_ids, title, body, url)
@@ -27,12 +29,9 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
         *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300]) for a in ids]
     )
     for send in list(_push_senders):
-        try:
-            await send(ids, title, body, url)
-        except Exception:  # push is best effort; the in-app notification is already stored
-            import logging
-
-            logging.getLogger("qungong.notify").exception("push sender failed")
+        # After the commit: never push a notice that may still roll back. Push is best effort (a failure
+        # is logged); the in-app notification is stored either way.
+        await on_commit(partial(send, ids, title, body, url))
     return ids
 
 

@@ -2,7 +2,7 @@
 
 A rating is written together with the state change it causes (close when satisfied/basically
 satisfied, reopen when dissatisfied) and its "rate" event, in the transition's one transaction:
-either all three exist or none, and the after-commit hooks run only after it. No Litestar imports.
+either all three exist or none, with the transition hooks' rows; jobs are queued after the commit. No Litestar imports.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from backend.accounts.service import Viewer
-from backend.db import aware, utcnow
+from backend.db import aware, on_commit, utcnow
 from backend.jobs import enqueue
 from backend.ratings.tables import Rating, Score
 from backend.requests import service as requests
@@ -80,7 +81,7 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
 
     async def attach(request_id: int, _event_id: int) -> None:
         # Runs inside transition()'s transaction, after its status check: the rating, the "rate" event
-        # and the close/reopen commit together or not at all, and the after-commit hooks run after.
+        # and the close/reopen commit together or not at all.
         resolution = await latest_resolution(request_id)
         if resolution is None:
             raise InvalidState("该诉求尚未办结，暂不能评价")
@@ -146,7 +147,7 @@ async def sweep_unrated(*, now: datetime | None = None, limit: int = 500) -> int
 
 @on_transition
 async def schedule_auto_close(result: TransitionResult) -> None:
-    """After a resolution commits: one deferred job per resolution event, named after it."""
+    """A resolution: one deferred job per resolution event, named after it, queued after the commit."""
     if result.to_status != Status.resolved.value or result.action not in RESOLUTION_ACTIONS:
         return
     ev = await Event.select(Event.created_at).where(Event.id == result.event_id).first()
@@ -154,8 +155,8 @@ async def schedule_auto_close(result: TransitionResult) -> None:
         return
     due = aware(ev["created_at"]) + timedelta(days=rating_days())
     # Already due (a back-dated resolution): run now; arq refuses a defer time far in the past.
-    await enqueue(AUTO_CLOSE_JOB, result.request_id, result.event_id, job_id=f"rating-timeout:{result.event_id}",
-                  defer_until=due if due > utcnow() else None)
+    await on_commit(partial(enqueue, AUTO_CLOSE_JOB, result.request_id, result.event_id,
+                            job_id=f"rating-timeout:{result.event_id}", defer_until=due if due > utcnow() else None))
 
 
 async def pending_for(request_id: int, viewer: Viewer | None) -> bool:

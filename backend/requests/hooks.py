@@ -1,19 +1,19 @@
-"""After-commit hooks of request transitions: timers, notifications, live counts.
+"""Hooks of request transitions: timers, notifications, live counts.
 
-Hooks run only after the transaction commits. A failing hook is logged and never undoes or
-fails the transition: the database is the truth, and sweeps repair what a hook missed.
+Hooks run inside the transition's transaction, so the rows they derive from a change (light
+clocks, in-app notices) commit with it or not at all, on one connection. Work outside the
+database (arq jobs, Web Push) is registered with ``backend.db.on_commit`` and runs only after the
+commit; a failure there is logged and repaired by the sweeps, the database being the truth.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from backend.requests.service import TransitionResult
 
-log = logging.getLogger("qungong.hooks")
 Hook = Callable[["TransitionResult"], Awaitable[None]]
 _hooks: list[Hook] = []
 
@@ -25,13 +25,6 @@ def on_transition(fn: Hook) -> Hook:
 
 
 async def run_hooks(result: TransitionResult) -> None:
-    from backend.db import write_transaction
-
+    """Called by the request service inside the transaction that made the change."""
     for hook in list(_hooks):
-        try:
-            # Each hook in its own transaction: its rows commit together, and on SQLite its queries
-            # share one connection instead of opening one per query.
-            async with write_transaction():
-                await hook(result)
-        except Exception:
-            log.exception("after-commit hook %s failed for request %s", hook.__name__, result.request_id)
+        await hook(result)

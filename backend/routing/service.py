@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from backend.accounts.tables import Membership, Role
 from backend.organisation.tables import Unit, UnitKind
@@ -16,11 +18,17 @@ class Placement:
     level: str
 
 
+@cache
+def _account_active() -> Any:
+    # Built once: Piccolo builds a joined column anew on every access, and placement runs per submission.
+    return Membership.account.active
+
+
 async def designated_person(unit_id: int, *prefer_roles: Role) -> int | None:
     """The unit's named handler: its designated member, else its head, else any member."""
     rows = (
         await Membership.select(Membership.account, Membership.role, Membership.designated)
-        .where((Membership.unit == unit_id) & (Membership.account.active == True))
+        .where((Membership.unit == unit_id) & (_account_active() == True))
         .order_by(Membership.id)
     )
     if not rows:
