@@ -136,6 +136,23 @@ class PooledSQLiteEngine(SQLiteEngine):
                     return
         conn.close()
 
+    async def fetch_tuples(self, query: str, args: list[Any]) -> list[tuple[Any, ...]]:
+        """Rows as plain tuples (no dict per row): for reads of many rows."""
+        conn = await self.acquire()
+
+        def run() -> list[tuple[Any, ...]]:
+            cursor = conn.raw.cursor()
+            cursor.row_factory = None
+            try:
+                return cursor.execute(query, args).fetchall()
+            finally:
+                cursor.close()
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+        finally:
+            self.release(conn)
+
     def close_pool(self) -> None:
         with self._guard:
             idle, self._idle = self._idle, []

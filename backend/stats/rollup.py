@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backend.db import utcnow, write_transaction
+from backend.db import fetch_tuples, utcnow, write_transaction
 from backend.organisation.tables import Unit
 from backend.stats import service
 from backend.stats.service import (
@@ -176,10 +176,10 @@ async def _grouped(f: Filters, exclude: Iterable[int], now: datetime, group: str
 
 async def _durations(f: Filters, exclude: Iterable[int]) -> tuple[list[float], list[float]]:
     where, args = _where(f, exclude)
-    rows = await StatsFact.raw(
-        f"SELECT x.accept_secs AS a, x.resolve_secs AS r FROM stats_fact x WHERE {where} AND x.withdrawn = 0 "
+    rows = await fetch_tuples(
+        f"SELECT x.accept_secs, x.resolve_secs FROM stats_fact x WHERE {where} AND x.withdrawn = 0 "
         "AND (x.accept_secs IS NOT NULL OR x.resolve_secs IS NOT NULL)", *args)
-    return ([float(r["a"]) for r in rows if r["a"] is not None], [float(r["r"]) for r in rows if r["r"] is not None])
+    return [float(a) for a, _ in rows if a is not None], [float(r) for _, r in rows if r is not None]
 
 
 async def live_part(f: Filters) -> tuple[list[int], list[Fact]]:
