@@ -35,6 +35,19 @@ async def _state(h: History) -> tuple[dict, list[str], int]:
     return req, actions, await Rating.count().where(Rating.request == h.id)
 
 
+async def test_my_requests_asks_for_the_rating_until_it_is_given(client) -> None:
+    phone = fresh_phone()
+    h = await _resolved(phone)
+    await client.login_resident(phone)
+    listing = await client.get("/my")
+    assert 'data-testid="rating-due"' in listing.text and "您有 1 件诉求已办结" in listing.text
+    assert f'href="/r/{h.code}#rate" data-testid="rate-link"' in listing.text
+    r = await client.post(f"/r/{h.code}/rate", data={"score": "basic"})
+    assert r.status_code == 303
+    listing = await client.get("/my")
+    assert 'data-testid="rating-due"' not in listing.text and 'data-testid="rate-link"' not in listing.text
+
+
 async def test_satisfied_closes_the_request_with_a_rate_event(client) -> None:
     phone = fresh_phone()
     h = await _resolved(phone)
