@@ -123,8 +123,10 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
 
 
 def _where(f: Filters, exclude: Iterable[int]) -> tuple[str, list[Any]]:
-    where = ["x.submitted_at >= {}", "x.submitted_at < {}"]
-    args: list[Any] = [f.start_utc, f.end_utc]
+    # The period as local days: the same rows as start_utc <= submitted_at < end_utc (submitted_day is
+    # submitted_at's local date), read from the index that leads with the day.
+    where = ["x.submitted_day >= {}", "x.submitted_day <= {}"]
+    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
     if f.kind:
         where.append("x.kind = {}")
         args.append(f.kind)
