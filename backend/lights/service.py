@@ -155,11 +155,6 @@ def next_due(clock: dict[str, Any], stop: datetime | None) -> datetime | None:
     return None
 
 
-def _is_unique_violation(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return "unique" in text or "duplicate" in text
-
-
 @cache
 def _clock_start_columns() -> tuple[Any, ...]:
     # Built once: Piccolo builds a joined column anew on every access, and this runs per new assignment.
