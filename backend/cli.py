@@ -13,9 +13,6 @@ from backend.settings import get_settings
 async def migrate() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from backend.db import prepare_sqlite
-
-    await prepare_sqlite()
     response = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not response.success:
         raise SystemExit(f"migration failed: {response.message}")

@@ -89,13 +89,6 @@ async def write_transaction() -> AsyncIterator[Any]:
     await _run_callbacks(callbacks)  # reached only after a commit
 
 
-async def prepare_sqlite() -> None:
-    """WAL lets readers run while one writer writes; it is a property of the file, set once."""
-    db = engine()
-    if isinstance(db, SQLiteEngine):
-        await db.run_ddl("PRAGMA journal_mode=WAL")
-
-
 async def fetch_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """A read of many rows as plain tuples; ``{}`` marks each argument, as in Piccolo's ``raw()``.
 

@@ -39,7 +39,7 @@ class PooledConnection:
         self.holds_write_lock = False
         self._inline_since_yield = 0.0
 
-    async def execute(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    async def execute(self, sql: str, args: list[Any] | tuple[Any, ...] = (), *, tuples: bool = False) -> list[Any]:
         # COMMIT may checkpoint (fsync) and a statement with many arguments is a bulk write: both off the loop.
         if self.holds_write_lock and sql != "COMMIT" and len(args) <= INLINE_MAX_ARGS:
             if self._inline_since_yield > INLINE_YIELD_AFTER:  # a long transaction: let other tasks run
@@ -47,16 +47,18 @@ class PooledConnection:
                 await asyncio.sleep(0)
             started = time.perf_counter()
             try:
-                return self._run(sql, args)
+                return self._run(sql, args, tuples)
             finally:
                 self._inline_since_yield += time.perf_counter() - started
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, sql, args)
+        return await loop.run_in_executor(self._executor, self._run, sql, args, tuples)
 
-    def _run(self, sql: str, args: list[Any] | tuple[Any, ...]) -> list[dict[str, Any]]:
-        cursor = self.raw.execute(sql, args)
+    def _run(self, sql: str, args: list[Any] | tuple[Any, ...], tuples: bool = False) -> list[Any]:
+        cursor = self.raw.cursor()
+        if tuples:  # plain rows: no dict per row
+            cursor.row_factory = None
         try:
-            return cursor.fetchall()
+            return cursor.execute(sql, args).fetchall()
         finally:
             cursor.close()
 
@@ -139,17 +141,8 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def fetch_tuples(self, query: str, args: list[Any]) -> list[tuple[Any, ...]]:
         """Rows as plain tuples (no dict per row): for reads of many rows."""
         conn = await self.acquire()
-
-        def run() -> list[tuple[Any, ...]]:
-            cursor = conn.raw.cursor()
-            cursor.row_factory = None
-            try:
-                return cursor.execute(query, args).fetchall()
-            finally:
-                cursor.close()
-
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+            return await conn.execute(query, args, tuples=True)
         finally:
             self.release(conn)
 

@@ -8,7 +8,6 @@ Titles are stored in Chinese, the source language: they are data, read later in 
 from __future__ import annotations
 
 from backend.accounts.tables import Role
-from backend.db import write_transaction
 from backend.notify.service import notify_accounts, unit_members
 from backend.requests.hooks import on_transition
 from backend.requests.service import STATUS_LABELS, TransitionResult
@@ -20,11 +19,6 @@ HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role
 
 @on_transition
 async def notify_people(result: TransitionResult) -> None:
-    async with write_transaction():  # the notices of one change commit together
-        await _notify_people(result)
-
-
-async def _notify_people(result: TransitionResult) -> None:
     code = result.code
     reporter = result.reporter
     # The resolution ("please rate") is announced by the ratings domain, which owns the rating.

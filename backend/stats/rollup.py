@@ -100,23 +100,22 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
     started = time.monotonic()
     done = 0
     top = await service.last_event_id()
-    try:
-        while True:
-            start = await watermark()
-            if top <= start:
-                return done
-            hi = min(top, start + batch_events)
-            ids = await changed_since(max(0, start - OVERLAP), hi)
-            for i in range(0, len(ids), CHUNK):
-                done += await refresh(ids[i:i + CHUNK], hi)
-            await _set_watermark(hi)
-            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-                return done
-    finally:
-        if done >= VACUUM_AFTER and not is_sqlite():
-            # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering index
-            # is read alone (an index-only scan) instead of visiting the table for every row.
-            await StatsFact.raw("VACUUM (ANALYZE) stats_fact")
+    while True:
+        start = await watermark()
+        if top <= start:
+            break
+        hi = min(top, start + batch_events)
+        ids = await changed_since(max(0, start - OVERLAP), hi)
+        for i in range(0, len(ids), CHUNK):
+            done += await refresh(ids[i:i + CHUNK], hi)
+        await _set_watermark(hi)
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            break
+    if done >= VACUUM_AFTER and not is_sqlite():
+        # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering index
+        # is read alone (an index-only scan) instead of visiting the table for every row.
+        await StatsFact.raw("VACUUM (ANALYZE) stats_fact")
+    return done
 
 
 # ---------------------------------------------------------------- reading
