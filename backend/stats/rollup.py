@@ -13,7 +13,11 @@
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -41,6 +45,40 @@ WATERMARK = "event_watermark"
 OVERLAP = 1000
 CHUNK = 2000
 VACUUM_AFTER = 10_000  # rollup rows rewritten by one catch-up
+LOCK = "qg:stats:catch-up-lock"
+LOCK_SECONDS = 300  # renewed after every slice; only a crashed worker's lock ever runs out
+
+# Durations fall into buckets 5 % wide (20 per factor e): a bucket holds a small share of a period's
+# values, and the exact percentile is read from the one bucket that holds its rank.
+BUCKETS_PER_E = 20
+_BOUNDS = [math.exp(i / BUCKETS_PER_E) for i in range(1, 22 * BUCKETS_PER_E)]  # up to ~100 years
+
+
+def duration_bucket(seconds: float | None) -> int | None:
+    """The bucket of a duration; never lower for a longer one (bisect over fixed bounds, no rounding)."""
+    return None if seconds is None else bisect.bisect_right(_BOUNDS, seconds)
+
+
+# A fact's counts as summed into the day cube (stats_day has one column per name); the open backlog
+# depends on the moment of reading and is read from the facts' partial index instead.
+FACT_SUMS: dict[str, str] = {
+    "submitted": "COUNT(*)",
+    "withdrawn": "SUM(x.withdrawn)",
+    "accepted": "SUM(1 - x.withdrawn)",
+    "completed": "SUM(x.completed)",
+    "community_solved": "SUM(CASE WHEN x.completed = 1 AND x.above_community = 0 THEN 1 ELSE 0 END)",
+    "ratings": "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated ELSE 0 END)",
+    "ratings_good": "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated_good ELSE 0 END)",
+    "not_rated": "SUM(CASE WHEN x.withdrawn = 0 AND x.not_rated > 0 THEN 1 ELSE 0 END)",
+    "yellow": "SUM(CASE WHEN x.withdrawn = 0 THEN x.yellow ELSE 0 END)",
+    "red": "SUM(CASE WHEN x.withdrawn = 0 THEN x.red ELSE 0 END)",
+    "reopened": "SUM(CASE WHEN x.withdrawn = 0 AND x.reopens > 0 THEN 1 ELSE 0 END)",
+    "resolved_once": "SUM(CASE WHEN x.withdrawn = 0 AND x.resolutions > 0 THEN 1 ELSE 0 END)",
+}
+DAY_KEY = ("submitted_day", "street", "community", "kind", "category", "level")
+# the key as computed from a fact row (no NULLs in a key: 0 stands for "none")
+_FACT_KEY = {"submitted_day": "x.submitted_day", "street": "COALESCE(x.street, 0)",
+             "community": "COALESCE(x.community, 0)", "kind": "x.kind", "category": "x.category", "level": "x.level"}
 
 
 async def watermark() -> int:
@@ -64,7 +102,10 @@ def _row(x: Fact, last_event: int) -> StatsFact:
         completed=int(x.completed), is_open=int(x.is_open), above_community=int(x.above_community),
         accept_secs=x.accept_seconds, resolve_secs=x.resolve_seconds, resolutions=x.resolutions, reopens=x.reopens,
         rated=x.rated, rated_good=x.rated_good, yellow=x.yellow, red=x.red, not_rated=x.not_rated,
-        last_event=last_event,
+        last_event=last_event, cross_lead=int(x.cross_lead),
+        # only the durations the KPIs count (service.accumulate): none for a withdrawn request
+        accept_bucket=None if x.withdrawn else duration_bucket(x.accept_seconds),
+        resolve_bucket=None if x.withdrawn else duration_bucket(x.resolve_seconds),
     )
 
 
@@ -73,12 +114,49 @@ async def refresh(ids: list[int], last_event: int) -> int:
     if not ids:
         return 0
     facts = await facts_for(ids)
+    marks = _ids(ids)
     async with write_transaction():
+        # The cube changes with the facts, in the same transaction.
+        old_days = {r[0] for r in await fetch_tuples(
+            f"SELECT DISTINCT submitted_day FROM stats_fact WHERE request IN ({marks})")}
         await StatsFact.delete().where(StatsFact.request.is_in(ids))
         rows = [_row(x, last_event) for x in facts]
         for i in range(0, len(rows), 500):  # PostgreSQL takes at most 32767 bind arguments per statement
             await StatsFact.insert(*rows[i:i + 500])
+        if old_days:
+            # Re-derived facts: their days are summed again from the facts, so the cube heals with them
+            # (whatever a fact row held before, e.g. if someone edited it, counts no more).
+            await _rebuild_days(sorted(old_days | {r.submitted_day for r in rows}))
+        else:  # only new facts (the backfill, new requests): added to the cube
+            await _add_to_cube(f"x.request IN ({marks})")
     return len(facts)
+
+
+async def _add_to_cube(where: str) -> None:
+    """Add the facts matching ``where`` (alias x) to the day cube and the histograms."""
+    key_sql = ", ".join(_FACT_KEY[c] for c in DAY_KEY)
+    cols = ", ".join(FACT_SUMS)
+    await StatsFact.raw(
+        f"INSERT INTO stats_day ({', '.join(DAY_KEY)}, {cols}) SELECT {key_sql}, {', '.join(FACT_SUMS.values())} "
+        f"FROM stats_fact x WHERE {where} GROUP BY {key_sql} ON CONFLICT ({', '.join(DAY_KEY)}) DO UPDATE SET "
+        + ", ".join(f"{c} = stats_day.{c} + excluded.{c}" for c in FACT_SUMS))
+    for metric, col in (("a", "accept_bucket"), ("r", "resolve_bucket")):
+        await StatsFact.raw(
+            f"INSERT INTO stats_hist (submitted_day, street, metric, bucket, n) "
+            f"SELECT x.submitted_day, COALESCE(x.street, 0), '{metric}', x.{col}, COUNT(*) FROM stats_fact x "
+            f"WHERE {where} AND x.{col} IS NOT NULL GROUP BY x.submitted_day, COALESCE(x.street, 0), x.{col} "
+            "ON CONFLICT (submitted_day, street, metric, bucket) DO UPDATE SET n = stats_hist.n + excluded.n")
+
+
+async def _rebuild_days(days: list[str]) -> None:
+    marks = ",".join("{}" for _ in days)
+    await StatsFact.raw(f"DELETE FROM stats_day WHERE submitted_day IN ({marks})", *days)
+    await StatsFact.raw(f"DELETE FROM stats_hist WHERE submitted_day IN ({marks})", *days)
+    await _add_to_cube(f"x.submitted_day IN ({', '.join(_quote(d) for d in days)})")
+
+
+def _quote(day: str) -> str:
+    return "'" + date.fromisoformat(day).isoformat() + "'"  # a validated ISO date: safe to inline
 
 
 async def changed_since(after: int, upto: int | None = None) -> list[int]:
@@ -97,31 +175,49 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
     """
     import time
 
+    from redis.exceptions import LockError
+
+    from backend.redis import redis_client
+
+    # One catch-up at a time across all workers (the cron and the queued job may meet): the cube is
+    # kept by adding and subtracting rows, which two writers of the same request would do twice.
+    lock = redis_client().lock(LOCK, timeout=LOCK_SECONDS)
+    if not await lock.acquire(blocking=False):
+        return 0
     started = time.monotonic()
     done = 0
-    top = await service.last_event_id()
-    while True:
-        start = await watermark()
-        if top <= start:
-            break
-        hi = min(top, start + batch_events)
-        ids = await changed_since(max(0, start - OVERLAP), hi)
-        for i in range(0, len(ids), CHUNK):
-            done += await refresh(ids[i:i + CHUNK], hi)
-        await _set_watermark(hi)
-        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
-            break
+    try:
+        top = await service.last_event_id()
+        while True:
+            start = await watermark()
+            if top <= start:
+                break
+            hi = min(top, start + batch_events)
+            ids = await changed_since(max(0, start - OVERLAP), hi)
+            for i in range(0, len(ids), CHUNK):
+                done += await refresh(ids[i:i + CHUNK], hi)
+            await _set_watermark(hi)
+            await lock.reacquire()
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
+    finally:
+        try:
+            await lock.release()
+        except LockError:  # expired meanwhile: nothing to release
+            pass
     if done >= VACUUM_AFTER and not is_sqlite():
-        # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering index
-        # is read alone (an index-only scan) instead of visiting the table for every row.
-        await StatsFact.raw("VACUUM (ANALYZE) stats_fact")
+        # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering indexes
+        # are read alone (index-only scans) instead of visiting the table for every row.
+        for table in ("stats_fact", "stats_day", "stats_hist"):
+            await StatsFact.raw(f"VACUUM (ANALYZE) {table}")
     return done
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _where(f: Filters, exclude: Iterable[int]) -> tuple[str, list[Any]]:
+def _where(f: Filters, exclude: Iterable[int], *, probe: bool = False) -> tuple[str, list[Any]]:
+    """The cohort's facts (alias x). ``probe``: test "led by" row by row, for small row sets."""
     # The period as local days: the same rows as start_utc <= submitted_at < end_utc (submitted_day is
     # submitted_at's local date), read from the index that leads with the day.
     where = ["x.submitted_day >= {}", "x.submitted_day <= {}"]
@@ -134,35 +230,34 @@ def _where(f: Filters, exclude: Iterable[int]) -> tuple[str, list[Any]]:
     if f.level:
         where.append("x.level = {}")
         args.append(f.level)
-    if f.unit_path:
+    if f.unit_path and probe:
+        where.append(f"(x.street IN {SUB} OR x.community IN {SUB} OR x.grid IN {SUB} OR {LED_BY})")
+        args += [f.unit_path + "%"] * 4
+    elif f.unit_path:
         # In the unit's geography, or ever led by one of its units. The led-by set is one uncorrelated
         # subquery over the units' assignments since the period start (an assignment never precedes
         # its request's submission), read from the (unit, opened_at) index, not one probe per row.
-        sub = "(SELECT id FROM unit WHERE path LIKE {})"
-        where.append(f"(x.street IN {sub} OR x.community IN {sub} OR x.grid IN {sub} OR x.request IN (SELECT "
-                     f"a.request FROM assignment a WHERE a.unit IN {sub} AND a.opened_at >= {{}} "
+        where.append(f"(x.street IN {SUB} OR x.community IN {SUB} OR x.grid IN {SUB} OR x.request IN (SELECT "
+                     f"a.request FROM assignment a WHERE a.unit IN {SUB} AND a.opened_at >= {{}} "
                      "AND a.role = 'lead'))")
         args += [f.unit_path + "%"] * 4 + [f.start_utc]
     skip = sorted(set(exclude))
     if skip:
-        where.append(f"x.request NOT IN ({','.join(str(int(i)) for i in skip)})")
+        where.append(f"x.request NOT IN ({_ids(skip)})")
     return " AND ".join(where), args
 
 
-def _sums(now: datetime) -> tuple[str, list[Any]]:
-    cols = [
-        "COUNT(*) AS submitted", "SUM(x.withdrawn) AS withdrawn", "SUM(1 - x.withdrawn) AS accepted",
-        "SUM(x.completed) AS completed",
-        "SUM(CASE WHEN x.completed = 1 AND x.above_community = 0 THEN 1 ELSE 0 END) AS community_solved",
-        "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated ELSE 0 END) AS ratings",
-        "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated_good ELSE 0 END) AS ratings_good",
-        "SUM(CASE WHEN x.withdrawn = 0 AND x.not_rated > 0 THEN 1 ELSE 0 END) AS not_rated",
-        "SUM(CASE WHEN x.withdrawn = 0 THEN x.yellow ELSE 0 END) AS yellow",
-        "SUM(CASE WHEN x.withdrawn = 0 THEN x.red ELSE 0 END) AS red",
-        "SUM(CASE WHEN x.withdrawn = 0 AND x.reopens > 0 THEN 1 ELSE 0 END) AS reopened",
-        "SUM(CASE WHEN x.withdrawn = 0 AND x.resolutions > 0 THEN 1 ELSE 0 END) AS resolved_once",
-        "SUM(x.is_open) AS open",
-    ]
+SUB = "(SELECT id FROM unit WHERE path LIKE {})"
+LED_BY = f"EXISTS (SELECT 1 FROM assignment a WHERE a.request = x.request AND a.role = 'lead' AND a.unit IN {SUB})"
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)  # plain integers, inlined
+
+
+def _open_sums(now: datetime) -> tuple[list[str], list[Any]]:
+    """The open backlog, by age at ``now``."""
+    cols = ["SUM(x.is_open) AS open"]
     args: list[Any] = []
     for key, _label, lo, hi in BACKLOG_BUCKETS:
         # age in [lo, hi) days  ⇔  submitted in (now - hi, now - lo]; the youngest bucket also takes the future
@@ -175,7 +270,150 @@ def _sums(now: datetime) -> tuple[str, list[Any]]:
             args.append(now - timedelta(days=hi))
         cols.append(f"SUM(CASE WHEN x.is_open = 1 AND {' AND '.join(cond) or '1 = 1'} THEN 1 ELSE 0 END)"
                     f" AS backlog_{key}")
-    return ", ".join(cols), args
+    return cols, args
+
+
+def _sums(now: datetime) -> tuple[str, list[Any]]:
+    opens, args = _open_sums(now)
+    return ", ".join([f"{e} AS {c}" for c, e in FACT_SUMS.items()] + opens), args
+
+
+# ---------------------------------------------------------------- reading the day cube
+#
+# For a district, a street or a unit without geography (a department), the cohort is read from the
+# cube: a period's rows of stats_day, minus the facts being re-derived (they are read live), plus the
+# requests of the subtree that lie outside its geography but were led by one of its units (cross_lead,
+# few), plus the open backlog (few, by age at the moment of reading). Geography is decided by the
+# street: a request's community lies in its street and its grid in its community (routing sets
+# street = community.parent), so "street, community or grid in the subtree" is "street in it".
+
+
+def _cube_where(f: Filters, a: str) -> tuple[str, list[Any]]:
+    """The cube's part of the cohort, on stats_day or stats_fact (same column names) under alias ``a``."""
+    where = [f"{a}.submitted_day >= {{}}", f"{a}.submitted_day <= {{}}"]
+    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
+    if f.kind:
+        where.append(f"{a}.kind = {{}}")
+        args.append(f.kind)
+    if f.category_id:
+        where.append(f"{a}.category = {int(f.category_id)}")
+    if f.level:
+        where.append(f"{a}.level = {{}}")
+        args.append(f.level)
+    if f.unit_path:
+        where.append(f"{a}.street IN {SUB}")
+        args.append(f.unit_path + "%")
+    return " AND ".join(where), args
+
+
+def _cross_where(f: Filters, skip: list[int]) -> tuple[str, list[Any]]:
+    """Cohort facts outside the cube's part: outside the subtree's streets, led by one of its units."""
+    where, args = _cube_where(replace(f, unit_path=None), "x")
+    where += f" AND x.cross_lead = 1 AND COALESCE(x.street, 0) NOT IN {SUB} AND {LED_BY}"
+    args += [f.unit_path + "%"] * 2
+    if skip:
+        where += f" AND x.request NOT IN ({_ids(skip)})"
+    return where, args
+
+
+def _group_sql(group: tuple[str, ...], a: str) -> str:
+    cols = [_FACT_KEY[g] if a == "x" else f"d.{g}" for g in group]
+    return ", ".join(f"{c} AS g{i}" for i, c in enumerate(cols))
+
+
+async def _cube_counts(f: Filters, skip: list[int], now: datetime, group: tuple[str, ...]
+                       ) -> dict[tuple[Any, ...], Counter[str]]:
+    """The rollup's part of the cohort's counts, grouped by ``group`` (columns of the cube's key)."""
+    out: dict[tuple[Any, ...], Counter[str]] = {}
+
+    def add(rows: list[dict[str, Any]], sign: int) -> None:
+        for row in rows:
+            c = out.setdefault(tuple(row[f"g{i}"] for i in range(len(group))), Counter())
+            for name, value in row.items():
+                if not name.startswith("g") and value:
+                    c[name] += sign * int(value)
+
+    by = ", ".join(f"g{i}" for i in range(len(group)))
+    tail = f" GROUP BY {by}" if group else ""
+    gd, gx = (_group_sql(group, "d") + ", ", _group_sql(group, "x") + ", ") if group else ("", "")
+    where, args = _cube_where(f, "d")
+    add(await StatsFact.raw(f"SELECT {gd}{', '.join(f'SUM(d.{c}) AS {c}' for c in FACT_SUMS)} FROM stats_day d "
+                            f"WHERE {where}{tail}", *args), 1)
+    fact_sums = ", ".join(f"{e} AS {c}" for c, e in FACT_SUMS.items())
+    if skip:  # re-derived live: out of the cube's figures
+        where, args = _cube_where(f, "x")
+        add(await StatsFact.raw(f"SELECT {gx}{fact_sums} FROM stats_fact x WHERE x.request IN ({_ids(skip)}) "
+                                f"AND {where}{tail}", *args), -1)
+    if f.unit_path:
+        where, args = _cross_where(f, skip)
+        add(await StatsFact.raw(f"SELECT {gx}{fact_sums} FROM stats_fact x WHERE {where}{tail}", *args), 1)
+    opens, open_args = _open_sums(now)
+    where, args = _where(f, skip, probe=True)
+    add(await StatsFact.raw(f"SELECT {gx}{', '.join(opens)} FROM stats_fact x WHERE x.is_open = 1 AND {where}{tail}",
+                            *open_args, *args), 1)
+    return out
+
+
+async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float], extra_resolve: list[float]
+                          ) -> tuple[tuple[float | None, float | None], tuple[float | None, float | None]] | None:
+    """(median, p90) of both durations from the histograms: the cube's part of the cohort plus ``extra``
+    values (live and cross-led facts). Exact: the value at each rank is read from its bucket's facts.
+
+    Serves the cohorts the histogram's key describes (no kind, category or level filter). None when the
+    facts changed between the reads (the caller then ranks every value)."""
+    where = ["h.submitted_day >= {}", "h.submitted_day <= {}"]
+    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
+    if f.unit_path:
+        where.append(f"h.street IN {SUB}")
+        args.append(f.unit_path + "%")
+    counts: dict[str, Counter[int]] = {"a": Counter(), "r": Counter()}
+    for metric, bucket, n in await fetch_tuples(
+            f"SELECT h.metric, h.bucket, SUM(h.n) FROM stats_hist h WHERE {' AND '.join(where)} "
+            "GROUP BY h.metric, h.bucket", *args):
+        counts[metric][int(bucket)] += int(n)
+    fact_where, fact_args = _cube_where(f, "x")
+    if skip:
+        for a_bucket, r_bucket in await fetch_tuples(
+                f"SELECT x.accept_bucket, x.resolve_bucket FROM stats_fact x WHERE x.request IN ({_ids(skip)}) "
+                f"AND {fact_where}", *fact_args):
+            if a_bucket is not None:
+                counts["a"][int(a_bucket)] -= 1
+            if r_bucket is not None:
+                counts["r"][int(r_bucket)] -= 1
+    out = []
+    for metric, name, extra in (("a", "accept", extra_accept), ("r", "resolve", extra_resolve)):
+        in_rollup = counts[metric]
+        extra_by = Counter(duration_bucket(v) for v in extra)
+        total = sum(in_rollup.values()) + len(extra)
+        if not total:
+            out.append((None, None))
+            continue
+        ranks = [max(1, math.ceil(p * total)) for p in (.5, .9)]  # service.percentile's nearest rank, 1-based
+        where_rank: list[tuple[int, int]] = []  # (bucket, rank within the bucket)
+        for rank in ranks:
+            seen = 0
+            for b in sorted(set(in_rollup) | set(extra_by)):
+                here = in_rollup[b] + extra_by[b]
+                if seen + here >= rank:
+                    where_rank.append((b, rank - seen))
+                    break
+                seen += here
+        wanted = sorted({b for b, _ in where_rank})
+        values: dict[int, list[float]] = {b: [] for b in wanted}
+        sql = (f"SELECT x.{name}_bucket, x.{name}_secs FROM stats_fact x WHERE x.{name}_bucket IN ({_ids(wanted)}) "
+               f"AND {fact_where}")
+        if skip:
+            sql += f" AND x.request NOT IN ({_ids(skip)})"
+        for b, secs in await fetch_tuples(sql, *fact_args):
+            values[int(b)].append(float(secs))
+        if any(len(values[b]) != in_rollup[b] for b in wanted):
+            return None  # a catch-up committed between the reads
+        for v in extra:
+            if (b := duration_bucket(v)) in values:
+                values[b].append(v)
+        picked = [sorted(values[b])[k - 1] for b, k in where_rank]
+        out.append((picked[0], picked[1]))
+    return out[0], out[1]
 
 
 async def _grouped(f: Filters, exclude: Iterable[int], now: datetime, group: str | None) -> list[dict[str, Any]]:
@@ -186,12 +424,9 @@ async def _grouped(f: Filters, exclude: Iterable[int], now: datetime, group: str
     return await StatsFact.raw(f"SELECT {select} FROM stats_fact x WHERE {where}{tail}", *sum_args, *where_args)
 
 
-async def _durations(f: Filters, exclude: Iterable[int], live: list[Fact], now: datetime
+async def _durations(f: Filters, exclude: Iterable[int], live_accept: list[float], live_resolve: list[float]
                      ) -> tuple[tuple[float | None, float | None], tuple[float | None, float | None]]:
-    """(median, p90) of the time to accept and to resolve over the rollup's cohort plus the live facts."""
-    live_accept: list[float] = []
-    live_resolve: list[float] = []
-    accumulate(new_kpis(), live, now, live_accept, live_resolve)  # the live path's own rule for durations
+    """(median, p90) of the time to accept and to resolve over the rollup's cohort plus the live values."""
     where, args = _where(f, exclude)
     cohort = f"FROM stats_fact x WHERE {where} AND x.withdrawn = 0"
     if not is_sqlite():
@@ -243,29 +478,56 @@ async def _unit_members(f: Filters, ids: list[int]) -> set[int]:
     return {r["id"] for r in rows}
 
 
+def _uses_cube(f: Filters, unit_kind: str | None) -> bool:
+    """The cube serves every cohort but a community's or a grid's (their grids are not in its key)."""
+    return not f.unit_path or unit_kind not in ("community", "grid")
+
+
 async def dashboard(f: Filters, scope_paths: Iterable[str], *, now: datetime | None = None) -> Dashboard:
-    """Exactly ``service.dashboard``'s figures, read mostly from the rollup in one grouped pass."""
+    """Exactly ``service.dashboard``'s figures, read from the day cube (or the facts) plus the live part."""
     now = now or utcnow()
     scopes = tuple(scope_paths)
     skip, live = await live_part(f)
-    attr, title, units = await _children(f, scopes)
-    accept, resolve = await _durations(f, skip, live, now)
+    unit_kind, attr, title, units = await _children(f, scopes)
     k = new_kpis()
     buckets: dict[date, Kpis] = {key: new_kpis() for key in bucket_keys(f.start, f.end, f.grain)}
     by_unit: dict[int, Kpis] = {u["id"]: new_kpis() for u in units}
-    # One scan of the cohort's rollup rows, grouped by (local day, child unit): totals, trend and
-    # ranking are sums of these groups.
-    sums, sum_args = _sums(now)
-    where, where_args = _where(f, skip)
-    group = f"x.submitted_day, x.{attr}" if attr else "x.submitted_day"
-    unit_col = f"x.{attr} AS u, " if attr else ""
-    rows = await StatsFact.raw(f"SELECT x.submitted_day AS d, {unit_col}{sums} FROM stats_fact x WHERE {where} "
-                               f"GROUP BY {group}", *sum_args, *where_args)
-    for row in rows:
-        add_counts(k, row)
-        add_counts(buckets.setdefault(bucket_of(date.fromisoformat(row["d"]), f.grain), new_kpis()), row)
-        if attr and row["u"] in by_unit:
-            add_counts(by_unit[row["u"]], row)
+
+    def add(day: str, unit: Any, counts: Any) -> None:
+        add_counts(k, counts)
+        add_counts(buckets.setdefault(bucket_of(date.fromisoformat(day), f.grain), new_kpis()), counts)
+        if attr and unit in by_unit:
+            add_counts(by_unit[unit], counts)
+
+    live_accept: list[float] = []
+    live_resolve: list[float] = []
+    accumulate(new_kpis(), live, now, live_accept, live_resolve)  # the live path's own rule for durations
+    durations = None
+    if _uses_cube(f, unit_kind):
+        # Totals, trend and ranking are sums of the cube's (day, child unit) groups.
+        group = ("submitted_day", attr) if attr else ("submitted_day",)
+        for key, counts in (await _cube_counts(f, skip, now, group)).items():
+            add(key[0], key[1] if attr else None, counts)
+        if not (f.kind or f.category_id or f.level):
+            extra_accept, extra_resolve = list(live_accept), list(live_resolve)
+            if f.unit_path:  # cross-led facts are outside the histograms' streets
+                where, args = _cross_where(f, skip)
+                for a, r in await fetch_tuples(f"SELECT x.accept_secs, x.resolve_secs FROM stats_fact x "
+                                               f"WHERE {where} AND x.withdrawn = 0", *args):
+                    extra_accept += [float(a)] if a is not None else []
+                    extra_resolve += [float(r)] if r is not None else []
+            durations = await _cube_durations(f, skip, extra_accept, extra_resolve)
+    else:
+        # One scan of the cohort's facts, grouped by (local day, child unit).
+        sums, sum_args = _sums(now)
+        where, where_args = _where(f, skip)
+        group_sql = f"x.submitted_day, x.{attr}" if attr else "x.submitted_day"
+        unit_col = f"x.{attr} AS u, " if attr else ""
+        for row in await StatsFact.raw(f"SELECT x.submitted_day AS d, {unit_col}{sums} FROM stats_fact x "
+                                       f"WHERE {where} GROUP BY {group_sql}", *sum_args, *where_args):
+            add(row["d"], row.get("u"), row)
+    if durations is None:
+        durations = await _durations(f, skip, live_accept, live_resolve)
     zone = service.tz()
     for x in live:
         accumulate(k, [x], now)
@@ -274,7 +536,7 @@ async def dashboard(f: Filters, scope_paths: Iterable[str], *, now: datetime | N
         if attr and getattr(x, attr) in by_unit:
             accumulate(by_unit[getattr(x, attr)], [x], now)
     finish(k)
-    (k.accept_median, k.accept_p90), (k.resolve_median, k.resolve_p90) = accept, resolve
+    (k.accept_median, k.accept_p90), (k.resolve_median, k.resolve_p90) = durations
     trend = [(key, finish(buckets[key])) for key in sorted(buckets)]
     ranks = [RankRow(u["id"], u["name"], finish(by_unit[u["id"]])) for u in units]
     ranks.sort(key=lambda r: (-(r.kpis.completion_rate or 0), -(r.kpis.satisfaction_rate or 0), -r.kpis.accepted,
@@ -282,26 +544,36 @@ async def dashboard(f: Filters, scope_paths: Iterable[str], *, now: datetime | N
     return Dashboard(f, k, trend, title, ranks, now)
 
 
-async def _children(f: Filters, scopes: tuple[str, ...]) -> tuple[str | None, str, list[dict[str, Any]]]:
-    """The units ranked: one level below the viewed unit (streets, communities or grids)."""
+async def _children(f: Filters, scopes: tuple[str, ...]
+                    ) -> tuple[str | None, str | None, str, list[dict[str, Any]]]:
+    """The viewed unit's kind, and the units ranked: one level below it (streets, communities or grids)."""
     path = f.unit_path or min(scopes, key=len)
     parent = await Unit.select(Unit.kind).where(Unit.path == path).first()
+    kind = parent["kind"] if parent else None
     children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
                 "community": ("grid", "grid", "各网格")}
-    attr, child_kind, title = children.get(parent["kind"] if parent else "district", (None, None, ""))
+    attr, child_kind, title = children.get(kind or "district", (None, None, ""))
     if attr is None:
-        return None, "", []
+        return kind, None, "", []
     units = await Unit.select(Unit.id, Unit.name).where(
         (Unit.kind == child_kind) & Unit.path.like(path + "%")).order_by(Unit.sort).order_by(Unit.id)
-    return attr, title, units
+    return kind, attr, title, units
 
 
 async def by_category(f: Filters, now: datetime | None = None) -> dict[int, Kpis]:
     now = now or utcnow()
     skip, live = await live_part(f)
     out: dict[int, Kpis] = {}
-    for row in await _grouped(f, skip, now, "category"):
-        add_counts(out.setdefault(int(row["g"]), new_kpis()), row)
+    unit_kind = None
+    if f.unit_path:
+        row = await Unit.select(Unit.kind).where(Unit.path == f.unit_path).first()
+        unit_kind = row["kind"] if row else None
+    if _uses_cube(f, unit_kind):
+        for key, counts in (await _cube_counts(f, skip, now, ("category",))).items():
+            add_counts(out.setdefault(int(key[0]), new_kpis()), counts)
+    else:
+        for row in await _grouped(f, skip, now, "category"):
+            add_counts(out.setdefault(int(row["g"]), new_kpis()), row)
     for x in live:
         accumulate(out.setdefault(x.category, new_kpis()), [x], now)
     return {cid: finish(k) for cid, k in out.items()}

@@ -218,6 +218,7 @@ class Fact:
     is_open: bool = False
     accept_seconds: float | None = None
     resolve_seconds: float | None = None
+    cross_lead: bool = False  # ever led by a unit other than its own street, community or grid
 
     def __post_init__(self) -> None:
         self.withdrawn = self.status == Status.withdrawn.value
@@ -286,7 +287,9 @@ async def facts_for(ids: list[int]) -> list[Fact]:
     marks, args = ",".join(str(int(i)) for i in ids), []  # plain integers: inlined, no placeholder cost
     score, color, reason = _json("e.data", "score"), _json("e.data", "color"), _json("e.data", "reason")
     rows = await _raw(f"""
-        SELECT f.*, le.to_status AS status, lu.kind AS last_unit_kind FROM (
+        SELECT f.*, le.to_status AS status, lu.kind AS last_unit_kind,
+          (SELECT COUNT(*) FROM assignment a WHERE a.request = f.id AND a.role = 'lead' AND a.unit NOT IN (
+             COALESCE(f.street, 0), COALESCE(f.community, 0), COALESCE(f.grid, 0))) AS cross_leads FROM (
           SELECT r.id, r.code, r.kind, r.category, r.street, r.community, r.grid, r.is_public,
             MIN(CASE WHEN e.action = 'submit' THEN e.created_at END) AS submitted_at,
             MAX(e.id) AS last_id,
@@ -317,6 +320,7 @@ async def facts_for(ids: list[int]) -> list[Fact]:
             resolutions=int(r["resolutions"] or 0), reopens=int(r["reopens"] or 0), rated=int(r["rated"] or 0),
             rated_good=int(r["rated_good"] or 0), yellow=int(r["yellow"] or 0), red=int(r["red"] or 0),
             not_rated=int(r["not_rated"] or 0), above_community=bool(r["above_community"]),
+            cross_lead=bool(r["cross_leads"]),
         ))
     return out
 

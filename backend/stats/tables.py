@@ -39,6 +39,16 @@ class StatsFact(Table):
     red = Integer(default=0)
     not_rated = Integer(default=0)
     last_event = Integer(default=0)
+    # duration buckets (rollup.duration_bucket) of accepted requests' times, for exact percentiles
+    accept_bucket = Integer(null=True, default=None)
+    resolve_bucket = Integer(null=True, default=None)
+    cross_lead = Integer(default=0)  # ever led by a unit other than its own street, community or grid
+
+
+# The day cube (migration stats_2026_11_25t09_00…, read and written with SQL in rollup.py):
+#   stats_day  (submitted_day, street, community, kind, category, level) → the facts' summed counts
+#   stats_hist (submitted_day, street, metric 'a'|'r', bucket) → n durations in that bucket
+# street/community are 0 where a fact has none, so that the key is unique on both engines.
 
 
 class StatsState(Table):
