@@ -3,6 +3,9 @@
 - ``catch_up()`` (the worker, every minute and shortly after changes) derives a ``StatsFact`` row per
   request from its events (``facts_for``, the same code the live path uses) for every request with an
   event above the watermark, then moves the watermark.
+- With the facts, in the same transaction, it keeps the day cube (``stats_day``: the facts' counts
+  summed by day, street, community, kind, category and level; ``stats_hist``: their durations by day,
+  street and bucket), so that a district's month is a few thousand cube rows, not every request.
 - ``dashboard()`` sums the rollup in SQL for the cohort, *excluding* every request that has an event
   above ``watermark - OVERLAP``, and adds those requests computed live from the event log. So the
   figures are exactly those of the event log at the moment of reading, whatever the worker's lag;
@@ -114,22 +117,37 @@ async def refresh(ids: list[int], last_event: int) -> int:
     if not ids:
         return 0
     facts = await facts_for(ids)
-    marks = _ids(ids)
+    rows = [_row(x, last_event) for x in facts]
     async with write_transaction():
         # The cube changes with the facts, in the same transaction.
-        old_days = {r[0] for r in await fetch_tuples(
-            f"SELECT DISTINCT submitted_day FROM stats_fact WHERE request IN ({marks})")}
+        old = {r[0]: r[1:] for r in await fetch_tuples(
+            f"SELECT request, {', '.join(CUBE_INPUTS)} FROM stats_fact WHERE request IN ({_ids(ids)})")}
         await StatsFact.delete().where(StatsFact.request.is_in(ids))
-        rows = [_row(x, last_event) for x in facts]
         for i in range(0, len(rows), 500):  # PostgreSQL takes at most 32767 bind arguments per statement
             await StatsFact.insert(*rows[i:i + 500])
-        if old_days:
-            # Re-derived facts: their days are summed again from the facts, so the cube heals with them
-            # (whatever a fact row held before, e.g. if someone edited it, counts no more).
-            await _rebuild_days(sorted(old_days | {r.submitted_day for r in rows}))
-        else:  # only new facts (the backfill, new requests): added to the cube
-            await _add_to_cube(f"x.request IN ({marks})")
+        # Re-derived facts whose figures changed: their days are summed again from the facts, so the
+        # cube heals with them (whatever a fact row held before, e.g. if someone edited it, counts no
+        # more). New facts are added; facts re-derived unchanged (most of them) change nothing.
+        changed = [r for r in rows if r.request in old and old[r.request] != _cube_inputs(r)]
+        days = sorted({old[r.request][0] for r in changed} | {r.submitted_day for r in changed}
+                      | {old[i][0] for i in set(old) - {r.request for r in rows}})
+        if days:
+            await _rebuild_days(days)
+        added = [r.request for r in rows if r.request not in old and r.submitted_day not in days]
+        if added:
+            await _add_to_cube(f"x.request IN ({_ids(added)})")
     return len(facts)
+
+
+# a fact's columns that the cube sums (its key first): a re-derived fact that differs in none of
+# them leaves the cube as it is
+CUBE_INPUTS = ("submitted_day", "street", "community", "kind", "category", "level", "withdrawn", "completed",
+               "above_community", "rated", "rated_good", "not_rated", "yellow", "red", "reopens", "resolutions",
+               "accept_bucket", "resolve_bucket")
+
+
+def _cube_inputs(row: StatsFact) -> tuple[Any, ...]:
+    return tuple(getattr(row, c) for c in CUBE_INPUTS)
 
 
 async def _add_to_cube(where: str) -> None:
@@ -160,11 +178,11 @@ def _quote(day: str) -> str:
 
 
 async def changed_since(after: int, upto: int | None = None) -> list[int]:
-    q = f"SELECT DISTINCT request FROM event WHERE id > {int(after)}"
+    # No DISTINCT: SQLite would then read the whole (request) index instead of the few newest ids.
+    q = f"SELECT request FROM event WHERE id > {int(after)}"
     if upto is not None:
         q += f" AND id <= {int(upto)}"
-    rows = await StatsFact.raw(q)
-    return sorted(r["request"] for r in rows)
+    return sorted({r[0] for r in await fetch_tuples(q)})
 
 
 async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None = None) -> int:
@@ -316,6 +334,11 @@ def _cross_where(f: Filters, skip: list[int]) -> tuple[str, list[Any]]:
     return where, args
 
 
+def _facts_of(ids: list[int]) -> str:
+    """A CTE ``s``: these requests' facts, found by request first (else SQLite may scan the period)."""
+    return f"WITH s AS MATERIALIZED (SELECT * FROM stats_fact WHERE request IN ({_ids(ids)}))"
+
+
 def _group_sql(group: tuple[str, ...], a: str) -> str:
     cols = [_FACT_KEY[g] if a == "x" else f"d.{g}" for g in group]
     return ", ".join(f"{c} AS g{i}" for i, c in enumerate(cols))
@@ -342,8 +365,7 @@ async def _cube_counts(f: Filters, skip: list[int], now: datetime, group: tuple[
     fact_sums = ", ".join(f"{e} AS {c}" for c, e in FACT_SUMS.items())
     if skip:  # re-derived live: out of the cube's figures
         where, args = _cube_where(f, "x")
-        add(await StatsFact.raw(f"SELECT {gx}{fact_sums} FROM stats_fact x WHERE x.request IN ({_ids(skip)}) "
-                                f"AND {where}{tail}", *args), -1)
+        add(await StatsFact.raw(f"{_facts_of(skip)} SELECT {gx}{fact_sums} FROM s x WHERE {where}{tail}", *args), -1)
     if f.unit_path:
         where, args = _cross_where(f, skip)
         add(await StatsFact.raw(f"SELECT {gx}{fact_sums} FROM stats_fact x WHERE {where}{tail}", *args), 1)
@@ -374,8 +396,7 @@ async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float]
     fact_where, fact_args = _cube_where(f, "x")
     if skip:
         for a_bucket, r_bucket in await fetch_tuples(
-                f"SELECT x.accept_bucket, x.resolve_bucket FROM stats_fact x WHERE x.request IN ({_ids(skip)}) "
-                f"AND {fact_where}", *fact_args):
+                f"{_facts_of(skip)} SELECT x.accept_bucket, x.resolve_bucket FROM s x WHERE {fact_where}", *fact_args):
             if a_bucket is not None:
                 counts["a"][int(a_bucket)] -= 1
             if r_bucket is not None:
