@@ -234,8 +234,8 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
 # ---------------------------------------------------------------- reading
 
 
-def _where(f: Filters, exclude: Iterable[int], *, probe: bool = False) -> tuple[str, list[Any]]:
-    """The cohort's facts (alias x). ``probe``: test "led by" row by row, for small row sets."""
+def _where(f: Filters, exclude: Iterable[int], *, by_street: bool = False) -> tuple[str, list[Any]]:
+    """The cohort's facts (alias x). ``by_street``: the subtree as the cube reads it (not a community's)."""
     # The period as local days: the same rows as start_utc <= submitted_at < end_utc (submitted_day is
     # submitted_at's local date), read from the index that leads with the day.
     where = ["x.submitted_day >= {}", "x.submitted_day <= {}"]
@@ -248,9 +248,10 @@ def _where(f: Filters, exclude: Iterable[int], *, probe: bool = False) -> tuple[
     if f.level:
         where.append("x.level = {}")
         args.append(f.level)
-    if f.unit_path and probe:
-        where.append(f"(x.street IN {SUB} OR x.community IN {SUB} OR x.grid IN {SUB} OR {LED_BY})")
-        args += [f.unit_path + "%"] * 4
+    if f.unit_path and by_street:
+        # the cube's reading of the subtree (see below): its streets, or led there from elsewhere
+        where.append(f"(x.street IN {SUB} OR (x.cross_lead = 1 AND {LED_BY}))")
+        args += [f.unit_path + "%"] * 2
     elif f.unit_path:
         # In the unit's geography, or ever led by one of its units. The led-by set is one uncorrelated
         # subquery over the units' assignments since the period start (an assignment never precedes
@@ -370,7 +371,7 @@ async def _cube_counts(f: Filters, skip: list[int], now: datetime, group: tuple[
         where, args = _cross_where(f, skip)
         add(await StatsFact.raw(f"SELECT {gx}{fact_sums} FROM stats_fact x WHERE {where}{tail}", *args), 1)
     opens, open_args = _open_sums(now)
-    where, args = _where(f, skip, probe=True)
+    where, args = _where(f, skip, by_street=True)
     add(await StatsFact.raw(f"SELECT {gx}{', '.join(opens)} FROM stats_fact x WHERE x.is_open = 1 AND {where}{tail}",
                             *open_args, *args), 1)
     return out

@@ -10,7 +10,8 @@ days: submit, some escalations to the street, acceptance (lognormal delays, yell
 events past 24 h/48 h), resolution, ratings (satisfied/basic/dissatisfied → reopen → resolved
 again), "not rated" closes after 7 days, withdrawals, and a recent open backlog.
 
-The worker's rollup catch-up then derives one fact row per request from the events (timed), and
+The worker's rollup catch-up then derives one fact row per request from the events, and the day
+cube (per-day sums and duration histograms) with them (timed), and
 50 requests get a new event afterwards, so every view also reads a live delta from the event log.
 Then it measures, through the real ASGI app signed in as the command-center dispatcher:
 GET /dashboard for the default 30 days, for one street, for a whole year (month grain), the
