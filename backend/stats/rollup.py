@@ -20,7 +20,6 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -79,6 +78,11 @@ FACT_SUMS: dict[str, str] = {
     "resolved_once": "SUM(CASE WHEN x.withdrawn = 0 AND x.resolutions > 0 THEN 1 ELSE 0 END)",
 }
 DAY_KEY = ("submitted_day", "street", "community", "kind", "category", "level")
+# a fact's columns that the cube sums (its key first): a re-derived fact that differs in none of
+# them leaves the cube as it is
+CUBE_INPUTS = ("submitted_day", "street", "community", "kind", "category", "level", "withdrawn", "completed",
+               "above_community", "rated", "rated_good", "not_rated", "yellow", "red", "reopens", "resolutions",
+               "accept_bucket", "resolve_bucket")
 # the key as computed from a fact row (no NULLs in a key: 0 stands for "none")
 _FACT_KEY = {"submitted_day": "x.submitted_day", "street": "COALESCE(x.street, 0)",
              "community": "COALESCE(x.community, 0)", "kind": "x.kind", "category": "x.category", "level": "x.level"}
@@ -139,13 +143,6 @@ async def refresh(ids: list[int], last_event: int) -> int:
     return len(facts)
 
 
-# a fact's columns that the cube sums (its key first): a re-derived fact that differs in none of
-# them leaves the cube as it is
-CUBE_INPUTS = ("submitted_day", "street", "community", "kind", "category", "level", "withdrawn", "completed",
-               "above_community", "rated", "rated_good", "not_rated", "yellow", "red", "reopens", "resolutions",
-               "accept_bucket", "resolve_bucket")
-
-
 def _cube_inputs(row: StatsFact) -> tuple[Any, ...]:
     return tuple(getattr(row, c) for c in CUBE_INPUTS)
 
@@ -167,10 +164,10 @@ async def _add_to_cube(where: str) -> None:
 
 
 async def _rebuild_days(days: list[str]) -> None:
-    marks = ",".join("{}" for _ in days)
-    await StatsFact.raw(f"DELETE FROM stats_day WHERE submitted_day IN ({marks})", *days)
-    await StatsFact.raw(f"DELETE FROM stats_hist WHERE submitted_day IN ({marks})", *days)
-    await _add_to_cube(f"x.submitted_day IN ({', '.join(_quote(d) for d in days)})")
+    in_days = f"submitted_day IN ({', '.join(_quote(d) for d in days)})"
+    await StatsFact.raw(f"DELETE FROM stats_day WHERE {in_days}")
+    await StatsFact.raw(f"DELETE FROM stats_hist WHERE {in_days}")
+    await _add_to_cube(f"x.{in_days}")
 
 
 def _quote(day: str) -> str:
@@ -236,33 +233,39 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
 
 def _where(f: Filters, exclude: Iterable[int], *, by_street: bool = False) -> tuple[str, list[Any]]:
     """The cohort's facts (alias x). ``by_street``: the subtree as the cube reads it (not a community's)."""
-    # The period as local days: the same rows as start_utc <= submitted_at < end_utc (submitted_day is
-    # submitted_at's local date), read from the index that leads with the day.
-    where = ["x.submitted_day >= {}", "x.submitted_day <= {}"]
-    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
-    if f.kind:
-        where.append("x.kind = {}")
-        args.append(f.kind)
-    if f.category_id:
-        where.append(f"x.category = {int(f.category_id)}")
-    if f.level:
-        where.append("x.level = {}")
-        args.append(f.level)
+    where, args = _slice_where(f, "x")
     if f.unit_path and by_street:
         # the cube's reading of the subtree (see below): its streets, or led there from elsewhere
-        where.append(f"(x.street IN {SUB} OR (x.cross_lead = 1 AND {LED_BY}))")
+        where += f" AND (x.street IN {SUB} OR (x.cross_lead = 1 AND {LED_BY}))"
         args += [f.unit_path + "%"] * 2
     elif f.unit_path:
         # In the unit's geography, or ever led by one of its units. The led-by set is one uncorrelated
         # subquery over the units' assignments since the period start (an assignment never precedes
         # its request's submission), read from the (unit, opened_at) index, not one probe per row.
-        where.append(f"(x.street IN {SUB} OR x.community IN {SUB} OR x.grid IN {SUB} OR x.request IN (SELECT "
-                     f"a.request FROM assignment a WHERE a.unit IN {SUB} AND a.opened_at >= {{}} "
-                     "AND a.role = 'lead'))")
+        where += (f" AND (x.street IN {SUB} OR x.community IN {SUB} OR x.grid IN {SUB} OR x.request IN (SELECT "
+                  f"a.request FROM assignment a WHERE a.unit IN {SUB} AND a.opened_at >= {{}} AND a.role = 'lead'))")
         args += [f.unit_path + "%"] * 4 + [f.start_utc]
     skip = sorted(set(exclude))
     if skip:
-        where.append(f"x.request NOT IN ({_ids(skip)})")
+        where += f" AND x.request NOT IN ({_ids(skip)})"
+    return where, args
+
+
+def _slice_where(f: Filters, a: str) -> tuple[str, list[Any]]:
+    """The period and the kind, category and level filters, on any rollup table under alias ``a``.
+
+    The period as local days: the same rows as start_utc <= submitted_at < end_utc (submitted_day is
+    submitted_at's local date), read from the indexes that lead with the day."""
+    where = [f"{a}.submitted_day >= {{}}", f"{a}.submitted_day <= {{}}"]
+    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
+    if f.kind:
+        where.append(f"{a}.kind = {{}}")
+        args.append(f.kind)
+    if f.category_id:
+        where.append(f"{a}.category = {int(f.category_id)}")
+    if f.level:
+        where.append(f"{a}.level = {{}}")
+        args.append(f.level)
     return " AND ".join(where), args
 
 
@@ -309,25 +312,16 @@ def _sums(now: datetime) -> tuple[str, list[Any]]:
 
 def _cube_where(f: Filters, a: str) -> tuple[str, list[Any]]:
     """The cube's part of the cohort, on stats_day or stats_fact (same column names) under alias ``a``."""
-    where = [f"{a}.submitted_day >= {{}}", f"{a}.submitted_day <= {{}}"]
-    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
-    if f.kind:
-        where.append(f"{a}.kind = {{}}")
-        args.append(f.kind)
-    if f.category_id:
-        where.append(f"{a}.category = {int(f.category_id)}")
-    if f.level:
-        where.append(f"{a}.level = {{}}")
-        args.append(f.level)
+    where, args = _slice_where(f, a)
     if f.unit_path:
-        where.append(f"{a}.street IN {SUB}")
+        where += f" AND {a}.street IN {SUB}"
         args.append(f.unit_path + "%")
-    return " AND ".join(where), args
+    return where, args
 
 
 def _cross_where(f: Filters, skip: list[int]) -> tuple[str, list[Any]]:
     """Cohort facts outside the cube's part: outside the subtree's streets, led by one of its units."""
-    where, args = _cube_where(replace(f, unit_path=None), "x")
+    where, args = _slice_where(f, "x")
     where += f" AND x.cross_lead = 1 AND COALESCE(x.street, 0) NOT IN {SUB} AND {LED_BY}"
     args += [f.unit_path + "%"] * 2
     if skip:
@@ -384,15 +378,10 @@ async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float]
 
     Serves the cohorts the histogram's key describes (no kind, category or level filter). None when the
     facts changed between the reads (the caller then ranks every value)."""
-    where = ["h.submitted_day >= {}", "h.submitted_day <= {}"]
-    args: list[Any] = [f.start.isoformat(), f.end.isoformat()]
-    if f.unit_path:
-        where.append(f"h.street IN {SUB}")
-        args.append(f.unit_path + "%")
+    where, args = _cube_where(f, "h")  # the period and the streets: the histogram's key
     counts: dict[str, Counter[int]] = {"a": Counter(), "r": Counter()}
     for metric, bucket, n in await fetch_tuples(
-            f"SELECT h.metric, h.bucket, SUM(h.n) FROM stats_hist h WHERE {' AND '.join(where)} "
-            "GROUP BY h.metric, h.bucket", *args):
+            f"SELECT h.metric, h.bucket, SUM(h.n) FROM stats_hist h WHERE {where} GROUP BY h.metric, h.bucket", *args):
         counts[metric][int(bucket)] += int(n)
     fact_where, fact_args = _cube_where(f, "x")
     if skip:
@@ -492,11 +481,10 @@ def _in_cohort(x: Fact, f: Filters) -> bool:
 
 async def _unit_members(f: Filters, ids: list[int]) -> set[int]:
     marks = ",".join(str(int(i)) for i in ids)
-    sub = "(SELECT id FROM unit WHERE path LIKE {})"
     rows = await StatsFact.raw(
-        f"SELECT r.id FROM request r WHERE r.id IN ({marks}) AND (r.street IN {sub} OR r.community IN {sub} OR "
-        f"r.grid IN {sub} OR EXISTS (SELECT 1 FROM assignment a WHERE a.request = r.id AND a.role = 'lead' "
-        f"AND a.unit IN {sub}))", *([f.unit_path + "%"] * 4))
+        f"SELECT r.id FROM request r WHERE r.id IN ({marks}) AND (r.street IN {SUB} OR r.community IN {SUB} OR "
+        f"r.grid IN {SUB} OR EXISTS (SELECT 1 FROM assignment a WHERE a.request = r.id AND a.role = 'lead' "
+        f"AND a.unit IN {SUB}))", *([f.unit_path + "%"] * 4))
     return {r["id"] for r in rows}
 
 
@@ -570,8 +558,7 @@ async def _children(f: Filters, scopes: tuple[str, ...]
                     ) -> tuple[str | None, str | None, str, list[dict[str, Any]]]:
     """The viewed unit's kind, and the units ranked: one level below it (streets, communities or grids)."""
     path = f.unit_path or min(scopes, key=len)
-    parent = await Unit.select(Unit.kind).where(Unit.path == path).first()
-    kind = parent["kind"] if parent else None
+    kind = await _unit_kind(path)
     children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
                 "community": ("grid", "grid", "各网格")}
     attr, child_kind, title = children.get(kind or "district", (None, None, ""))
@@ -582,15 +569,16 @@ async def _children(f: Filters, scopes: tuple[str, ...]
     return kind, attr, title, units
 
 
+async def _unit_kind(path: str) -> str | None:
+    row = await Unit.select(Unit.kind).where(Unit.path == path).first()
+    return row["kind"] if row else None
+
+
 async def by_category(f: Filters, now: datetime | None = None) -> dict[int, Kpis]:
     now = now or utcnow()
     skip, live = await live_part(f)
     out: dict[int, Kpis] = {}
-    unit_kind = None
-    if f.unit_path:
-        row = await Unit.select(Unit.kind).where(Unit.path == f.unit_path).first()
-        unit_kind = row["kind"] if row else None
-    if _uses_cube(f, unit_kind):
+    if _uses_cube(f, await _unit_kind(f.unit_path) if f.unit_path else None):
         for key, counts in (await _cube_counts(f, skip, now, ("category",))).items():
             add_counts(out.setdefault(int(key[0]), new_kpis()), counts)
     else:
