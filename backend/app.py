@@ -53,13 +53,11 @@ def template_environment() -> Environment:
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     db = engine()
-    if get_settings().is_postgres:
-        await db.start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
+    await db.start_connection_pool(min_size=2, max_size=20)
     try:
         yield
     finally:
-        if get_settings().is_postgres:
-            await db.close_connection_pool()  # type: ignore[attr-defined]
+        await db.close_connection_pool()
         await close_redis()
 
 

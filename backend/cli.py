@@ -1,11 +1,24 @@
-"""Project commands: ``python -m backend.cli setup|migrate|demo|redis|web|worker|banner``."""
+"""Project commands: ``python -m backend.cli COMMAND``.
+
+  setup              start the embedded PostgreSQL (unless DATABASE_URL), migrate, load the demo district
+  migrate | demo     each step of setup alone
+  db start|stop|status   the embedded PostgreSQL by hand
+  postgres | redis   run the embedded server in the foreground until stopped (the Procfile's processes)
+  web | worker       the web process (uvicorn) and the arq worker
+  backup FILE        pg_dump of the database (custom format)
+  restore FILE --yes replace the database's contents with a backup
+  banner             the URL and the demo logins
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from backend.settings import get_settings
 
@@ -19,19 +32,47 @@ async def migrate() -> None:
 
 
 async def demo() -> dict[str, int]:
+    from backend.db import engine
     from backend.demo import load_demo
 
-    db = None
-    if get_settings().is_postgres:
-        from backend.db import engine
-
-        db = engine()
-        await db.start_connection_pool(min_size=1, max_size=4)  # type: ignore[attr-defined]
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=4)
     try:
         return await load_demo()
     finally:
-        if db is not None:
-            await db.close_connection_pool()  # type: ignore[attr-defined]
+        await db.close_connection_pool()
+
+
+def embedded_postgres():  # -> EmbeddedPostgres
+    from backend.embedded import EmbeddedPostgres
+
+    port = os.environ.get("QG_PG_PORT")  # TCP on loopback only when asked
+    return EmbeddedPostgres(get_settings().data_dir, port=int(port) if port else None)
+
+
+def ensure_database() -> None:
+    """Start the embedded server if it is the configured database (idempotent), then wait until it answers."""
+    if get_settings().embedded_postgres:
+        embedded_postgres().start()
+    wait_for_database()
+
+
+def wait_for_database(timeout: float = 60.0) -> None:
+    import asyncpg
+
+    async def ping() -> None:
+        conn = await asyncpg.connect(get_settings().database_url, timeout=5)
+        await conn.close()
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            asyncio.run(ping())
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the database is not reachable: {exc}") from None
+            time.sleep(0.3)
 
 
 def wait_for_redis(timeout: float = 30.0) -> None:
@@ -49,56 +90,149 @@ def wait_for_redis(timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
+def run_postgres() -> None:
+    """The Procfile's database process: adopt or start the embedded server, stop it when stopped."""
+    s = get_settings()
+    if not s.embedded_postgres:
+        print("DATABASE_URL is set; using that server", flush=True)
+        _idle_until_stopped()
+        return
+    pg = embedded_postgres()
+    pg.start()
+    print(f"PostgreSQL (embedded) on {pg.socket_dir}, data in {pg.pgdata}", flush=True)
+    stopping = _idle_until_stopped(alive=pg.running)
+    pg.stop("fast")
+    if not stopping:  # the server died under us: let the process manager see a failure
+        raise SystemExit("the embedded PostgreSQL stopped unexpectedly; see " + str(pg.log_file))
+
+
+def _idle_until_stopped(alive=lambda: True) -> bool:
+    """Sleep until SIGTERM/SIGINT (returns True) or until ``alive()`` turns false (returns False)."""
+    stopped = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopped and alive():
+        time.sleep(0.5)
+    return stopped
+
+
+def _client(name: str) -> str:
+    """pg_dump/pg_restore: the server's own major version from Debian when present, else the shipped ones."""
+    import asyncpg
+
+    async def version() -> int:
+        conn = await asyncpg.connect(get_settings().database_url, timeout=10)
+        try:
+            return int(conn.get_server_version().major)
+        finally:
+            await conn.close()
+
+    debian = Path(f"/usr/lib/postgresql/{asyncio.run(version())}/bin/{name}")
+    if debian.exists():
+        return str(debian)
+    from backend.embedded import pg_tool
+
+    return pg_tool(name)
+
+
+def backup(path: str) -> None:
+    ensure_database()
+    target = Path(path).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([_client("pg_dump"), "--format=custom", "--no-owner", "--file", str(target),
+                    "--dbname", get_settings().database_url], check=True)
+    print(f"backup written: {target} ({target.stat().st_size:,} bytes)")
+
+
+def restore(path: str) -> None:
+    source = Path(path).resolve()
+    if not source.is_file():
+        raise SystemExit(f"no backup at {source}")
+    ensure_database()
+    # One transaction: a failed restore leaves the database as it was.
+    subprocess.run([_client("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                    "--exit-on-error", "--dbname", get_settings().database_url, str(source)], check=True)
+    print(f"restored from {source}")
+
+
 def banner() -> None:
     from backend.demo import DEMO_LOGINS
 
     s = get_settings()
     print("\n群工 Qungong is running:", s.base_url)
-    print("  database:", "PostgreSQL" if s.is_postgres else s.database_url)
+    print("  database:", "embedded PostgreSQL in " + str(s.data_dir / "pg") if s.embedded_postgres else "DATABASE_URL")
     print("  redis:   ", s.redis_url, "(embedded)" if s.embedded_redis else "")
     print("  staff sign-in:", s.base_url + "/staff/login", "   residents:", s.base_url + "/login")
     print("\nDemo logins (role · login · password):")
     for role, login, password in DEMO_LOGINS:
         print(f"  {role:<45} {login:<22} {password}")
-    print("\nCtrl-C stops web, worker and Redis.\n", flush=True)
+    print("\nCtrl-C stops web, worker, Redis and PostgreSQL.\n", flush=True)
 
 
 def main(argv: list[str]) -> None:
     cmd = argv[1] if len(argv) > 1 else "help"
+    args = argv[2:]
     s = get_settings()
     if cmd == "migrate":
+        ensure_database()
         asyncio.run(migrate())
     elif cmd == "demo":
+        ensure_database()
         print(asyncio.run(demo()))
     elif cmd == "setup":
+        ensure_database()
         asyncio.run(migrate())
         counts = asyncio.run(demo())
         print("database ready:", counts)
+    elif cmd == "db":
+        action = args[0] if args else "status"
+        pg = embedded_postgres()
+        if action == "start":
+            print(pg.start())
+        elif action == "stop":
+            pg.stop()
+        else:
+            print("running" if pg.running() else "stopped", pg.pgdata)
+    elif cmd == "postgres":
+        run_postgres()
+    elif cmd == "backup" and args:
+        backup(args[0])
+    elif cmd == "restore" and args:
+        if "--yes" not in args:
+            raise SystemExit("restore replaces every row of the database: add --yes to confirm")
+        restore(args[0])
     elif cmd == "banner":
         banner()
     elif cmd == "redis":
         if not s.embedded_redis:
             # External Redis: nothing to start; stay alive so the process group keeps running.
             print("REDIS_URL is set; using", s.redis_url, flush=True)
-            while True:
-                time.sleep(3600)
+            _idle_until_stopped()
+            return
         from backend.embedded import redis_server_args
 
         sock = s.redis_url.removeprefix("unix://")
-        args = redis_server_args(s.data_dir, __import__("pathlib").Path(sock))
-        os.execv(args[0], args)
+        server = redis_server_args(s.data_dir, Path(sock))
+        os.execv(server[0], server)
     elif cmd == "web":
         wait_for_redis()
+        wait_for_database()
         workers = os.environ.get("WEB_CONCURRENCY", "1")
-        args = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
-                "--workers", workers, "--no-access-log", "--proxy-headers"]
-        os.execv(args[0], args)
+        server = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
+                  "--workers", workers, "--no-access-log", "--proxy-headers"]
+        os.execv(server[0], server)
     elif cmd == "worker":
         wait_for_redis()
-        args = [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
-        os.execv(args[0], args)
+        wait_for_database()
+        server = [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
+        os.execv(server[0], server)
     else:
-        print(__doc__ or "", "usage: python -m backend.cli setup|migrate|demo|redis|web|worker|banner")
+        print(__doc__ or "")
         raise SystemExit(2)
 
 

@@ -1,33 +1,25 @@
-"""Database helpers shared by every domain: the engine, write transactions, time."""
+"""Database helpers shared by every domain: the engine, write transactions, after-commit work, time."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
 
 
-def engine() -> Engine:
+def engine() -> PostgresEngine:
     db = engine_finder()
-    assert db is not None, "backend.piccolo_conf defines DB"
+    assert isinstance(db, PostgresEngine), "backend.piccolo_conf defines DB"
     return db
 
 
-def is_sqlite() -> bool:
-    return isinstance(engine(), SQLiteEngine)
-
-
-# One writer lock per event loop (an asyncio.Lock belongs to the loop that first waits on it).
-_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 # The callbacks waiting for the open write transaction to commit (None: no write transaction open).
 _on_commit: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("on_commit", default=None)
 log = logging.getLogger("qungong.db")
@@ -58,32 +50,18 @@ async def _run_callbacks(callbacks: list[Callable[[], Awaitable[Any]]]) -> None:
 async def write_transaction() -> AsyncIterator[Any]:
     """A transaction for read-then-write work; nested calls join the open one.
 
-    SQLite has one writer: BEGIN IMMEDIATE takes the write lock up front so two
-    read-then-write transactions serialise instead of failing at COMMIT. Within one process the
-    writers also queue on an asyncio lock, so they wait their turn instead of sleeping in SQLite's
-    busy handler (which polls with growing sleeps and wastes most of the time under load).
-    Callbacks registered with ``on_commit()`` run after the outermost one commits.
+    Callbacks registered with ``on_commit()`` run after the outermost one commits, never on rollback.
     """
     db = engine()
-    sqlite = isinstance(db, SQLiteEngine)
-    kind = {"transaction_type": TransactionType.immediate} if sqlite else {}
     if _on_commit.get() is not None:  # nested: Piccolo hands back the open transaction
-        async with db.transaction(**kind) as tx:
+        async with db.transaction() as tx:
             yield tx
         return
     callbacks: list[Callable[[], Awaitable[Any]]] = []
     token = _on_commit.set(callbacks)
     try:
-        if sqlite:
-            loop = asyncio.get_running_loop()
-            writer = _sqlite_writers.get(loop)
-            if writer is None:
-                writer = _sqlite_writers[loop] = asyncio.Lock()
-            async with writer, db.transaction(**kind) as tx:
-                yield tx
-        else:
-            async with db.transaction() as tx:
-                yield tx
+        async with db.transaction() as tx:
+            yield tx
     finally:
         _on_commit.reset(token)
     await _run_callbacks(callbacks)  # reached only after a commit
@@ -92,20 +70,17 @@ async def write_transaction() -> AsyncIterator[Any]:
 async def fetch_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """A read of many rows as plain tuples; ``{}`` marks each argument, as in Piccolo's ``raw()``.
 
-    Piccolo builds a dict per row, which costs more than the query when there are 100,000 rows."""
-    from piccolo.querystring import QueryString
-
-    from backend.sqlite_engine import PooledSQLiteEngine
-
+    Piccolo builds a dict per row, which costs more than the query when there are 100,000 rows.
+    Inside a transaction the read joins it (same connection), else it takes one from the pool."""
     db = engine()
     query, values = QueryString(sql, *args).compile_string(engine_type=db.engine_type)
-    if isinstance(db, PooledSQLiteEngine):
-        return await db.fetch_tuples(query, values)
-    pool = getattr(db, "pool", None)
-    if pool is not None:
-        async with pool.acquire() as conn:
+    tx = db.current_transaction.get()
+    if tx is not None:
+        return [tuple(r) for r in await tx.connection.fetch(query, *values)]
+    if db.pool is not None:
+        async with db.pool.acquire() as conn:
             return [tuple(r) for r in await conn.fetch(query, *values)]
-    conn = await db.get_new_connection()  # type: ignore[attr-defined]
+    conn = await db.get_new_connection()
     try:
         return [tuple(r) for r in await conn.fetch(query, *values)]
     finally:
@@ -117,7 +92,7 @@ def utcnow() -> datetime:
 
 
 def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for stored UTC values: mark them as UTC."""
+    """A datetime marked as UTC when it came without a zone (values built in code or tests)."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

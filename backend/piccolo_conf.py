@@ -1,4 +1,4 @@
-"""Piccolo engine from DATABASE_URL (SQLite file by default) and the app registry."""
+"""Piccolo engine from DATABASE_URL (the embedded PostgreSQL by default) and the app registry."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.settings import get_settings
-from backend.sqlite_engine import PooledSQLiteEngine
 
-_settings = get_settings()
-
-if _settings.is_postgres:
-    DB = PostgresEngine(config={"dsn": _settings.database_url}, log_queries=False)
-else:
-    _settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    # timeout = busy timeout: a second writer waits instead of failing at once.
-    DB = PooledSQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
+DB = PostgresEngine(config={"dsn": get_settings().database_url}, log_queries=False)
 
 # Order matters only for readability; Piccolo resolves dependencies between apps.
 APP_REGISTRY = AppRegistry(

@@ -1,7 +1,7 @@
 """Settings read once from the environment, with defaults for the embedded mode.
 
-No configuration: SQLite file and a Redis unix socket, both in the data folder.
-``DATABASE_URL`` / ``REDIS_URL`` switch to PostgreSQL and an external Redis.
+No configuration: an embedded PostgreSQL and an embedded Redis, both on unix sockets in the data
+folder (backend/embedded.py). ``DATABASE_URL`` / ``REDIS_URL`` point at any PostgreSQL ≥ 15 and any Redis.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from backend.embedded import embedded_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +41,7 @@ def _secret(data_dir: Path) -> str:
 class Settings:
     data_dir: Path
     database_url: str
+    embedded_postgres: bool
     redis_url: str
     embedded_redis: bool
     secret_key: str
@@ -58,15 +61,6 @@ class Settings:
     timezone: str = "Asia/Shanghai"
 
     @property
-    def is_postgres(self) -> bool:
-        return self.database_url.startswith(("postgres://", "postgresql://"))
-
-    @property
-    def sqlite_path(self) -> Path:
-        assert not self.is_postgres
-        return Path(self.database_url.removeprefix("sqlite:///"))
-
-    @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
@@ -75,12 +69,16 @@ class Settings:
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("QG_DATA_DIR", ROOT / "data")).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'qungong.sqlite'}"
+    database_env = os.environ.get("DATABASE_URL")
+    if database_env and not database_env.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"DATABASE_URL must be a postgresql:// URL (got {database_env.split(':', 1)[0]}:…)")
+    database_url = database_env or embedded_database_url(data_dir)
     redis_env = os.environ.get("REDIS_URL")
     redis_url = redis_env or f"unix://{data_dir / 'redis.sock'}"
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
+        embedded_postgres=not database_env,
         redis_url=redis_url,
         embedded_redis=not redis_env,
         secret_key=_secret(data_dir),

@@ -1,7 +1,8 @@
 """Test set-up: real services started before the backend is imported.
 
-TEST_DB=sqlite (default) or postgres chooses the engine for the whole run (the README's test
-command runs both). Redis is a real redis-server on a unix socket in a temp folder.
+The database is the embedded PostgreSQL, started the way ``scripts/run`` starts it (from the pinned
+wheel, in the run's data folder). With ``DATABASE_URL`` set (CI's second run: Debian's PostgreSQL),
+the tests use a fresh database on that server instead. Redis is a real redis-server on a unix socket.
 """
 
 from __future__ import annotations
@@ -17,36 +18,43 @@ from pathlib import Path
 
 import pytest
 
-ENGINE = os.environ.get("TEST_DB", "sqlite")
 _BASE = Path(tempfile.mkdtemp(prefix="qg-test-"))
 os.environ["QG_DATA_DIR"] = str(_BASE / "data")
 os.environ["QG_DEMO"] = "1"
 os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
-os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.services import PostgresCluster, RedisServer  # noqa: E402
+from backend.embedded import EmbeddedPostgres  # noqa: E402
+from tests.support.services import RedisServer, create_database  # noqa: E402
 
+# Faster, not safer: a crash of a test run loses nothing of value.
+TEST_PG_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+EXTERNAL_URL = os.environ.pop("DATABASE_URL", None)
+ENGINE = "external" if EXTERNAL_URL else "embedded"
 _redis = RedisServer(_BASE)
 os.environ["REDIS_URL"] = _redis.url
-_pg: PostgresCluster | None = None
-if ENGINE == "postgres":
-    try:
-        _pg = PostgresCluster(_BASE)
-    except FileNotFoundError as exc:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"CI needs PostgreSQL: {exc}") from exc
-        _redis.stop()
-        print(f"\n*** PostgreSQL run not possible here: {exc} ***\n", file=sys.stderr)
-        pytest.exit("PostgreSQL binaries missing (allowed outside CI)", returncode=0)
-    os.environ["DATABASE_URL"] = _pg.create_database("qungong_test")
+_pg: EmbeddedPostgres | None = None
+if EXTERNAL_URL:
+    os.environ["DATABASE_URL"] = create_database(EXTERNAL_URL, f"qungong_test_{os.getpid()}")
+else:
+    _pg = EmbeddedPostgres(_BASE / "data", options=TEST_PG_OPTIONS)
+    _pg.start()
+
+
+def fresh_database_url(name: str) -> str:
+    """An empty database on the run's server (for tests that migrate from nothing)."""
+    if EXTERNAL_URL:
+        return create_database(EXTERNAL_URL, name)
+    assert _pg is not None
+    _pg.create_database(name)
+    return _pg.url(name)
 
 
 def _cleanup() -> None:
     if _pg is not None:
-        _pg.stop()
+        _pg.stop("immediate")
     _redis.stop()
     shutil.rmtree(_BASE, ignore_errors=True)
 
@@ -58,11 +66,11 @@ import httpx  # noqa: E402
 from backend.settings import get_settings  # noqa: E402
 
 TEST_SETTINGS = get_settings()
-assert TEST_SETTINGS.is_postgres == (ENGINE == "postgres")
+assert TEST_SETTINGS.embedded_postgres == (ENGINE == "embedded")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"qungong: engine={ENGINE} database={TEST_SETTINGS.database_url} redis={TEST_SETTINGS.redis_url}"
+    return f"qungong: PostgreSQL {ENGINE} database={TEST_SETTINGS.database_url} redis={TEST_SETTINGS.redis_url}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,8 +81,7 @@ async def database() -> AsyncIterator[None]:
     from backend.demo import load_demo
 
     db = engine()
-    if TEST_SETTINGS.is_postgres:
-        await db.start_connection_pool(min_size=1, max_size=30)  # type: ignore[attr-defined]
+    await db.start_connection_pool(min_size=1, max_size=30)
     await migrate()
     await load_demo()
     yield
@@ -83,8 +90,7 @@ async def database() -> AsyncIterator[None]:
 
     await close_arq_pool()
     await close_redis()
-    if TEST_SETTINGS.is_postgres:
-        await db.close_connection_pool()  # type: ignore[attr-defined]
+    await db.close_connection_pool()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from backend.db import engine
 from backend.jobs import redis_settings
-from backend.settings import get_settings
 from workers import lights as lights_jobs  # registers the lights after-commit hook too
 from workers import media as media_jobs
 from workers import ratings as ratings_jobs
@@ -16,13 +15,11 @@ from workers.notify import send_push
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    if get_settings().is_postgres:
-        await engine().start_connection_pool(min_size=1, max_size=10)  # type: ignore[attr-defined]
+    await engine().start_connection_pool(min_size=1, max_size=10)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    if get_settings().is_postgres:
-        await engine().close_connection_pool()  # type: ignore[attr-defined]
+    await engine().close_connection_pool()
 
 
 async def ping(ctx: dict[str, Any]) -> str:

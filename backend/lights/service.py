@@ -7,10 +7,7 @@ UPDATE, so a job that runs twice, late or never changes nothing more than a job 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
@@ -18,7 +15,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
-from backend.db import aware, is_sqlite, on_commit, utcnow, write_transaction
+from backend.db import aware, on_commit, utcnow, write_transaction
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
@@ -311,45 +308,26 @@ async def fire(assignment_id: int, stage: str, color: str, version: int, *, now:
     if (seen is None or seen["version"] != version or seen[f"{color}_lit_at"] is not None
             or seen["next_due_at"] is None or aware(seen["next_due_at"]) > now):
         return []
-    async with _one_writer():
-        async with write_transaction():
-            await _serialize_flips(wait=not retry_when_busy)
-            clock = await _clock_query().where(LightClock.key == key).first()
-            events: list[dict[str, Any]] = []
-            flips = await _flip(clock, color, version, now, events) if clock else []
-            if flips:
-                more = await _flip_due(now, BATCH, events)
-                flips += more
-            await record_many(events, now=now)
+    async with write_transaction():
+        await _serialize_flips(wait=not retry_when_busy)
+        clock = await _clock_query().where(LightClock.key == key).first()
+        events: list[dict[str, Any]] = []
+        flips = await _flip(clock, color, version, now, events) if clock else []
+        if flips:
+            more = await _flip_due(now, BATCH, events)
+            flips += more
+        await record_many(events, now=now)
     while flips and len(more) >= BATCH // 2:  # a big burst: keep going rather than wait for other jobs
         now = utcnow() if injected is None else now
-        async with _one_writer():
-            async with write_transaction():
-                await _serialize_flips()
-                events = []
-                more = await _flip_due(now, BATCH, events)
-                await record_many(events, now=now)
+        async with write_transaction():
+            await _serialize_flips()
+            events = []
+            more = await _flip_due(now, BATCH, events)
+            await record_many(events, now=now)
         flips += more
     # Tell people once every light of the burst is committed (notifications must not delay lights).
     await announce(flips)
     return flips
-
-
-_writer_lock: asyncio.Lock | None = None
-
-
-@asynccontextmanager
-async def _one_writer() -> AsyncIterator[None]:
-    """SQLite has one writer: queue this process's light work here rather than in SQLite's busy
-    handler, whose sleeps grow to 100 ms and wreck latency when a thousand deadlines share a second."""
-    global _writer_lock
-    if not is_sqlite():
-        yield
-        return
-    if _writer_lock is None:
-        _writer_lock = asyncio.Lock()
-    async with _writer_lock:
-        yield
 
 
 class FlipBusy(Exception):
@@ -360,8 +338,6 @@ async def _serialize_flips(*, wait: bool = True) -> None:
     """PostgreSQL: one flipper at a time (a transaction-scoped advisory lock). Batches lock many clock
     rows; two batches in parallel would lock them in different orders and deadlock. Jobs do not queue
     on the lock (each would hold a pooled connection): they raise FlipBusy and are retried."""
-    if is_sqlite():
-        return
     if wait:
         await LightClock.raw("SELECT pg_advisory_xact_lock({})", FLIP_LOCK_KEY)
         return
@@ -395,17 +371,16 @@ async def sweep(*, now: datetime | None = None, limit: int = BATCH) -> int:
             log.exception("could not schedule repaired timers")
     total = 0
     for _ in range(10000):
-        async with _one_writer():
-            async with write_transaction():
-                await _serialize_flips()
-                due = await due_clock_ids(now, limit)
-                flips: list[Flip] = []
-                events: list[dict[str, Any]] = []
-                for clock in await _clock_query().where(LightClock.id.is_in(due or [0])).order_by(LightClock.id):
-                    flips += await _flip(clock, "red", None, now, events)
-                await record_many(events, now=now)
-            total += len(flips)
-            await announce(flips)
+        async with write_transaction():
+            await _serialize_flips()
+            due = await due_clock_ids(now, limit)
+            flips: list[Flip] = []
+            events: list[dict[str, Any]] = []
+            for clock in await _clock_query().where(LightClock.id.is_in(due or [0])).order_by(LightClock.id):
+                flips += await _flip(clock, "red", None, now, events)
+            await record_many(events, now=now)
+        total += len(flips)
+        await announce(flips)
         if len(due) < limit:
             break
     return total
@@ -426,8 +401,7 @@ async def assignments_without_clocks(limit: int = 500, *, window: int | None = R
 
     The minute sweep looks at the newest ``window`` assignment ids only (a crash leaves its gap among
     the newest); the nightly repair (``window=None``) scans them all."""
-    true = 1 if is_sqlite() else True
-    recent, args = "", [true, AssignmentRole.lead.value]
+    recent, args = "", [True, AssignmentRole.lead.value]
     if window:
         top = await Assignment.select(Assignment.id).order_by(Assignment.id, ascending=False).first()
         recent = "AND a.id > {} "  # a literal bound: a primary-key range scan on both engines

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import is_sqlite, utcnow, write_transaction
+from backend.db import utcnow, write_transaction
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
 from backend.requests.tables import (
@@ -152,10 +152,9 @@ async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
 async def _next_code(now: datetime) -> str:
     """YZ + yymmdd (Beijing date) + a 4-digit daily sequence, e.g. YZ2611240017."""
     prefix = get_settings().tracking_prefix + now.astimezone(ZoneInfo(get_settings().timezone)).strftime("%y%m%d")
-    if not is_sqlite():
-        # PostgreSQL: concurrent submissions queue here until the holder commits (a transaction-scoped lock),
-        # instead of all reading the same last code and colliding (50 clients exhausted the retries: 500s).
-        await Request.raw("SELECT pg_advisory_xact_lock(7147001)")
+    # Concurrent submissions queue here until the holder commits (a transaction-scoped lock), instead of
+    # all reading the same last code and colliding (50 clients exhausted the retries: 500s).
+    await Request.raw("SELECT pg_advisory_xact_lock(7147001)")
     row = await Request.select(Request.code).where(Request.code.like(prefix + "%")).order_by(
         Request.code, ascending=False).first()
     seq = int(row["code"][len(prefix):]) + 1 if row else 1

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.db import is_sqlite
 from backend.organisation.tables import Unit
 from backend.requests.tables import OPEN_STATUSES, Event, Request
 from backend.routing.service import RoutingError, command_center
@@ -124,13 +123,7 @@ async def search_requests(f: SearchFilters) -> tuple[list[dict[str, Any]], int]:
         raise RoutingError("搜索内容不能超过 100 字", "q")
     if text:
         like = f"%{text}%"
-        # SQLite's LIKE is already case-insensitive for ASCII; PostgreSQL needs ILIKE.
-        op = "like" if is_sqlite() else "ilike"
-        conditions.append(
-            getattr(Request.code, op)(like)
-            | getattr(Request.description, op)(like)
-            | getattr(Request.address, op)(like)
-        )
+        conditions.append(Request.code.ilike(like) | Request.description.ilike(like) | Request.address.ilike(like))
     if f.status:
         if f.status == "open":
             conditions.append(Request.status.is_in(OPEN))

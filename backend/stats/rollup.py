@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from backend.db import fetch_tuples, is_sqlite, utcnow, write_transaction
+from backend.db import fetch_tuples, utcnow, write_transaction
 from backend.organisation.tables import Unit
 from backend.stats import service
 from backend.stats.service import (
@@ -175,7 +175,6 @@ def _quote(day: str) -> str:
 
 
 async def changed_since(after: int, upto: int | None = None) -> list[int]:
-    # No DISTINCT: SQLite would then read the whole (request) index instead of the few newest ids.
     q = f"SELECT request FROM event WHERE id > {int(after)}"
     if upto is not None:
         q += f" AND id <= {int(upto)}"
@@ -220,7 +219,7 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
             await lock.release()
         except LockError:  # expired meanwhile: nothing to release
             pass
-    if done >= VACUUM_AFTER and not is_sqlite():
+    if done >= VACUUM_AFTER:
         # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering indexes
         # are read alone (index-only scans) instead of visiting the table for every row.
         for table in ("stats_fact", "stats_day", "stats_hist"):
@@ -330,7 +329,7 @@ def _cross_where(f: Filters, skip: list[int]) -> tuple[str, list[Any]]:
 
 
 def _facts_of(ids: list[int]) -> str:
-    """A CTE ``s``: these requests' facts, found by request first (else SQLite may scan the period)."""
+    """A CTE ``s``: these requests' facts, found by request first (not by scanning the period)."""
     return f"WITH s AS MATERIALIZED (SELECT * FROM stats_fact WHERE request IN ({_ids(ids)}))"
 
 
@@ -440,23 +439,14 @@ async def _durations(f: Filters, exclude: Iterable[int], live_accept: list[float
     """(median, p90) of the time to accept and to resolve over the rollup's cohort plus the live values."""
     where, args = _where(f, exclude)
     cohort = f"FROM stats_fact x WHERE {where} AND x.withdrawn = 0"
-    if not is_sqlite():
-        # PostgreSQL ranks in place, in one pass: percentile_disc is the nearest rank (the first value whose
-        # cumulative share reaches p), the definition of service.percentile(); it skips NULLs; the live
-        # values join the ranking.
-        ranks = ", ".join(f"percentile_disc({p}) WITHIN GROUP (ORDER BY {c})" for c in ("a", "r") for p in (.5, .9))
-        row = (await fetch_tuples(
-            f"SELECT {ranks} FROM (SELECT x.accept_secs AS a, x.resolve_secs AS r {cohort} "
-            "UNION ALL SELECT unnest({}::float8[]), NULL UNION ALL SELECT NULL, unnest({}::float8[])) t",
-            *args, live_accept, live_resolve))[0]
-        return (row[0], row[1]), (row[2], row[3])
-    rows = await fetch_tuples(
-        f"SELECT x.accept_secs, x.resolve_secs {cohort} AND (x.accept_secs IS NOT NULL OR x.resolve_secs IS NOT NULL)",
-        *args)
-    accept = sorted([float(a) for a, _ in rows if a is not None] + live_accept)
-    resolve = sorted([float(r) for _, r in rows if r is not None] + live_resolve)  # sorted once: re-sorting is O(n)
-    return ((service.percentile(accept, .5), service.percentile(accept, .9)),
-            (service.percentile(resolve, .5), service.percentile(resolve, .9)))
+    # Ranked in place, in one pass: percentile_disc is the nearest rank (the first value whose cumulative
+    # share reaches p), the definition of service.percentile(); it skips NULLs; the live values join the ranking.
+    ranks = ", ".join(f"percentile_disc({p}) WITHIN GROUP (ORDER BY {c})" for c in ("a", "r") for p in (.5, .9))
+    row = (await fetch_tuples(
+        f"SELECT {ranks} FROM (SELECT x.accept_secs AS a, x.resolve_secs AS r {cohort} "
+        "UNION ALL SELECT unnest({}::float8[]), NULL UNION ALL SELECT NULL, unnest({}::float8[])) t",
+        *args, live_accept, live_resolve))[0]
+    return (row[0], row[1]), (row[2], row[3])
 
 
 async def live_part(f: Filters) -> tuple[list[int], list[Fact]]:

@@ -41,7 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.db import is_sqlite, utcnow
+from backend.db import utcnow
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind, Status
 from backend.routing.tables import Category
@@ -231,7 +231,7 @@ class Fact:
 
 
 def _dt(value: Any) -> datetime | None:
-    """Aggregates lose SQLite's column types: accept both strings and datetimes, return UTC-aware."""
+    """A UTC-aware datetime from a raw row (strings from JSON values, datetimes from columns)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -240,7 +240,7 @@ def _dt(value: Any) -> datetime | None:
 
 
 def _json(column: str, key: str) -> str:
-    return f"json_extract({column}, '$.{key}')" if is_sqlite() else f"({column}::jsonb ->> '{key}')"
+    return f"({column}::jsonb ->> '{key}')"
 
 
 async def _raw(sql: str, *args: Any) -> list[dict[str, Any]]:

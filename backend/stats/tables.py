@@ -45,10 +45,41 @@ class StatsFact(Table):
     cross_lead = Integer(default=0)  # ever led by a unit other than its own street, community or grid
 
 
-# The day cube (migration stats_2026_11_25t09_00…, read and written with SQL in rollup.py):
-#   stats_day  (submitted_day, street, community, kind, category, level) → the facts' summed counts
-#   stats_hist (submitted_day, street, metric 'a'|'r', bucket) → n durations in that bucket
-# street/community are 0 where a fact has none, so that the key is unique on both engines.
+class StatsDay(Table):
+    """The day cube: the facts' counts summed by (local day, street, community, kind, category, level).
+
+    street/community are 0 where a fact has none, so that the key is unique. The key's unique index
+    carries the sums (INCLUDE, in the baseline migration), so a period is read from the index alone."""
+
+    submitted_day = Varchar(length=10)
+    street = Integer()
+    community = Integer()
+    kind = Varchar(length=15)
+    category = Integer()
+    level = Varchar(length=12)
+    submitted = Integer(default=0)
+    withdrawn = Integer(default=0)
+    accepted = Integer(default=0)
+    completed = Integer(default=0)
+    community_solved = Integer(default=0)
+    ratings = Integer(default=0)
+    ratings_good = Integer(default=0)
+    not_rated = Integer(default=0)
+    yellow = Integer(default=0)
+    red = Integer(default=0)
+    reopened = Integer(default=0)
+    resolved_once = Integer(default=0)
+
+
+class StatsHist(Table):
+    """How many time-to-accept ('a') / time-to-resolve ('r') values fall into each duration bucket, by
+    (local day, street): the exact percentiles are read from the one bucket holding each rank."""
+
+    submitted_day = Varchar(length=10)
+    street = Integer()
+    metric = Varchar(length=1)
+    bucket = Integer()
+    n = Integer(default=0)
 
 
 class StatsState(Table):

@@ -80,13 +80,9 @@ def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Res
 def _refused_by_database(exc: Exception) -> bool:
     """The database refused a value the user sent (an id beyond the column's range, a NUL byte in text):
     that is bad input, and the failed statement changed nothing."""
-    if isinstance(exc, OverflowError):  # SQLite: "Python int too large to convert to SQLite INTEGER"
-        return True
-    try:
-        from asyncpg.exceptions import DataError
-    except ImportError:  # pragma: no cover - asyncpg ships with the PostgreSQL extra
-        return False
-    return isinstance(exc, DataError)
+    from asyncpg.exceptions import DataError
+
+    return isinstance(exc, (DataError, OverflowError))
 
 
 def _out_of_range_path_id(request: Request) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
-from backend.db import aware, is_sqlite, utcnow, write_transaction
+from backend.db import aware, utcnow, write_transaction
 from backend.organisation.tables import Unit, UnitKind
 from backend.wishes.photos import PhotoError, StoredPhoto, delete_photo, store_photo
 from backend.wishes.tables import (
@@ -515,10 +515,8 @@ async def claim(actor: Viewer | None, wish_id: int, *, now: datetime | None = No
     if seen["status"] in PUBLIC_STATUSES and seen["status"] != WishStatus.published.value:
         raise AlreadyClaimed()
     async with write_transaction():
-        if not is_sqlite():
-            # One member's claims serialise, so the open-claim limit holds under concurrent clicks.
-            # (SQLite's BEGIN IMMEDIATE already serialises every writer.)
-            await Wish.raw("SELECT pg_advisory_xact_lock(7, {})", actor.id)
+        # One member's claims serialise, so the open-claim limit holds under concurrent clicks.
+        await Wish.raw("SELECT pg_advisory_xact_lock(7, {})", actor.id)
         if await open_claim_count(actor.id) >= limit:
             raise ClaimLimit(f"每位党员同时最多认领 {limit} 个心愿，请先完成或放弃已认领的心愿")
         won = await Wish.update({

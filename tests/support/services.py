@@ -1,4 +1,5 @@
-"""Real throwaway services for the tests: a Redis server and a PostgreSQL cluster.
+"""Real throwaway services for the tests: a Redis server, and (for CI's second run) a PostgreSQL
+cluster from Debian's binaries, separate from the embedded one.
 
 PostgreSQL refuses to run as root: as root the cluster is owned by and run as the ``postgres``
 system user (``runuser``), with its data folder in a temp dir that user owns.
@@ -56,7 +57,29 @@ def pg_bin(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
+def create_database(server_url: str, name: str) -> str:
+    """Create (or re-create) database ``name`` on the server of ``server_url``; returns its URL."""
+    import asyncio
+    from urllib.parse import urlsplit, urlunsplit
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
 class PostgresCluster:
+    """A separately started Debian PostgreSQL (CI's second run proves the ``DATABASE_URL`` path)."""
+
     def __init__(self, base: Path) -> None:
         initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
         if not initdb or not pg_ctl:
@@ -103,3 +126,25 @@ class PostgresCluster:
             self._run([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"])
         except subprocess.CalledProcessError:
             pass
+
+
+def main(argv: list[str]) -> None:
+    """``python -m tests.support.services postgres start|stop DIR``: used by scripts/test."""
+    action, folder = argv[2], Path(argv[3])
+    if argv[1] != "postgres":
+        raise SystemExit("usage: python -m tests.support.services postgres start|stop DIR")
+    if action == "start":
+        cluster = PostgresCluster(folder)
+        (folder / "pg" / "url").write_text(cluster.admin_url)
+        print(cluster.admin_url)
+    else:
+        cluster = PostgresCluster.__new__(PostgresCluster)
+        cluster.pg_ctl, cluster.root = pg_bin("pg_ctl") or "pg_ctl", os.geteuid() == 0
+        cluster.data = folder / "pg" / "data"
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv)

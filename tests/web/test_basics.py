@@ -10,7 +10,7 @@ from pathlib import Path
 from backend.accounts.tables import Account
 from backend.organisation.tables import Unit
 from backend.routing.tables import Category
-from tests.conftest import ENGINE
+from tests.conftest import ENGINE, fresh_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,21 +61,26 @@ def _run_cli(env: dict[str, str], *args: str) -> str:
 
 
 def test_migrations_from_empty_and_demo_is_idempotent(tmp_path) -> None:
+    """A user's first and second ``setup``: on the embedded run, a new data folder gets its own embedded
+    PostgreSQL (initialised, started, reused by the second run); on the external run, a fresh database."""
     env = dict(os.environ)
     env["QG_DATA_DIR"] = str(tmp_path)
-    if ENGINE == "postgres":
-        from tests.conftest import _pg
-
-        assert _pg is not None
-        env["DATABASE_URL"] = _pg.create_database(f"fresh_{os.getpid()}_{tmp_path.name[-6:]}".lower())
+    if ENGINE == "external":
+        env["DATABASE_URL"] = fresh_database_url(f"fresh_{os.getpid()}_{tmp_path.name[-6:]}".lower())
     else:
         env.pop("DATABASE_URL", None)
-    first = _run_cli(env, "setup")
-    second = _run_cli(env, "setup")
+    try:
+        first = _run_cli(env, "setup")
+        second = _run_cli(env, "setup")
+    finally:
+        if ENGINE == "embedded":
+            _run_cli(env, "db", "stop")
     counts_first = first.strip().splitlines()[-1]
     counts_second = second.strip().splitlines()[-1]
     assert counts_first.startswith("database ready:")
     assert counts_first == counts_second
+    if ENGINE == "embedded":
+        assert (tmp_path / "pg" / "PG_VERSION").read_text().strip() == "18"
 
 
 async def test_access_log_is_one_json_line_per_request(client) -> None:

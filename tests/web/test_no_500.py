@@ -244,8 +244,8 @@ async def test_one_bad_field_in_an_otherwise_valid_form(client, new_client) -> N
         assert r.status_code < 500, r.status_code
         r = await worker.get("/cc/search?q=%00&phone=%00")
         assert r.status_code < 500
-    # The staff junk never moved the request, and nothing over-long was stored. (A comment with a NUL byte is
-    # refused by PostgreSQL but kept by SQLite: see the QA report.)
+    # The staff junk never moved the request, and nothing over-long was stored (a comment with a NUL byte is
+    # refused by PostgreSQL: a 400, nothing written).
     row = await service_request(ids["request_id"])
     assert row["status"] == "assigned"
     notes = await Event.select(Event.note).where(Event.request == ids["request_id"])

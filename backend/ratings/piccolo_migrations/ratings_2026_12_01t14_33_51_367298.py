@@ -39,9 +39,9 @@ class Request(Table, tablename="request", schema=None):
     )
 
 
-ID = "2026-11-24T18:32:28:667537"
+ID = "2026-12-01T14:33:51:367298"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():

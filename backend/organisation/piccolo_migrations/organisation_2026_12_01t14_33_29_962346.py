@@ -11,9 +11,9 @@ from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-24T18:15:45:308362"
+ID = "2026-12-01T14:33:29:962346"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():

@@ -2,6 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
 from piccolo.columns.column_types import ForeignKey
+from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import Serial
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
@@ -10,7 +11,7 @@ from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
 
-class Account(Table, tablename="account", schema=None):
+class Event(Table, tablename="event", schema=None):
     id = Serial(
         null=False,
         primary_key=True,
@@ -23,32 +24,42 @@ class Account(Table, tablename="account", schema=None):
     )
 
 
-ID = "2026-11-24T18:34:56:465590"
+class Request(Table, tablename="request", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+ID = "2026-12-01T14:33:40:023215"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="notify", description=DESCRIPTION
+        migration_id=ID, app_name="media", description=DESCRIPTION
     )
 
     manager.add_table(
-        class_name="PushSubscription",
-        tablename="push_subscription",
-        schema=None,
-        columns=None,
+        class_name="Photo", tablename="photo", schema=None, columns=None
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="account",
-        db_column_name="account",
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="request",
+        db_column_name="request",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Account,
+            "references": Request,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -65,19 +76,21 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="endpoint",
-        db_column_name="endpoint",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="event",
+        db_column_name="event",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 1000,
-            "default": "",
-            "null": False,
+            "references": Event,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
-            "unique": True,
-            "index": False,
+            "unique": False,
+            "index": True,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -87,10 +100,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="p256dh",
-        db_column_name="p256dh",
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="display_key",
+        db_column_name="display_key",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -109,14 +122,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="auth",
-        db_column_name="auth",
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="thumb_key",
+        db_column_name="thumb_key",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 100,
+            "length": 200,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -131,14 +144,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="user_agent",
-        db_column_name="user_agent",
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="original_key",
+        db_column_name="original_key",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 300,
+            "length": 200,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -153,8 +166,50 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="width",
+        db_column_name="width",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Photo",
+        tablename="photo",
+        column_name="height",
+        db_column_name="height",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Photo",
+        tablename="photo",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -162,27 +217,6 @@ async def forwards():
         params={
             "default": TimestamptzNow(),
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PushSubscription",
-        tablename="push_subscription",
-        column_name="last_ok_at",
-        db_column_name="last_ok_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,

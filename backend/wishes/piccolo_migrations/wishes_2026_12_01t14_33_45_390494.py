@@ -3,7 +3,7 @@ from enum import Enum
 from piccolo.columns.base import OnDelete
 from piccolo.columns.base import OnUpdate
 from piccolo.columns.column_types import Boolean
-from piccolo.columns.column_types import DoublePrecision
+from piccolo.columns.column_types import Date
 from piccolo.columns.column_types import ForeignKey
 from piccolo.columns.column_types import Integer
 from piccolo.columns.column_types import Serial
@@ -28,59 +28,7 @@ class Account(Table, tablename="account", schema=None):
     )
 
 
-class Assignment(Table, tablename="assignment", schema=None):
-    id = Serial(
-        null=False,
-        primary_key=True,
-        unique=False,
-        index=False,
-        index_method=IndexMethod.btree,
-        choices=None,
-        db_column_name="id",
-        secret=False,
-    )
-
-
-class Category(Table, tablename="category", schema=None):
-    id = Serial(
-        null=False,
-        primary_key=True,
-        unique=False,
-        index=False,
-        index_method=IndexMethod.btree,
-        choices=None,
-        db_column_name="id",
-        secret=False,
-    )
-
-
-class Explanation(Table, tablename="explanation", schema=None):
-    id = Serial(
-        null=False,
-        primary_key=True,
-        unique=False,
-        index=False,
-        index_method=IndexMethod.btree,
-        choices=None,
-        db_column_name="id",
-        secret=False,
-    )
-
-
-class LightClock(Table, tablename="light_clock", schema=None):
-    id = Serial(
-        null=False,
-        primary_key=True,
-        unique=False,
-        index=False,
-        index_method=IndexMethod.btree,
-        choices=None,
-        db_column_name="id",
-        secret=False,
-    )
-
-
-class Request(Table, tablename="request", schema=None):
+class Claim(Table, tablename="claim", schema=None):
     id = Serial(
         null=False,
         primary_key=True,
@@ -106,51 +54,54 @@ class Unit(Table, tablename="unit", schema=None):
     )
 
 
-ID = "2026-11-24T18:33:38:455492"
+class Wish(Table, tablename="wish", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+ID = "2026-12-01T14:33:45:390494"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():
     manager = MigrationManager(
-        migration_id=ID, app_name="lights", description=DESCRIPTION
+        migration_id=ID, app_name="wishes", description=DESCRIPTION
     )
 
     manager.add_table(
-        class_name="LightClock",
-        tablename="light_clock",
-        schema=None,
-        columns=None,
+        class_name="Wish", tablename="wish", schema=None, columns=None
     )
 
     manager.add_table(
-        class_name="PhoneCall", tablename="phone_call", schema=None, columns=None
+        class_name="WishPhoto", tablename="wish_photo", schema=None, columns=None
     )
 
     manager.add_table(
-        class_name="Explanation",
-        tablename="explanation",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="LightRule", tablename="light_rule", schema=None, columns=None
+        class_name="Claim", tablename="claim", schema=None, columns=None
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="key",
-        db_column_name="key",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="title",
+        db_column_name="title",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 40,
+            "length": 60,
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
             "choices": None,
@@ -161,18 +112,68 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="assignment",
-        db_column_name="assignment",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="story",
+        db_column_name="story",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "references": Assignment,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="group",
+        db_column_name="group",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "BeneficiaryGroup",
+                {
+                    "dibao": "dibao",
+                    "disabled": "disabled",
+                    "hardship": "hardship",
+                    "elderly": "elderly",
+                    "left_behind_child": "left_behind_child",
+                    "other": "other",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="value",
+        db_column_name="value",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
             "primary_key": False,
             "unique": False,
             "index": True,
@@ -185,34 +186,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="request",
-        db_column_name="request",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Request,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="unit",
-        db_column_name="unit",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="community",
+        db_column_name="community",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -233,41 +210,41 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="stage",
-        db_column_name="stage",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="wanted_by",
+        db_column_name="wanted_by",
+        column_class_name="Date",
+        column_class=Date,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="beneficiary_name",
+        db_column_name="beneficiary_name",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 10,
+            "length": 50,
             "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
-            "choices": Enum("Stage", {"accept": "accept", "resolve": "resolve"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="started_at",
-        db_column_name="started_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
             "secret": False,
@@ -276,115 +253,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="yellow_due_at",
-        db_column_name="yellow_due_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="red_due_at",
-        db_column_name="red_due_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="yellow_lit_at",
-        db_column_name="yellow_lit_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="red_lit_at",
-        db_column_name="red_lit_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="stopped_at",
-        db_column_name="stopped_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="stop_reason",
-        db_column_name="stop_reason",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="beneficiary_phone",
+        db_column_name="beneficiary_phone",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -403,101 +275,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="next_due_at",
-        db_column_name="next_due_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightClock",
-        tablename="light_clock",
-        column_name="version",
-        db_column_name="version",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 1,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="explanation",
-        db_column_name="explanation",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Explanation,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="called_at",
-        db_column_name="called_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="callee",
-        db_column_name="callee",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="beneficiary_address",
+        db_column_name="beneficiary_address",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 100,
+            "length": 200,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -512,13 +297,39 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="outcome",
-        db_column_name="outcome",
-        column_class_name="Text",
-        column_class=Text,
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="honorific",
+        db_column_name="honorific",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
+            "length": 10,
+            "default": "family",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Honorific",
+                {"male": "male", "female": "female", "family": "family"},
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="display_name",
+        db_column_name="display_name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 30,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -533,10 +344,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="logged_by",
-        db_column_name="logged_by",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="created_by",
+        db_column_name="created_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -547,7 +358,7 @@ async def forwards():
             "null": True,
             "primary_key": False,
             "unique": False,
-            "index": False,
+            "index": True,
             "index_method": IndexMethod.btree,
             "choices": None,
             "db_column_name": None,
@@ -557,59 +368,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PhoneCall",
-        tablename="phone_call",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="clock",
-        db_column_name="clock",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="owner",
+        db_column_name="owner",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": LightClock,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="request",
-        db_column_name="request",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Request,
+            "references": Account,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -626,75 +392,31 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="assignment",
-        db_column_name="assignment",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Assignment,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="unit",
-        db_column_name="unit",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Unit,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
+        table_class_name="Wish",
+        tablename="wish",
         column_name="status",
         db_column_name="status",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 10,
-            "default": "open",
+            "length": 12,
+            "default": "pending",
             "null": False,
             "primary_key": False,
             "unique": False,
             "index": True,
             "index_method": IndexMethod.btree,
             "choices": Enum(
-                "ExplanationStatus",
+                "WishStatus",
                 {
-                    "open": "open",
-                    "submitted": "submitted",
-                    "returned": "returned",
-                    "accepted": "accepted",
+                    "draft": "draft",
+                    "pending": "pending",
+                    "published": "published",
+                    "rejected": "rejected",
+                    "claimed": "claimed",
+                    "contacted": "contacted",
+                    "fulfilled": "fulfilled",
+                    "confirmed": "confirmed",
                 },
             ),
             "db_column_name": None,
@@ -704,34 +426,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="due_at",
-        db_column_name="due_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="reject_reason",
+        db_column_name="reject_reason",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
+            "length": 300,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -746,94 +448,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="measures",
-        db_column_name="measures",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="promised_at",
-        db_column_name="promised_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="first_submitted_at",
-        db_column_name="first_submitted_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="submitted_at",
-        db_column_name="submitted_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="submitted_by",
-        db_column_name="submitted_by",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="verified_by",
+        db_column_name="verified_by",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -854,10 +472,220 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="late",
-        db_column_name="late",
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="verified_at",
+        db_column_name="verified_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="published_at",
+        db_column_name="published_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="returned_at",
+        db_column_name="returned_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="board_at",
+        db_column_name="board_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="current_claim",
+        db_column_name="current_claim",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="cover_photo",
+        db_column_name="cover_photo",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="claimed_at",
+        db_column_name="claimed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="fulfilled_at",
+        db_column_name="fulfilled_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="confirmed_at",
+        db_column_name="confirmed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="thanks_story",
+        db_column_name="thanks_story",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Wish",
+        tablename="wish",
+        column_name="thanks_consent",
+        db_column_name="thanks_consent",
         column_class_name="Boolean",
         column_class=Boolean,
         params={
@@ -875,74 +703,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="review_comment",
-        db_column_name="review_comment",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="reviewed_at",
-        db_column_name="reviewed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="reviewed_by",
-        db_column_name="reviewed_by",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Account,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
+        table_class_name="Wish",
+        tablename="wish",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -962,163 +724,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Explanation",
-        tablename="explanation",
-        column_name="version",
-        db_column_name="version",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 1,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="category",
-        db_column_name="category",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Category,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="stage",
-        db_column_name="stage",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum("Stage", {"accept": "accept", "resolve": "resolve"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="yellow_hours",
-        db_column_name="yellow_hours",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": 24.0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="red_hours",
-        db_column_name="red_hours",
-        column_class_name="DoublePrecision",
-        column_class=DoublePrecision,
-        params={
-            "default": 48.0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="clock",
-        db_column_name="clock",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "natural",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "ClockKind", {"natural": "natural", "working": "working"}
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="office_hours",
-        db_column_name="office_hours",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "09:00-12:00,13:30-17:30",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
+        table_class_name="Wish",
+        tablename="wish",
         column_name="updated_at",
         db_column_name="updated_at",
         column_class_name="Timestamptz",
@@ -1138,10 +745,211 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="LightRule",
-        tablename="light_rule",
-        column_name="updated_by",
-        db_column_name="updated_by",
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="wish",
+        db_column_name="wish",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Wish,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="claim",
+        db_column_name="claim",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Claim,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 8,
+            "default": "wish",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("PhotoKind", {"wish": "wish", "proof": "proof"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="display_key",
+        db_column_name="display_key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 120,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="thumb_key",
+        db_column_name="thumb_key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 120,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="width",
+        db_column_name="width",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="height",
+        db_column_name="height",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WishPhoto",
+        tablename="wish_photo",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="wish",
+        db_column_name="wish",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Wish,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="member",
+        db_column_name="member",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
@@ -1149,6 +957,275 @@ async def forwards():
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 12,
+            "default": "claimed",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "ClaimStatus",
+                {
+                    "claimed": "claimed",
+                    "contacted": "contacted",
+                    "fulfilled": "fulfilled",
+                    "confirmed": "confirmed",
+                    "released": "released",
+                    "lapsed": "lapsed",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="claimed_at",
+        db_column_name="claimed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="contact_due_at",
+        db_column_name="contact_due_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="contacted_at",
+        db_column_name="contacted_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="contact_note",
+        db_column_name="contact_note",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="fulfilled_at",
+        db_column_name="fulfilled_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="fulfil_note",
+        db_column_name="fulfil_note",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 1000,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="confirmed_at",
+        db_column_name="confirmed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="confirmed_by",
+        db_column_name="confirmed_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Account,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="released_at",
+        db_column_name="released_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="release_reason",
+        db_column_name="release_reason",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Claim",
+        tablename="claim",
+        column_name="lapsed_at",
+        db_column_name="lapsed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
             "null": True,
             "primary_key": False,
             "unique": False,

@@ -37,9 +37,9 @@ class Unit(Table, tablename="unit", schema=None):
     )
 
 
-ID = "2026-11-24T18:15:45:883630"
+ID = "2026-12-01T14:33:34:611515"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():

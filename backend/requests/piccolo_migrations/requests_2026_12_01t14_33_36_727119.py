@@ -81,9 +81,9 @@ class Unit(Table, tablename="unit", schema=None):
     )
 
 
-ID = "2026-11-24T18:23:54:192297"
+ID = "2026-12-01T14:33:36:727119"
 VERSION = "1.38.0"
-DESCRIPTION = ""
+DESCRIPTION = "baseline: every table of the app (PostgreSQL)"
 
 
 async def forwards():
