@@ -60,6 +60,7 @@ def pg_bin(name: str) -> str | None:
 def create_database(server_url: str, name: str) -> str:
     """Create (or re-create) database ``name`` on the server of ``server_url``; returns its URL."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import urlsplit, urlunsplit
 
     import asyncpg
@@ -72,7 +73,9 @@ def create_database(server_url: str, name: str) -> str:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    # In a thread of its own: callers may be inside a running event loop (async tests).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path="/" + name))
 
