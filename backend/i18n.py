@@ -1,17 +1,24 @@
 """Translations with Babel: Simplified Chinese is the source language, English from a catalog.
 
 Messages are written in Chinese in templates and code (``_("我要反映")``); the English catalog
-``backend/locale/en/LC_MESSAGES/messages.po`` maps them. The catalog is read once per process.
+``backend/locale/en/LC_MESSAGES/messages.po`` maps them. Each process compiles a catalog to its ``.mo``
+when that is missing or older than the ``.po`` (Babel's ``write_mo``, written atomically, so several
+processes may race), then loads it with Babel's ``Translations``, plural forms included.
 """
 
 from __future__ import annotations
 
+import gettext as _gettext
+import os
 import re
+import tempfile
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -20,25 +27,41 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
 
 
+def compile_catalog(locale: str) -> Path | None:
+    """The ``.mo`` of ``locale``, compiled from its ``.po`` when missing or stale; None without a catalog."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return None
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        fd, tmp = tempfile.mkstemp(dir=mo.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog, use_fuzzy=False)
+        os.replace(tmp, mo)
+    return mo
+
+
 @lru_cache(maxsize=8)
-def _catalog(locale: str) -> dict[str, str]:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and isinstance(m.id, str)}
+def translations(locale: str) -> _gettext.NullTranslations:
+    if locale == DEFAULT_LOCALE or compile_catalog(locale) is None:
+        return _gettext.NullTranslations()
+    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+
+
+def english_catalog() -> dict[str, str]:
+    """msgid → English, as the compiled catalog has it (for the completeness check)."""
+    catalog = translations("en")._catalog  # type: ignore[attr-defined]
+    return {k: v for k, v in catalog.items() if isinstance(k, str) and k}
 
 
 def gettext(message: str) -> str:
-    locale = current_locale.get()
-    if locale == DEFAULT_LOCALE:
-        return message
-    return _catalog(locale).get(message, message)
+    return translations(current_locale.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return gettext(singular if n == 1 else plural)
+    return translations(current_locale.get()).ngettext(singular, plural, n)
 
 
 _ = gettext
@@ -54,32 +77,25 @@ def pick_locale(cookie: str | None, accept_language: str | None) -> str:
 # ---------------------------------------------------------------- catalog maintenance
 # Extract every _("…") from the templates and the Python code and merge into the English
 # catalog, keeping existing translations:  .venv/bin/python -m backend.i18n extract
-EXTRACT_DIRS = ("backend", "workers", "frontend/templates")
-METHOD_MAP = [
-    ("frontend/templates/**.html", "jinja2.ext:babel_extract"),
-    ("backend/**.py", "python"),
-    ("workers/**.py", "python"),
-]
-JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "false"}
+BABEL_CFG = LOCALE_DIR / "babel.cfg"
 
 
 def extract_messages() -> dict[str, list[tuple[str, int]]]:
-    """msgid → [(file, line)] for every translatable string in the project."""
+    """msgid → [(file, line)] for every translatable string, found by Babel with the project's babel.cfg
+    (the same mapping as ``pybabel extract -F backend/locale/babel.cfg``), plus the data labels."""
     from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
 
     root = Path(__file__).resolve().parent.parent
+    with BABEL_CFG.open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
     found: dict[str, list[tuple[str, int]]] = {}
-    for sub in EXTRACT_DIRS:
-        options = {"frontend/templates/**.html": JINJA_OPTIONS}
-        method_map = [(pattern.removeprefix(sub + "/"), method) for pattern, method in METHOD_MAP
-                      if pattern.startswith(sub + "/")]
-        opts = {k.removeprefix(sub + "/"): v for k, v in options.items()}
-        for filename, lineno, message, _comments, _context in extract_from_dir(
-            root / sub, method_map=method_map, options_map=opts
-        ):
-            msgid = message[0] if isinstance(message, tuple) else message
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        root, method_map=method_map, options_map=options_map
+    ):
+        for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
-                found.setdefault(msgid, []).append((f"{sub}/{filename}", lineno))
+                found.setdefault(msgid, []).append((filename, lineno))
     for msgid, (file, line, _english) in data_labels().items():
         found.setdefault(msgid, []).append((file, line))
     return found
@@ -139,7 +155,7 @@ def update_catalog(locale: str = "en") -> tuple[int, list[str]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         write_po(fh, catalog, width=0, omit_header=False, sort_output=True)
-    _catalog.cache_clear()
+    translations.cache_clear()
     missing = [m for m in sorted(found) if not old.get(m)]
     return len(found), missing
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from backend.i18n import LOCALE_DIR, _catalog, extract_messages
+from backend.i18n import LOCALE_DIR, english_catalog, extract_messages
 
 
 def test_every_extracted_message_has_english() -> None:
     found = extract_messages()
     assert len(found) > 100  # the extraction sees the templates and the code
-    english = _catalog("en")
+    english = english_catalog()
     missing = {m: found[m][0] for m in found if not english.get(m)}
     assert not missing, (
         f"{len(missing)} strings without English; run `.venv/bin/python -m backend.i18n extract` and translate "
