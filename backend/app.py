@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, Request
+from litestar import Controller, Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
@@ -19,20 +19,35 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
-import backend.lights.service  # noqa: F401  (registers the lights transition hook)
+from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; run by the request service)
 from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
+from backend.lights.controllers import AssessController, LightRulesController, LightsController
+from backend.media.controllers import MediaController
+from backend.notify.controllers import NotificationsController
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
+from backend.pwa.controllers import PwaController
+from backend.pwa.field import FieldController
+from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
+from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
+from backend.routing.controllers import (
+    CommandCenterController,
+    RoutingActionsController,
+    RoutingAdminController,
+    StreetController,
+)
 from backend.settings import ROOT, get_settings
+from backend.stats.controllers import DashboardController, PublicStatsController
 from backend.web.auth import ViewerMiddleware
 from backend.web.errors import http_exception_handler, internal_error_handler, not_authorized_handler
 from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
 from backend.web.render import set_environment
 from backend.web.templating import install_filters
+from backend.wishes.controllers import WishController
 
 FRONTEND = ROOT / "frontend"
 
@@ -48,6 +63,25 @@ def template_environment() -> Environment:
     install_filters(env)
     env.globals["static_url"] = static_url  # fingerprinted /static URLs (backend/pwa/assets.py)
     return env
+
+
+# Every controller of the app, by domain: the whole HTTP surface in one list.
+CONTROLLERS: list[type[Controller]] = [
+    PagesController,  # home, language, health
+    SignInController,  # residents (phone + code) and staff (password)
+    AdminController,  # units, staff and roles
+    RoutingAdminController,  # categories, the handling matrix, boundaries
+    ReportController, PublicController, StaffRequestsController,  # requests: report, follow, handle
+    RoutingActionsController, CommandCenterController, StreetController,  # escalate, dispatch, queues
+    FieldController,  # the grid worker's one-handed field mode
+    MediaController,  # photos, with permission checks
+    LightRulesController, LightsController, AssessController,  # red/yellow lights, explanations, assessment
+    RatingController,  # satisfaction
+    DashboardController, PublicStatsController,  # KPIs
+    WishController,  # micro-wishes and claims
+    NotificationsController,  # in-app notices and Web Push subscriptions
+    PwaController,  # service worker, offline page
+]
 
 
 @asynccontextmanager
@@ -77,10 +111,7 @@ def create_app() -> Litestar:
     static_dir = Path(FRONTEND / "static")
     app = Litestar(
         route_handlers=[
-            PagesController,
-            SignInController,
-            AdminController,
-            *domain_controllers(),
+            *CONTROLLERS,
             create_static_files_router(path="/static", directories=[static_dir], cache_control=None,
                                        include_in_schema=False),
         ],
@@ -113,19 +144,6 @@ def create_app() -> Litestar:
     # Outermost: every request is logged, including those no route matched (404s).
     app.asgi_handler = access_log_middleware(app.asgi_handler)
     return app
-
-
-def domain_controllers() -> list:
-    """Each domain adds its controllers here (kept in one list so the app's surface is visible)."""
-    from backend.lights.controllers import CONTROLLERS as lights_controllers  # rules, board, explanations, assess
-    from backend.media.controllers import MediaController
-    from backend.pwa.controllers import PWA_CONTROLLERS
-    from backend.requests.controllers import CONTROLLERS as request_controllers
-    from backend.routing.controllers import CONTROLLERS as routing_controllers
-    from backend.stats.controllers import CONTROLLERS as stats_controllers  # dashboard, public stats, ratings
-    from backend.wishes.controllers import WishController  # micro-wish board, verification, claims
-    return [*routing_controllers, *request_controllers, MediaController, *PWA_CONTROLLERS,
-            *stats_controllers, *lights_controllers, WishController]
 
 
 app = create_app()

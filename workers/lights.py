@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from arq import Retry, cron
+from arq import Retry
 
 from backend.lights import service
 
@@ -30,11 +30,3 @@ async def light_sweep(ctx: dict[str, Any]) -> int:
 async def light_repair(ctx: dict[str, Any]) -> int:
     """Nightly: clocks for any open assignment that lacks them anywhere in the table, then a sweep."""
     return await service.repair_all()
-
-
-FUNCTIONS: list[Any] = [light_fire]
-# Every minute, and once at start-up so a worker coming back catches up at once.
-CRON_JOBS: list[Any] = [
-    cron(light_sweep, second=0, run_at_startup=True, unique=True, timeout=300),
-    cron(light_repair, hour=3, minute=17, second=30, unique=True, timeout=1800),
-]

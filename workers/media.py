@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import cron
-
 from backend.media.service import sweep_orphans
 
 
 async def sweep_orphan_photos(ctx: dict[str, Any]) -> int:
     return await sweep_orphans()
-
-
-FUNCTIONS: list[Any] = [sweep_orphan_photos]
-CRON_JOBS: list[Any] = [cron(sweep_orphan_photos, hour={3}, minute={17}, unique=True)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.notify import hooks as _hooks  # noqa: F401  (registers the after-commit notifications)
 from backend.notify.push import send_to_accounts
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.cron import cron
-
 from backend.ratings import service
 
 
@@ -16,7 +14,3 @@ async def ratings_auto_close(ctx: dict[str, Any], request_id: int, resolution_ev
 async def ratings_sweep(ctx: dict[str, Any]) -> int:
     """Repairs lost, late or never-enqueued jobs: the database is the truth."""
     return await service.sweep_unrated()
-
-
-FUNCTIONS = [ratings_auto_close, ratings_sweep]
-CRON_JOBS = [cron(ratings_sweep, minute=set(range(0, 60, 5)), run_at_startup=False, unique=True)]

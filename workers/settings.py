@@ -1,17 +1,21 @@
-"""WorkerSettings: the one registry of arq functions and cron jobs."""
+"""WorkerSettings: the one registry of arq jobs and cron jobs, each by name. The jobs are thin verbs in
+workers/<domain>.py; the rules they call live in backend/<domain>."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from arq import cron
+
+from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; jobs make transitions too)
 from backend.db import engine
 from backend.jobs import redis_settings
-from workers import lights as lights_jobs  # registers the lights after-commit hook too
-from workers import media as media_jobs
-from workers import ratings as ratings_jobs
-from workers import stats as stats_jobs
-from workers import wishes as wishes_jobs
+from workers.lights import light_fire, light_repair, light_sweep
+from workers.media import sweep_orphan_photos
 from workers.notify import send_push
+from workers.ratings import ratings_auto_close, ratings_sweep
+from workers.stats import stats_catch_up
+from workers.wishes import lapse_wish_claim, sweep_wish_claims
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -27,14 +31,29 @@ async def ping(ctx: dict[str, Any]) -> str:
     return "pong"
 
 
-FUNCTIONS: list[Any] = [ping]
-CRON_JOBS: list[Any] = []
-FUNCTIONS += ratings_jobs.FUNCTIONS; CRON_JOBS += ratings_jobs.CRON_JOBS  # noqa: E702
-FUNCTIONS += stats_jobs.FUNCTIONS; CRON_JOBS += stats_jobs.CRON_JOBS  # noqa: E702
-FUNCTIONS += [send_push]
-FUNCTIONS += lights_jobs.FUNCTIONS; CRON_JOBS += lights_jobs.CRON_JOBS  # noqa: E702
-FUNCTIONS += wishes_jobs.FUNCTIONS; CRON_JOBS += wishes_jobs.CRON_JOBS  # noqa: E702
-FUNCTIONS += media_jobs.FUNCTIONS; CRON_JOBS += media_jobs.CRON_JOBS  # noqa: E702
+# Jobs enqueued by the app (deferred timers, pushes, catch-ups) and by the crons below.
+FUNCTIONS: list[Any] = [
+    ping,
+    light_fire,  # one light's deadline (job id light:{assignment}:{stage}:{color}:{version})
+    ratings_auto_close,  # close a resolved request nobody rated in time
+    ratings_sweep,
+    lapse_wish_claim,  # a claim not followed up in time lapses
+    stats_catch_up,  # fold new events into the KPI rollup
+    send_push,  # Web Push of a notification
+    sweep_orphan_photos,
+]
+# Sweeps: the database is the truth, these repair whatever a lost or late job missed.
+LIGHT_CRONS: list[Any] = [
+    cron(light_sweep, second=0, run_at_startup=True, unique=True, timeout=300),  # every minute, and at start-up
+    cron(light_repair, hour=3, minute=17, second=30, unique=True, timeout=1800),  # nightly: clocks for every gap
+]
+CRON_JOBS: list[Any] = [
+    *LIGHT_CRONS,
+    cron(ratings_sweep, minute=set(range(0, 60, 5)), run_at_startup=False, unique=True),
+    cron(stats_catch_up, second=30, run_at_startup=True, unique=True),
+    cron(sweep_wish_claims, second=7, run_at_startup=True),  # every minute, away from the other sweeps at :00
+    cron(sweep_orphan_photos, hour={3}, minute={17}, unique=True),
+]
 
 
 class WorkerSettings:

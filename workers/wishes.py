@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
-
 from backend.wishes import service
 
 
@@ -17,8 +15,3 @@ async def lapse_wish_claim(ctx: dict[str, Any], claim_id: int) -> bool:
 async def sweep_wish_claims(ctx: dict[str, Any]) -> int:
     """Every minute: lapse overdue claims a lost, early or expired job did not."""
     return await service.sweep_lapses()
-
-
-FUNCTIONS: list[Any] = [lapse_wish_claim]
-# Every minute (second 7, away from the other sweeps at :00).
-CRON_JOBS: list[Any] = [cron(sweep_wish_claims, second=7, run_at_startup=True)]

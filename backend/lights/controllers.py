@@ -212,6 +212,3 @@ class AssessController(Controller):
 
 def _bad(message: str) -> Exception:
     return ClientException(message)
-
-
-CONTROLLERS = [LightRulesController, LightsController, AssessController]

@@ -19,10 +19,8 @@ from backend.db import aware, on_commit, utcnow, write_transaction
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
-from backend.notify.service import _push_senders, notify_accounts, unit_members
-from backend.notify.tables import Notification
+from backend.notify.service import Notice, notify_accounts, notify_burst, unit_members
 from backend.organisation.tables import Unit
-from backend.requests.hooks import on_transition
 from backend.requests.service import TransitionResult, record, record_many
 from backend.requests.tables import Assignment, AssignmentRole, Request
 from backend.routing.service import command_center
@@ -440,33 +438,18 @@ async def announce(flips: list[Flip]) -> None:
             return members[key]
 
         cc_id = (await command_center()).id if any(f.color == "red" for f in flips) else None
-        messages: list[tuple[list[int], str, str, str, str]] = []
+        notices: list[Notice] = []
         for f in flips:
             code = codes.get(f.request_id, "")
             title = f"{COLOR_LABELS[f.color]}：诉求 {code} 超过{STAGE_LABELS[f.stage]}时限"
-            messages.append(([*await of(f.unit_id), persons.get(f.assignment_id)], title, "请尽快处理", "/staff",
-                             "light"))
+            notices.append(Notice((*await of(f.unit_id), persons.get(f.assignment_id)), title, "请尽快处理", "/staff",
+                                  "light"))
             if f.color == "red" and cc_id is not None:
-                messages.append((await of(cc_id), title, "请电话督办责任单位", "/cc/lights", "light"))
-                messages.append((await of(f.unit_id, Role.unit_head), f"请提交书面说明：诉求 {code} 亮红灯",
-                                 f"请在 {EXPLANATION_HOURS} 小时内说明原因、已采取的措施和承诺办结时间",
-                                 f"/lights/explanations/{f.explanation_id}", "explanation"))
-        rows = [Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300])
-                for ids, title, body, url, kind in messages for a in sorted({i for i in ids if i})]
-        if rows:
-            await Notification.insert(*rows)
-        groups: dict[tuple[tuple[int, ...], str], list[tuple[str, str, str]]] = {}
-        for ids, title, body, url, kind in messages:
-            key = (tuple(sorted({i for i in ids if i})), kind)
-            if key[0]:
-                groups.setdefault(key, []).append((title, body, url))
-        for (ids, _kind), items in groups.items():
-            title, body, url = items[0] if len(items) == 1 else (f"{len(items)} 条红黄灯提醒", items[0][0], items[0][2])
-            for send in list(_push_senders):
-                try:
-                    await send(list(ids), title, body, url)
-                except Exception:
-                    log.exception("push sender failed")
+                notices.append(Notice(tuple(await of(cc_id)), title, "请电话督办责任单位", "/cc/lights", "light"))
+                notices.append(Notice(tuple(await of(f.unit_id, Role.unit_head)), f"请提交书面说明：诉求 {code} 亮红灯",
+                                      f"请在 {EXPLANATION_HOURS} 小时内说明原因、已采取的措施和承诺办结时间",
+                                      f"/lights/explanations/{f.explanation_id}", "explanation"))
+        await notify_burst(notices, summary="{n} 条红黄灯提醒")
     except Exception:  # a notification never undoes a light
         log.exception("light notifications failed for %d flips", len(flips))
 
@@ -476,7 +459,6 @@ async def announce(flips: list[Flip]) -> None:
 STOPPING_ACTIONS = {"accept", "resolve", "answer", "withdraw", "close"}
 
 
-@on_transition
 async def lights_after_transition(result: TransitionResult) -> None:
     """Clocks start and stop in the change's own transaction; their timers are queued after the commit."""
     if result.closed_assignments or result.action in STOPPING_ACTIONS:

@@ -9,7 +9,6 @@ from litestar.response import Redirect
 from markupsafe import escape
 
 from backend.i18n import gettext as _
-from backend.notify import hooks as _hooks  # noqa: F401  (registers the transition notifications)
 from backend.notify import push
 from backend.notify.service import unread_count
 from backend.notify.tables import Notification

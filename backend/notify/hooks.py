@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from backend.accounts.tables import Role
 from backend.notify.service import notify_accounts, unit_members
-from backend.requests.hooks import on_transition
 from backend.requests.service import STATUS_LABELS, TransitionResult
 from backend.requests.tables import Assignment, Status
 
@@ -17,7 +16,6 @@ HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role
                  Role.dispatcher)
 
 
-@on_transition
 async def notify_people(result: TransitionResult) -> None:
     code = result.code
     reporter = result.reporter

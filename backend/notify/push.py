@@ -72,7 +72,7 @@ async def subscriptions_of(account_ids: list[int]) -> list[dict[str, Any]]:
 
 
 async def enqueue_push(account_ids: list[int], title: str, body: str, url: str) -> None:
-    """The push sender registered with notify_accounts: one job per notification, only if someone subscribed."""
+    """Web Push of a notification: one job per notification, only if someone subscribed."""
     if not await PushSubscription.exists().where(PushSubscription.account.is_in(list(account_ids))):
         return
     from backend.jobs import enqueue

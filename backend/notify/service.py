@@ -5,19 +5,28 @@ Call inside the transaction of whatever happened: the notice commits with it, th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 
 from backend.accounts.tables import Membership, Role
 from backend.db import on_commit
+from backend.notify.push import enqueue_push
 from backend.notify.tables import Notification
 
-_push_senders: list = []  # filled by the push module when present: async fn(account_ids, title, body, url)
+log = logging.getLogger("qungong.notify")
 
 
-def register_push_sender(fn) -> None:
-    if fn not in _push_senders:
-        _push_senders.append(fn)
+@dataclass(frozen=True)
+class Notice:
+    """One notice to some accounts (``None`` ids are dropped)."""
+
+    accounts: tuple[int | None, ...]
+    title: str
+    body: str = ""
+    url: str = ""
+    kind: str = ""
 
 
 async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
@@ -28,11 +37,31 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
     await Notification.insert(
         *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300]) for a in ids]
     )
-    for send in list(_push_senders):
-        # After the commit: never push a notice that may still roll back. Push is best effort (a failure
-        # is logged); the in-app notification is stored either way.
-        await on_commit(partial(send, ids, title, body, url))
+    # After the commit: never push a notice that may still roll back. Push is best effort (a failure
+    # is logged); the in-app notification is stored either way.
+    await on_commit(partial(enqueue_push, ids, title, body, url))
     return ids
+
+
+async def notify_burst(notices: list[Notice], summary: str) -> None:
+    """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
+    recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
+    rows = [Notification(account=a, kind=n.kind, title=n.title[:120], body=n.body[:500], url=n.url[:300])
+            for n in notices for a in sorted({i for i in n.accounts if i})]
+    if rows:
+        await Notification.insert(*rows)
+    groups: dict[tuple[tuple[int, ...], str], list[Notice]] = {}
+    for n in notices:
+        key = (tuple(sorted({i for i in n.accounts if i})), n.kind)
+        if key[0]:
+            groups.setdefault(key, []).append(n)
+    for (ids, _kind), items in groups.items():
+        first = items[0]
+        title, body = (first.title, first.body) if len(items) == 1 else (summary.format(n=len(items)), first.title)
+        try:
+            await enqueue_push(list(ids), title, body, first.url)
+        except Exception:
+            log.exception("push failed")
 
 
 async def unit_members(unit_id: int, *roles: Role) -> list[int]:
@@ -50,8 +79,3 @@ async def notify_unit(unit_id: int, title: str, body: str = "", url: str = "", k
 async def unread_count(account_id: int) -> int:
     return await Notification.count().where((Notification.account == account_id) & (Notification.read == False))
 
-
-# Web Push rides on every notification (the sender enqueues a job only for subscribed accounts).
-from backend.notify.push import enqueue_push  # noqa: E402
-
-register_push_sender(enqueue_push)

@@ -26,12 +26,3 @@ class PwaController(Controller):
     async def offline(self, request: Request) -> Response:
         return page(request, "pwa/offline.html", headers={"Cache-Control": "no-cache"})
 
-
-def _controllers() -> list:
-    from backend.notify.controllers import NotificationsController
-    from backend.pwa.field import FieldController
-
-    return [PwaController, NotificationsController, FieldController]
-
-
-PWA_CONTROLLERS = _controllers()

@@ -19,7 +19,6 @@ from backend.db import aware, on_commit, utcnow
 from backend.jobs import enqueue
 from backend.ratings.tables import Rating, Score
 from backend.requests import service as requests
-from backend.requests.hooks import on_transition
 from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
 from backend.requests.tables import Event, Request, Status
 
@@ -145,7 +144,6 @@ async def sweep_unrated(*, now: datetime | None = None, limit: int = 500) -> int
     return closed
 
 
-@on_transition
 async def schedule_auto_close(result: TransitionResult) -> None:
     """A resolution: one deferred job per resolution event, named after it, queued after the commit."""
     if result.to_status != Status.resolved.value or result.action not in RESOLUTION_ACTIONS:

@@ -475,7 +475,3 @@ class StaffRequestsController(Controller):
                                Role.dispatcher):
             raise PermissionDeniedException(_("您的角色不能代居民反映诉求"))
         return await _take_report(request, viewer, staff=True)
-
-
-CONTROLLERS = [ReportController, PublicController, StaffRequestsController]
-

@@ -595,6 +595,3 @@ class RoutingAdminController(Controller):
                 request, {"unit": unit_id, "boundary": text}, {exc.field or "boundary": exc.message}, status=400
             )
         return Redirect("/admin/boundaries?saved=1", status_code=303)
-
-
-CONTROLLERS = [RoutingActionsController, CommandCenterController, StreetController, RoutingAdminController]

@@ -175,11 +175,3 @@ class PublicStatsController(Controller):
         return page(request, "stats/public.html", {"s": stats, "fmt_rate": present.fmt_rate,
                                                    "years": list(range(now.astimezone(service.tz()).year, 2019, -1))})
 
-
-def _controllers() -> list[Any]:
-    from backend.ratings.controllers import RatingController
-
-    return [DashboardController, PublicStatsController, RatingController]
-
-
-CONTROLLERS = _controllers()

@@ -583,23 +583,19 @@ CATCH_UP_JOB = "stats_catch_up"
 CATCH_UP_DELAY_MS = 5000
 
 
-def _register_hook() -> None:
+async def stats_after_transition(result: Any) -> None:
+    """Transition hook: soon after a change, fold it into the rollup (one job at a time; the cron catches the rest)."""
     from backend.db import on_commit
+
+    await on_commit(_queue_catch_up)
+
+
+async def _queue_catch_up() -> None:
     from backend.jobs import enqueue
     from backend.redis import redis_client
-    from backend.requests.hooks import on_transition
 
-    @on_transition
-    async def stats_after_transition(result: Any) -> None:
-        # Soon after a change, fold it into the rollup (one job at a time; the cron catches the rest).
-        await on_commit(_queue_catch_up)
-
-    async def _queue_catch_up() -> None:
-        # One Redis round trip per change: only the first change of a 5-second window queues the job
-        # (deferred to the window's end, so it folds in every change of the window).
-        if await redis_client().set("qg:stats:catch-up-queued", "1", nx=True, px=CATCH_UP_DELAY_MS):
-            await enqueue(CATCH_UP_JOB, job_id="stats-catch-up",
-                          defer_until=utcnow() + timedelta(milliseconds=CATCH_UP_DELAY_MS))
-
-
-_register_hook()
+    # One Redis round trip per change: only the first change of a 5-second window queues the job
+    # (deferred to the window's end, so it folds in every change of the window).
+    if await redis_client().set("qg:stats:catch-up-queued", "1", nx=True, px=CATCH_UP_DELAY_MS):
+        await enqueue(CATCH_UP_JOB, job_id="stats-catch-up",
+                      defer_until=utcnow() + timedelta(milliseconds=CATCH_UP_DELAY_MS))

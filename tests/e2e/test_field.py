@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import backend.notify.hooks  # noqa: F401  (as in the app and the worker: new work is announced)
 from backend.media.tables import Photo
 from backend.requests import service
 from backend.requests.service import NewRequest

@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def run_worker(*, with_sweep: bool = False) -> Worker | None:
     """An in-process arq worker (burst) that runs every job due now, and the sweep cron if asked."""
-    from workers.settings import FUNCTIONS
+    from workers.settings import FUNCTIONS, LIGHT_CRONS
 
     pool = await arq_pool()
     ready = await pool.zcount(default_queue_name, "-inf", int(time.time() * 1000))
     budget = ready + (1 if with_sweep else 0)
     if budget == 0:
         return None
-    worker = Worker(functions=FUNCTIONS, cron_jobs=light_jobs.CRON_JOBS if with_sweep else None,
+    worker = Worker(functions=FUNCTIONS, cron_jobs=LIGHT_CRONS if with_sweep else None,
                     redis_settings=redis_settings(), burst=True, max_burst_jobs=budget, poll_delay=0.05,
                     handle_signals=False, max_jobs=100, keep_result=60)
     try:

@@ -174,7 +174,6 @@ async def test_in_app_notifications_page_and_unread_count(client) -> None:
 
 
 async def test_resident_and_handler_hear_about_changes() -> None:
-    import backend.notify.hooks  # noqa: F401  (registered by the app and the worker; explicit here)
     from backend.requests import service
     from backend.requests.service import NewRequest
     from backend.routing.tables import Category

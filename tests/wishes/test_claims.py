@@ -170,7 +170,7 @@ async def test_real_worker_lapses_an_overdue_claim() -> None:
     wish_id = await published_wish()
     member = await party_member()
     claim_id = await service.claim(member, wish_id, now=utcnow() - timedelta(days=service.CONTACT_DAYS, hours=1))
-    worker = Worker(functions=wish_jobs.FUNCTIONS, redis_settings=redis_settings(), burst=True,
+    worker = Worker(functions=[wish_jobs.lapse_wish_claim], redis_settings=redis_settings(), burst=True,
                     handle_signals=False, poll_delay=0.05, keep_result=5)
     try:
         await worker.main()

@@ -1,0 +1,28 @@
+"""The wiring that is not a controller or a job, in one place (controllers are mounted in ``backend.app``,
+jobs registered in ``workers.settings``): what runs, in order, after every change of a request's state.
+
+Each hook runs inside the change's transaction (see ``backend.requests.hooks``); nothing registers
+itself by being imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from backend.lights.service import lights_after_transition
+from backend.notify.hooks import notify_people
+from backend.ratings.service import schedule_auto_close
+from backend.stats.rollup import stats_after_transition
+
+if TYPE_CHECKING:
+    from backend.requests.service import TransitionResult
+
+TransitionHook = Callable[["TransitionResult"], Awaitable[None]]
+
+TRANSITION_HOOKS: tuple[TransitionHook, ...] = (
+    lights_after_transition,  # light clocks start and stop with the assignment (timers after the commit)
+    schedule_auto_close,  # a resolution starts the rating period (closes unrated after it)
+    notify_people,  # the resident hears of status changes; handlers of new work
+    stats_after_transition,  # the rollup folds the change in soon after
+)
