@@ -83,8 +83,10 @@ def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     if setup.returncode != 0:
         raise SystemExit("setup failed:\n" + setup.stdout[-2000:] + setup.stderr[-2000:])
     port = free_port()
-    web = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.app:app", "--host", "127.0.0.1", "--port",
-                            str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+    with (Path(env["QG_DATA_DIR"]) / "web.log").open("ab") as log:  # the app's request log (BENCH_KEEP=1 keeps it)
+        web = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.app:app", "--host", "127.0.0.1", "--port",
+                                str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     import httpx
 
