@@ -2,8 +2,9 @@
 
     .venv/bin/python tests/bench/bench_budget.py
 
-Starts its own Redis and SQLite database (migrated, demo district loaded), the real app under uvicorn
-on loopback, and chromium (phone viewport). Measures, from CDP Network events:
+Starts its own Redis and embedded PostgreSQL (tests/bench/services.py; migrated, demo district loaded
+by ``backend.cli setup``), the real app under uvicorn on loopback, and chromium (phone viewport).
+Measures, from CDP Network events:
 
 1. first load of ``/`` in a fresh profile: bytes transferred (compressed, HTML + CSS + JS + htmx + icon);
    budget ≤ 60 KB;
@@ -17,11 +18,9 @@ Exits non-zero when a budget is exceeded.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,24 +74,19 @@ class NetworkLog:
         return sum(r["bytes"] for r in static if not r["sw"]), static
 
 
-def start_services(base: Path) -> tuple[list[subprocess.Popen], str]:
-    os.environ["QG_DATA_DIR"] = str(base / "data")
-    os.environ["QG_DEMO"] = "1"
-    os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
-    os.environ.pop("DATABASE_URL", None)
-    from tests.support.services import RedisServer, free_port
+def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """``backend.cli setup`` (adopts the running server: migrate + demo), then the app under uvicorn."""
+    from tests.support.services import free_port
 
-    redis = RedisServer(base)
-    os.environ["REDIS_URL"] = redis.url
-    env = dict(os.environ)
     setup = subprocess.run([sys.executable, "-m", "backend.cli", "setup"], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=600)
     if setup.returncode != 0:
-        redis.stop()
         raise SystemExit("setup failed:\n" + setup.stdout[-2000:] + setup.stderr[-2000:])
     port = free_port()
-    web = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.app:app", "--host", "127.0.0.1", "--port",
-                            str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+    with (Path(env["QG_DATA_DIR"]) / "web.log").open("ab") as log:  # the app's request log (BENCH_KEEP=1 keeps it)
+        web = subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.app:app", "--host", "127.0.0.1", "--port",
+                                str(port), "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -100,15 +94,22 @@ def start_services(base: Path) -> tuple[list[subprocess.Popen], str]:
     while True:
         try:
             if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
+                return web, url
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or web.poll() is not None:
-            web.kill()
-            redis.stop()
+            stop(web)
             raise SystemExit("the app did not start")
         time.sleep(0.2)
-    return [web, redis.proc], url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def sw_install_bytes(url: str) -> int:
@@ -175,18 +176,14 @@ def measure(url: str) -> dict:
 
 
 def main() -> int:
-    base = Path(tempfile.mkdtemp(prefix="qg-bench-budget-"))
-    procs, url = start_services(base)
-    try:
-        r = measure(url)
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(base, ignore_errors=True)
+    from tests.bench.services import bench_services
+
+    with bench_services("qg-bench-budget-") as svc:
+        web, url = start_web(svc.env)
+        try:
+            r = measure(url)
+        finally:
+            stop(web)
     print("first load of / (fresh profile):")
     for path, size, enc in r["first_load_requests"]:
         print(f"    {size:>7} B  {enc or '-':<5} {path}")

@@ -1,11 +1,10 @@
 """Benchmark: the command-center dashboard over generated, realistic histories.
 
-    .venv/bin/python tests/bench/bench_dashboard.py [--engine sqlite|postgres|both] [--requests 1000000]
-                                                    [--days 365] [--samples 20]
+    .venv/bin/python tests/bench/bench_dashboard.py [--requests 1000000] [--days 365] [--samples 20]
 
-Starts its own Redis (and PostgreSQL), migrates, loads the demo district, then bulk-inserts
-requests, assignments and their append-only events straight into the tables (sqlite3
-executemany / asyncpg COPY; the triggers only refuse UPDATE and DELETE), spread over ``--days``
+Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates, loads the demo
+district, then bulk-inserts requests, assignments and their append-only events straight into the
+tables (asyncpg COPY; the triggers only refuse UPDATE and DELETE), spread over ``--days``
 days: submit, some escalations to the street, acceptance (lognormal delays, yellow/red light
 events past 24 h/48 h), resolution, ratings (satisfied/basic/dissatisfied → reopen → resolved
 again), "not rated" closes after 7 days, withdrawals, and a recent open backlog.
@@ -24,12 +23,8 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,26 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 20_000
-
-
-def setup_env(engine: str, base: Path) -> list:
-    from tests.support.services import PostgresCluster, RedisServer
-
-    os.environ.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
-                       "SECRET_KEY": "bench-secret"})
-    os.environ.pop("DATABASE_URL", None)
-    redis = RedisServer(base)
-    os.environ["REDIS_URL"] = redis.url
-    stop: list = [redis]
-    if engine == "postgres":
-        pg = PostgresCluster(base)
-        stop.append(pg)
-        os.environ["DATABASE_URL"] = pg.create_database("qungong_bench")
-    return stop
-
-
-def ts(dt: datetime, sqlite: bool):
-    return str(dt) if sqlite else dt
 
 
 def lognormal_hours(rng: random.Random, median: float, sigma: float) -> float:
@@ -135,22 +110,13 @@ async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int]:
     comms = await Unit.select(Unit.id, Unit.parent).where(Unit.kind == "community")
     cc = (await Unit.select(Unit.id).where(Unit.kind == "command_center").first())["id"]
     cats = [c["id"] for c in await Category.select(Category.id)]
-    sqlite = not get_settings().is_postgres
     t0 = time.perf_counter()
     n_events = 0
-    if sqlite:
-        import sqlite3
+    import asyncpg
 
-        db = sqlite3.connect(get_settings().sqlite_path)
-        db.execute("PRAGMA synchronous=OFF")
-        base_req = db.execute("SELECT COALESCE(MAX(id), 0) FROM request").fetchone()[0]
-        base_asg = db.execute("SELECT COALESCE(MAX(id), 0) FROM assignment").fetchone()[0]
-    else:
-        import asyncpg
-
-        db = await asyncpg.connect(os.environ["DATABASE_URL"])
-        base_req = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM request")
-        base_asg = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM assignment")
+    db = await asyncpg.connect(get_settings().database_url)
+    base_req = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM request")
+    base_asg = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM assignment")
     req_cols = ["id", "code", "kind", "category", "description", "is_public", "source", "contact_name",
                 "contact_phone", "address", "street", "community", "status", "current_unit", "level", "urgent",
                 "answer", "close_reason", "version", "created_at", "updated_at"]
@@ -171,36 +137,24 @@ async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int]:
             events, assigns, status, level = history(rng, rid, t, now, c["id"], c["parent"], cc)
             reqs.append((rid, f"B{rid:011d}", rng.choice(kinds), rng.choice(cats), "", True, "resident", "", "", "",
                          c["parent"], c["id"], status, events[-1][3], level, False, "", "", len(events),
-                         ts(t, sqlite), ts(events[-1][5], sqlite)))
+                         t, events[-1][5]))
             for i, (unit, lvl, opened) in enumerate(assigns):
                 aid += 1
                 is_open = i == len(assigns) - 1 and status not in ("closed", "withdrawn")
-                asgs.append((aid, rid, unit, "lead", lvl, is_open, ts(opened, sqlite), "", 1))
+                asgs.append((aid, rid, unit, "lead", lvl, is_open, opened, "", 1))
             for action, frm, to, unit, data, at in events:
-                evs.append((rid, "", action, frm, to, unit, "", True, json.dumps(data), ts(at, sqlite)))
+                evs.append((rid, "", action, frm, to, unit, "", True, json.dumps(data), at))
         done += len(reqs)
         n_events += len(evs)
-        if sqlite:
-            db.executemany(f"INSERT INTO request ({','.join(req_cols)}) VALUES ({','.join('?' * len(req_cols))})",
-                           reqs)
-            db.executemany(f"INSERT INTO assignment ({','.join(asg_cols)}) VALUES ({','.join('?' * len(asg_cols))})",
-                           asgs)
-            db.executemany(f"INSERT INTO event ({','.join(ev_cols)}) VALUES ({','.join('?' * len(ev_cols))})", evs)
-            db.commit()
-        else:
-            await db.copy_records_to_table("request", records=reqs, columns=req_cols)
-            await db.copy_records_to_table("assignment", records=asgs, columns=asg_cols)
-            await db.copy_records_to_table("event", records=evs, columns=ev_cols)
+        await db.copy_records_to_table("request", records=reqs, columns=req_cols)
+        await db.copy_records_to_table("assignment", records=asgs, columns=asg_cols)
+        await db.copy_records_to_table("event", records=evs, columns=ev_cols)
         print(f"\r  generated {done:,}/{n:,} requests, {n_events:,} events", end="", flush=True)
     print()
-    if sqlite:
-        db.execute("ANALYZE")
-        db.close()
-    else:
-        await db.execute("SELECT setval(pg_get_serial_sequence('request', 'id'), (SELECT MAX(id) FROM request))")
-        await db.execute("SELECT setval(pg_get_serial_sequence('assignment', 'id'), (SELECT MAX(id) FROM assignment))")
-        await db.execute("ANALYZE")
-        await db.close()
+    await db.execute("SELECT setval(pg_get_serial_sequence('request', 'id'), (SELECT MAX(id) FROM request))")
+    await db.execute("SELECT setval(pg_get_serial_sequence('assignment', 'id'), (SELECT MAX(id) FROM assignment))")
+    await db.execute("ANALYZE")
+    await db.close()
     return time.perf_counter() - t0, n_events
 
 
@@ -258,20 +212,30 @@ async def measure(samples: int, year_samples: int) -> None:
             print(f"  {label:45s} n={n:3d} p50 {pct(times, .5):8.1f} ms  p95 {pct(times, .95):8.1f} ms  {figures}")
 
 
-async def run(engine: str, n: int, days: int, samples: int, year_samples: int, live_edits: int = 50) -> None:
+async def run(n: int, days: int, samples: int, year_samples: int, live_edits: int = 50) -> None:
     import logging
 
     logging.disable(logging.INFO)
     from backend.cli import migrate
     from backend.db import engine as db_engine
     from backend.demo import load_demo
-    from backend.settings import get_settings
 
-    if get_settings().is_postgres:
-        await db_engine().start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
-    await migrate()
-    await load_demo()
-    print(f"engine={engine} requests={n:,} days={days}")
+    await db_engine().start_connection_pool(min_size=2, max_size=20)
+    try:
+        await migrate()
+        await load_demo()
+        await measure_all(n, days, samples, year_samples, live_edits)
+    finally:
+        from backend.jobs import close_arq_pool
+        from backend.redis import close_redis
+
+        await close_arq_pool()
+        await close_redis()
+        await db_engine().close_connection_pool()
+
+
+async def measure_all(n: int, days: int, samples: int, year_samples: int, live_edits: int) -> None:
+    print(f"PostgreSQL (embedded) requests={n:,} days={days}")
     seconds, n_events = await generate(n, days)
     print(f"  generation: {seconds:.1f} s ({n / seconds:,.0f} requests/s, {n_events:,} events)")
     from backend.stats import rollup
@@ -289,33 +253,20 @@ async def run(engine: str, n: int, days: int, samples: int, year_samples: int, l
             await record(r["request"], "comment_internal", note="bench", is_public=False)
         print(f"  {live_edits} requests changed after the catch-up (read live on every dashboard view)")
     await measure(samples, year_samples)
-    if get_settings().is_postgres:
-        await db_engine().close_connection_pool()  # type: ignore[attr-defined]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--year-samples", type=int, default=3, help="samples of the whole-year views (slow when cold)")
     args = ap.parse_args()
-    if args.engine == "both":  # one process per engine: settings are read once per process
-        for engine in ("sqlite", "postgres"):
-            subprocess.run([sys.executable, __file__, "--engine", engine, "--requests", str(args.requests),
-                            "--days", str(args.days), "--samples", str(args.samples),
-                            "--year-samples", str(args.year_samples)], check=False)
-        return
-    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-dash-{args.engine}-"))
-    stop = setup_env(args.engine, base)
-    try:
-        asyncio.run(run(args.engine, args.requests, args.days, args.samples, args.year_samples))
-    finally:
-        for s in reversed(stop):
-            s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    from tests.bench.services import bench_services
 
+    with bench_services("qg-bench-dash-") as svc:
+        svc.export()  # before the first backend import reads the settings
+        asyncio.run(run(args.requests, args.days, args.samples, args.year_samples))
 
 if __name__ == "__main__":
     main()

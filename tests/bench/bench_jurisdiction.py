@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -127,6 +128,7 @@ async def redis_token_cost(samples: int = 5_000) -> tuple[float, float] | None:
     finally:
         await client.aclose()
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> int:

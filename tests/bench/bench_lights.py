@@ -1,9 +1,8 @@
 """Benchmark: light timers at scale.
 
-    .venv/bin/python tests/bench/bench_lights.py [--engine sqlite|postgres|both] [--rows 1000000]
-                                                 [--timers 100000] [--burst 1000]
+    .venv/bin/python tests/bench/bench_lights.py [--rows 1000000] [--timers 100000] [--burst 1000]
 
-For each engine, in a throwaway Redis (and PostgreSQL) like the tests: migrate and load the demo
+In a throwaway Redis and embedded PostgreSQL (tests/bench/services.py): migrate and load the demo
 district, then
   1. burst: ``--burst`` clocks whose yellow deadline falls in the same second, their deferred jobs
      scheduled, one real arq worker process (workers.settings.WorkerSettings) running → p50/p99 from
@@ -19,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,12 +33,12 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
 
 
-# ---------------------------------------------------------------- child: runs with the engine's env
+# ---------------------------------------------------------------- child: runs with the services' env
 
 
 async def setup_rows(n: int, t0: datetime, spread_h: float = 48.0) -> tuple[int, int]:
     """One request, ``n`` open lead assignments, one accept clock each; yellow due spread over 48 h from t0."""
-    from backend.db import engine, is_sqlite
+    from backend.db import engine
     from backend.organisation.tables import Unit
     from backend.requests.tables import Request
     from backend.routing.tables import Category
@@ -51,49 +48,19 @@ async def setup_rows(n: int, t0: datetime, spread_h: float = 48.0) -> tuple[int,
     req = Request(code=f"BENCH{int(time.time())}", kind="help", category=cat, description="bench", status="assigned",
                   current_unit=unit, community=unit)
     await req.save()
-    if is_sqlite():
-        import sqlite3
-
-        from backend.settings import get_settings
-
-        con = sqlite3.connect(get_settings().sqlite_path, timeout=60)
-        opened = str(t0 - timedelta(hours=1))
-        start_id = (con.execute("SELECT COALESCE(MAX(id), 0) FROM assignment").fetchone()[0]) + 1
-        con.execute("BEGIN")
-        con.executemany(
-            "INSERT INTO assignment (id, request, unit, person, role, level, is_open, opened_at, accepted_at, "
-            "resolved_at, closed_at, close_reason, version) VALUES (?, ?, ?, NULL, 'lead', 'community', 1, ?, "
-            "NULL, NULL, NULL, '', 1)",
-            ((start_id + i, req.id, unit, opened) for i in range(n)))
-        step = spread_h * 3600 / n
-
-        def clocks():
-            for i in range(n):
-                y = t0 + timedelta(seconds=i * step)
-                r = y + timedelta(hours=24)
-                yield (f"{start_id + i}:accept", start_id + i, req.id, unit, opened, str(y), str(r), str(y))
-
-        con.executemany(
-            "INSERT INTO light_clock (key, assignment, request, unit, stage, started_at, yellow_due_at, red_due_at, "
-            "yellow_lit_at, red_lit_at, stopped_at, stop_reason, next_due_at, version) VALUES "
-            "(?, ?, ?, ?, 'accept', ?, ?, ?, NULL, NULL, NULL, '', ?, 1)", clocks())
-        con.commit()
-        con.execute("ANALYZE")
-        con.close()
-    else:
-        db = engine()
-        await db.run_ddl(
-            f"INSERT INTO assignment (request, unit, person, role, level, is_open, opened_at, close_reason, version) "
-            f"SELECT {req.id}, {unit}, NULL, 'lead', 'community', true, '{t0 - timedelta(hours=1)}', '', 1 "
-            f"FROM generate_series(1, {n})")
-        await db.run_ddl(
-            "INSERT INTO light_clock (key, assignment, request, unit, stage, started_at, yellow_due_at, red_due_at, "
-            "stop_reason, next_due_at, version) SELECT a.id || ':accept', a.id, a.request, a.unit, 'accept', "
-            f"a.opened_at, d, d + interval '24 hours', '', d, 1 FROM (SELECT a.*, timestamptz '{t0}' + "
-            f"(row_number() OVER (ORDER BY a.id) - 1) * interval '{spread_h * 3600 / n} seconds' AS d "
-            f"FROM assignment a WHERE a.request = {req.id}) a")
-        await db.run_ddl("ANALYZE light_clock")
-        await db.run_ddl("ANALYZE assignment")
+    db = engine()
+    await db.run_ddl(
+        f"INSERT INTO assignment (request, unit, person, role, level, is_open, opened_at, close_reason, version) "
+        f"SELECT {req.id}, {unit}, NULL, 'lead', 'community', true, '{t0 - timedelta(hours=1)}', '', 1 "
+        f"FROM generate_series(1, {n})")
+    await db.run_ddl(
+        "INSERT INTO light_clock (key, assignment, request, unit, stage, started_at, yellow_due_at, red_due_at, "
+        "stop_reason, next_due_at, version) SELECT a.id || ':accept', a.id, a.request, a.unit, 'accept', "
+        f"a.opened_at, d, d + interval '24 hours', '', d, 1 FROM (SELECT a.*, timestamptz '{t0}' + "
+        f"(row_number() OVER (ORDER BY a.id) - 1) * interval '{spread_h * 3600 / n} seconds' AS d "
+        f"FROM assignment a WHERE a.request = {req.id}) a")
+    await db.run_ddl("ANALYZE light_clock")
+    await db.run_ddl("ANALYZE assignment")
     return req.id, unit
 
 
@@ -148,18 +115,30 @@ async def timed(fn, repeat: int = 15) -> tuple[float, float]:
 
 async def child(args: argparse.Namespace) -> None:
     from backend.cli import migrate
-    from backend.db import engine, is_sqlite, utcnow
+    from backend.db import engine
     from backend.demo import load_demo
+
+    await engine().start_connection_pool(min_size=1, max_size=10)
+    try:
+        await migrate()
+        await load_demo()
+        await measure(args)
+    finally:
+        from backend.jobs import close_arq_pool
+        from backend.redis import close_redis
+
+        await close_arq_pool()
+        await close_redis()
+        await engine().close_connection_pool()
+
+
+async def measure(args: argparse.Namespace) -> None:
+    from backend.db import engine, utcnow
     from backend.jobs import arq_pool
     from backend.lights import service
     from backend.lights.timers import Timer, schedule
-    from backend.settings import get_settings
 
-    name = "PostgreSQL" if get_settings().is_postgres else "SQLite"
-    if get_settings().is_postgres:
-        await engine().start_connection_pool(min_size=1, max_size=10)
-    await migrate()
-    await load_demo()
+    name = "PostgreSQL (embedded)"
     pool = await arq_pool()
     print(f"--- {name} ---", flush=True)
 
@@ -191,7 +170,7 @@ async def child(args: argparse.Namespace) -> None:
 
     sql = str(LightClock.select(LightClock.id).where(LightClock.next_due_at <= now).order_by(
         LightClock.next_due_at).limit(500))
-    plan = await engine().run_ddl(("EXPLAIN QUERY PLAN " if is_sqlite() else "EXPLAIN ") + sql)
+    plan = await engine().run_ddl("EXPLAIN " + sql)
     print("plan:", " | ".join(str(list(r.values())[-1]) for r in plan), flush=True)
 
     # Scheduling rate and Redis memory per pending timer.
@@ -215,40 +194,21 @@ async def child(args: argparse.Namespace) -> None:
     print(f"reference: arq enqueue_job one by one = {k / (time.perf_counter() - t):,.0f} jobs/s", flush=True)
     await pool.flushdb()
     await pool.aclose()
-    if get_settings().is_postgres:
-        await engine().close_connection_pool()
 
 
-# ---------------------------------------------------------------- parent: services per engine
+# ---------------------------------------------------------------- parent: the services
 
 
-def run_engine(engine: str, args: argparse.Namespace) -> None:
-    from tests.support.services import PostgresCluster, RedisServer
+def run_parent(args: argparse.Namespace) -> None:
+    from tests.bench.services import bench_services
 
-    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-lights-{engine}-"))
-    env = dict(os.environ)
-    env.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
-                "SECRET_KEY": "bench-secret", "PYTHONPATH": str(ROOT)})
-    env.pop("DATABASE_URL", None)
-    redis = RedisServer(base)
-    env["REDIS_URL"] = redis.url
-    stops: list = [redis]
-    try:
-        if engine == "postgres":
-            pg = PostgresCluster(base)
-            stops.append(pg)
-            env["DATABASE_URL"] = pg.create_database("bench")
+    with bench_services("qg-bench-lights-") as svc:
         subprocess.run([sys.executable, __file__, "--child", "--rows", str(args.rows), "--timers", str(args.timers),
-                        "--burst", str(args.burst)], env=env, cwd=ROOT, check=True)
-    finally:
-        for s in reversed(stops):
-            s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+                        "--burst", str(args.burst)], env=svc.env, cwd=ROOT, check=True)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--engine", default="both", choices=["sqlite", "postgres", "both"])
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--timers", type=int, default=100_000)
     p.add_argument("--burst", type=int, default=1000)
@@ -257,8 +217,7 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args))
         return
-    for engine in (["sqlite", "postgres"] if args.engine == "both" else [args.engine]):
-        run_engine(engine, args)
+    run_parent(args)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Benchmark: the resident submission path under 50 concurrent clients, against a bare INSERT handler.
 
-    .venv/bin/python tests/bench/bench_submit.py [--engine sqlite|postgres|both] [--clients 50] [--seconds 6]
-                                                 [--rounds 3] [--paced-rate 1.0]
+    .venv/bin/python tests/bench/bench_submit.py [--clients 50] [--seconds 6] [--rounds 3] [--paced-rate 1.0]
 
-Starts its own Redis (and PostgreSQL for that engine) like the tests do, migrates, loads the demo
+Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates, loads the demo
 district, then runs uvicorn twice on loopback in this same run, both at once: the real app (POST
 /report as a signed-in resident: session, CSRF, validation, request + assignment + first event,
 light clocks and the handler's notice in one transaction, timers queued after the commit; no
 photos) and a bare Litestar app whose one handler does one INSERT of a similar request row on the
-same engine.
+same database.
 
 Saturation: ``clients`` closed-loop clients, real and bare alternating for ``rounds`` rounds (the
 machine's other load drifts; alternating spreads it over both). Prints requests/s, p50/p95 and the
@@ -25,11 +24,9 @@ import asyncio
 import os
 import random
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -43,15 +40,11 @@ from litestar import Litestar, Request, post
 from litestar.response import Response
 from backend.db import engine, utcnow
 from backend.requests.tables import Request as Req
-from backend.settings import get_settings
-
 async def start(app):
-    if get_settings().is_postgres:
-        await engine().start_connection_pool(min_size=2, max_size=20)
+    await engine().start_connection_pool(min_size=2, max_size=20)
 
 async def stop(app):
-    if get_settings().is_postgres:
-        await engine().close_connection_pool()
+    await engine().close_connection_pool()
 
 @post("/bare", status_code=303)
 async def bare(request: Request) -> Response:
@@ -75,26 +68,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(engine: str, base: Path) -> tuple[dict[str, str], list]:
-    """Services and environment for one engine; returns (env, things to stop)."""
-    from tests.support.services import PostgresCluster, RedisServer
-
-    env = dict(os.environ)
-    env.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
-                "SECRET_KEY": "bench-secret", "PYTHONPATH": f"{ROOT}:{base}"})
-    env.pop("DATABASE_URL", None)
-    redis = RedisServer(base)
-    env["REDIS_URL"] = redis.url
-    stop: list = [redis]
-    if engine == "postgres":
-        pg = PostgresCluster(base)
-        stop.append(pg)
-        env["DATABASE_URL"] = pg.create_database("qungong_bench")
+def prepare(env: dict[str, str], base: Path) -> None:
+    """The bare app's module, then migrate and load the demo district in a child process with ``env``."""
     (base / "bench_bare_app.py").write_text(BARE_APP)
-    # Migrate and load the demo district in a child process with that environment.
     code = "import asyncio; from backend.cli import migrate, demo; asyncio.run(migrate()); asyncio.run(demo())"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return env, stop
 
 
 def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
@@ -209,9 +187,16 @@ def line(name: str, rate: float, lat: list[float], err: int, cpu: float) -> str:
             f"  errors {err}  server CPU {cpu:.1f} ms/req")
 
 
-async def bench(engine: str, clients: int, seconds: float, rounds: int, paced_rate: float) -> None:
-    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-{engine}-"))
-    env, stop = prepare(engine, base)
+async def bench(clients: int, seconds: float, rounds: int, paced_rate: float) -> None:
+    from tests.bench.services import bench_services
+
+    with bench_services("qg-bench-submit-") as svc:
+        svc.env["PYTHONPATH"] += f":{svc.base}"  # the bare app's module
+        prepare(svc.env, svc.base)
+        await against(svc.env, clients, seconds, rounds, paced_rate)
+
+
+async def against(env: dict[str, str], clients: int, seconds: float, rounds: int, paced_rate: float) -> None:
     procs: list[subprocess.Popen] = []
     try:
         category, community = ids(env)
@@ -222,7 +207,7 @@ async def bench(engine: str, clients: int, seconds: float, rounds: int, paced_ra
         procs.append(serve("bench_bare_app:app", env, bare_port))
         real_url, bare_url = f"http://127.0.0.1:{real_port}", f"http://127.0.0.1:{bare_port}"
         cookies = await resident_cookies(real_url, "13900000001")
-        print(f"engine={engine} clients={clients} seconds={seconds} rounds={rounds} on {os.cpu_count()} CPUs")
+        print(f"PostgreSQL (embedded) clients={clients} seconds={seconds} rounds={rounds} on {os.cpu_count()} CPUs")
         ratios: list[float] = []
         real_cpus: list[float] = []
         bare_cpus: list[float] = []
@@ -257,25 +242,16 @@ async def bench(engine: str, clients: int, seconds: float, rounds: int, paced_ra
         for p in procs:
             p.terminate()
             p.wait(10)
-        for s in reversed(stop):
-            s.stop()
-        if os.environ.get("BENCH_KEEP"):
-            print(f"  logs kept in {base}/data/server-*.log")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--paced-rate", type=float, default=1.0)
     args = ap.parse_args()
-    engines = ["sqlite", "postgres"] if args.engine == "both" else [args.engine]
-    for engine in engines:
-        asyncio.run(bench(engine, args.clients, args.seconds, args.rounds, args.paced_rate))
+    asyncio.run(bench(args.clients, args.seconds, args.rounds, args.paced_rate))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,13 @@
 """Benchmark: the micro-wish board with 10,000 published wishes, and 50 concurrent claimers on one wish.
 
-    .venv/bin/python tests/bench/bench_wishes.py [--engine sqlite|postgres|both] [--requests 300] [--claimers 50]
+    .venv/bin/python tests/bench/bench_wishes.py [--requests 300] [--claimers 50]
 
-Each engine runs in its own process (settings are read once per process): it starts its own Redis
-(and a throwaway PostgreSQL cluster) like the tests do, migrates, loads the demo district, inserts
-10,000 published wishes, then
+Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates, loads the demo
+district, inserts 10,000 published wishes, then
   * times GET /wishes (first page; also filtered by community and sorted by longest waiting) through
     the real ASGI app (httpx ASGITransport: middleware, session, handler, template) and prints p50/p95;
   * lets 50 party members call the claim service on one wish at the same moment (asyncio.gather, real
-    transactions on the engine) and checks there is exactly one winner, 49 "already claimed" refusals
+    transactions on the database) and checks there is exactly one winner, 49 "already claimed" refusals
     and no other errors, with one claim row in the database.
 Goal (issue 7): first page ≤ 50 ms server time; exactly one winner, no errors.
 """
@@ -17,13 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -32,24 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 N_WISHES = 10_000
-
-
-def setup_env(engine: str, base: Path) -> list:
-    """Environment before any backend import (as tests/conftest.py does); returns services to stop."""
-    from tests.support.services import PostgresCluster, RedisServer
-
-    os.environ.update({"QG_DATA_DIR": str(base / "data"), "QG_DEMO": "1", "PICCOLO_CONF": "backend.piccolo_conf",
-                       "SECRET_KEY": "bench-secret"})
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    redis = RedisServer(base)
-    os.environ["REDIS_URL"] = redis.url
-    stop: list = [redis]
-    if engine == "postgres":
-        pg = PostgresCluster(base)
-        stop.append(pg)
-        os.environ["DATABASE_URL"] = pg.create_database("qungong_bench")
-    return stop
 
 
 def pct(values: list[float], p: float) -> float:
@@ -140,35 +117,34 @@ async def claim_race(n: int) -> dict[str, object]:
             "claim_rows": rows, "ms": elapsed}
 
 
-async def run(engine_name: str, n_requests: int, n_claimers: int) -> bool:
+async def run(n_requests: int, n_claimers: int) -> bool:
     from backend.cli import migrate
     from backend.db import engine
     from backend.demo import load_demo
     from backend.jobs import close_arq_pool
     from backend.redis import close_redis
-    from backend.settings import get_settings
 
+    tag = "PostgreSQL"
     db = engine()
-    if get_settings().is_postgres:
-        await db.start_connection_pool(min_size=4, max_size=n_claimers + 10)  # type: ignore[attr-defined]
+    await db.start_connection_pool(min_size=4, max_size=n_claimers + 10)
     try:
         await migrate()
         await load_demo()
         t = time.perf_counter()
         await seed_wishes()
-        print(f"[{engine_name}] seeded {N_WISHES} published wishes in {time.perf_counter() - t:.1f} s")
+        print(f"[{tag}] seeded {N_WISHES} published wishes in {time.perf_counter() - t:.1f} s")
         figures = await time_board(n_requests)
         ok = True
         for label, (p50, p95) in figures.items():
             flag = "ok" if p95 <= 50 else "SLOW"
             ok &= p95 <= 50
-            print(f"[{engine_name}] GET {label:<22} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
+            print(f"[{tag}] GET {label:<22} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
                   f"({n_requests} requests) {flag}")
         race = await claim_race(n_claimers)
         good = race["winners"] == 1 and race["already_claimed"] == n_claimers - 1 and not race["errors"] \
             and race["claim_rows"] == 1
         ok &= good
-        print(f"[{engine_name}] {n_claimers} concurrent claimers: winners {race['winners']}, "
+        print(f"[{tag}] {n_claimers} concurrent claimers: winners {race['winners']}, "
               f"already-claimed {race['already_claimed']}, errors {len(race['errors'])}, claim rows "
               f"{race['claim_rows']}, {race['ms']:.0f} ms in all  {'ok' if good else 'FAILED'}")
         for e in race["errors"][:5]:
@@ -177,44 +153,22 @@ async def run(engine_name: str, n_requests: int, n_claimers: int) -> bool:
     finally:
         await close_arq_pool()
         await close_redis()
-        if get_settings().is_postgres:
-            await db.close_connection_pool()  # type: ignore[attr-defined]
-
-
-def child(engine_name: str, n_requests: int, n_claimers: int) -> int:
-    base = Path(tempfile.mkdtemp(prefix=f"qg-bench-wishes-{engine_name}-"))
-    try:
-        stop = setup_env(engine_name, base)
-    except FileNotFoundError as exc:
-        print(f"[{engine_name}] skipped: {exc}")
-        shutil.rmtree(base, ignore_errors=True)
-        return 0
-    try:
-        import logging
-
-        logging.disable(logging.INFO)  # the access log would dominate the timings
-        return 0 if asyncio.run(run(engine_name, n_requests, n_claimers)) else 1
-    finally:
-        for s in reversed(stop):
-            s.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        await db.close_connection_pool()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--engine", default="both", choices=["sqlite", "postgres", "both"])
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--claimers", type=int, default=50)
-    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child or args.engine != "both":
-        return child(args.engine, args.requests, args.claimers)
-    rc = 0
-    for engine_name in ("sqlite", "postgres"):
-        rc |= subprocess.call([sys.executable, __file__, "--engine", engine_name, "--child",
-                               "--requests", str(args.requests), "--claimers", str(args.claimers)])
-    return rc
+    from tests.bench.services import bench_services
 
+    with bench_services("qg-bench-wishes-") as svc:
+        svc.export()  # before the first backend import reads the settings
+        import logging
+
+        logging.disable(logging.INFO)  # the access log would dominate the timings
+        return 0 if asyncio.run(run(args.requests, args.claimers)) else 1
 
 if __name__ == "__main__":
     sys.exit(main())
