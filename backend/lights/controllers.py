@@ -16,6 +16,7 @@ from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.lights import assess, service
 from backend.lights.service import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS, LightError
+from backend.organisation.service import is_command_center_staff
 from backend.routing.tables import Category
 from backend.settings import get_settings
 from backend.web.guards import admin_only, roles, staff_only, viewer_of
@@ -88,7 +89,7 @@ class LightsController(Controller):
     @get("/cc/lights")
     async def board(self, request: Request) -> Response:
         viewer = viewer_of(request)
-        if not (await service.is_command_center(viewer) or (viewer and viewer.is_admin)):
+        if not (is_command_center_staff(viewer) or (viewer and viewer.is_admin)):
             raise PermissionDeniedException(_("红黄灯督办看板仅供指挥中心使用"))
         items = await service.board()
         for i in items:
@@ -112,7 +113,7 @@ class LightsController(Controller):
         if ex is None:
             raise NotFoundException(_("说明任务不存在"))
         is_head = service.is_head_of(viewer, ex["unit"])
-        is_cc = await service.is_command_center(viewer)
+        is_cc = is_command_center_staff(viewer)
         if not (is_head or is_cc or (viewer and viewer.is_admin)):
             raise PermissionDeniedException(_("您无权查看该说明任务"))
         return page(request, "lights/explanation.html", {

@@ -20,6 +20,7 @@ from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
 from backend.notify.service import Notice, notify_accounts, notify_burst, unit_members
+from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
 from backend.requests.service import TransitionResult, record, record_many
 from backend.requests.tables import Assignment, AssignmentRole, Request
@@ -516,16 +517,6 @@ def is_head_of(viewer: Viewer | None, unit_id: int) -> bool:
         m.unit_id == unit_id and m.role == Role.unit_head.value for m in viewer.memberships)
 
 
-async def is_command_center(viewer: Viewer | None) -> bool:
-    """Dispatchers, and anyone holding a membership of the command center, supervise lights."""
-    if viewer is None or not viewer.is_staff:
-        return False
-    if viewer.has_role(Role.dispatcher):
-        return True
-    cc = await command_center()
-    return any(m.unit_id == cc.id for m in viewer.memberships)
-
-
 async def explanation(expl_id: int) -> dict[str, Any] | None:
     return await Explanation.select(
         Explanation.all_columns(), Explanation.unit.name.as_alias("unit_name"),
@@ -545,7 +536,7 @@ async def explanations_for(viewer: Viewer) -> dict[str, list[dict[str, Any]]]:
         Explanation.id, ascending=False).limit(200)
     review: list[dict[str, Any]] = []
     recent: list[dict[str, Any]] = []
-    if await is_command_center(viewer):
+    if is_command_center_staff(viewer):
         review = await Explanation.select(*cols).where(
             Explanation.status == ExplanationStatus.submitted.value).order_by(Explanation.submitted_at)
         recent = await Explanation.select(*cols).where(
@@ -599,7 +590,7 @@ async def submit_explanation(expl_id: int, viewer: Viewer, *, reason: Any, measu
 async def review_explanation(expl_id: int, viewer: Viewer, *, decision: str, comment: Any,
                              now: datetime | None = None) -> None:
     now = now or utcnow()
-    if not await is_command_center(viewer):
+    if not is_command_center_staff(viewer):
         raise LightError("只有指挥中心可以审核书面说明", status=403)
     if decision not in ("accept", "return"):
         raise LightError("请选择通过或退回", "decision")
@@ -632,7 +623,7 @@ async def review_explanation(expl_id: int, viewer: Viewer, *, decision: str, com
 async def log_call(expl_id: int, viewer: Viewer, *, called_at: datetime | None, callee: Any, outcome: Any,
                    now: datetime | None = None) -> int:
     now = now or utcnow()
-    if not await is_command_center(viewer):
+    if not is_command_center_staff(viewer):
         raise LightError("只有指挥中心可以登记督办电话", status=403)
     if called_at is None:
         raise LightError("请填写通话时间", "called_at")

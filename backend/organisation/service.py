@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backend.organisation.tables import Unit, UnitKind
+
+if TYPE_CHECKING:
+    from backend.accounts.service import Viewer
+
+# The roles that act for the district command center (dispatch, supervise lights, phone red-lit units).
+COMMAND_CENTER_ROLES = frozenset({"dispatcher", "unit_head"})
 
 # Which kinds may hang under which: the tree's shape is a rule, not a convention.
 ALLOWED_PARENT: dict[str, set[str | None]] = {
@@ -28,6 +35,13 @@ KIND_LABELS = {
     "section": "科室",
     "office": "机关部门",
 }
+
+
+def is_command_center_staff(viewer: Viewer | None) -> bool:
+    """The one definition of "this person acts for the command center": a staff member with a dispatcher
+    or unit-head membership of the command center (the district has one)."""
+    return viewer is not None and viewer.is_staff and any(
+        m.unit_kind == UnitKind.command_center.value and m.role in COMMAND_CENTER_ROLES for m in viewer.memberships)
 
 
 class UnitError(ValueError):

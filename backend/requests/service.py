@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
+from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
 from backend.requests.tables import (
@@ -403,14 +404,6 @@ async def _close_assignment(assignment_id: int, now: datetime, reason: str, **ex
     await Assignment.update(values).where(Assignment.id == assignment_id)
 
 
-async def _is_dispatcher(viewer: Viewer | None) -> bool:
-    if viewer is None:
-        return False
-    cc = await command_center()
-    return any(m.unit_id == cc.id and m.role in {Role.dispatcher.value, Role.unit_head.value}
-               for m in viewer.memberships)
-
-
 async def transition(
     request_id: int,
     action: str,
@@ -567,10 +560,10 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
             return
         raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
     if who == "dispatcher":
-        if await _is_dispatcher(actor) and (lead is None or await _lead_is_command_center(lead)
+        if is_command_center_staff(actor) and (lead is None or await _lead_is_command_center(lead)
                                             or action == "close_assist"):
             return
-        if await _is_dispatcher(actor):
+        if is_command_center_staff(actor):
             raise InvalidState("该诉求不在指挥中心，不能派单")
         raise NotAllowed("只有区级指挥中心可以派单")
     if who == "assist":

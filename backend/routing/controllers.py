@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
+from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests import service as requests
 from backend.requests.service import RequestError, StaleVersion
@@ -67,17 +68,6 @@ def _viewer(request: Request) -> Viewer:
     if viewer is None:
         raise NotAuthorizedException("请先登录")
     return viewer
-
-
-def is_command_center_staff(viewer: Viewer | None) -> bool:
-    return (
-        viewer is not None
-        and viewer.is_staff
-        and any(
-            m.unit_kind == UnitKind.command_center.value and m.role in (Role.dispatcher.value, Role.unit_head.value)
-            for m in viewer.memberships
-        )
-    )
 
 
 def command_center_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
