@@ -15,9 +15,11 @@ from backend.db import utcnow
 from backend.organisation.tables import Unit
 from backend.requests.tables import Kind
 from backend.routing.tables import Category
-from backend.stats import present, service
+from backend.stats import kpis, present, service
+from backend.stats.facts import Fact
+from backend.stats.kpis import METRIC_LABELS
 from backend.stats.public import parse_year, public_stats
-from backend.stats.service import METRIC_LABELS, FilterError, Filters
+from backend.stats.service import FilterError, Filters
 from backend.web.guards import roles, viewer_of
 from backend.web.render import page
 
@@ -104,16 +106,16 @@ class DashboardController(Controller):
             "q": lambda **extra: urlencode(f.query(**extra)),
             "svg": present.trend_svg(board.trend, f.grain),
             "fmt_rate": present.fmt_rate, "fmt_duration": present.fmt_duration,
-            "backlog_buckets": service.BACKLOG_BUCKETS,
+            "backlog_buckets": kpis.BACKLOG_BUCKETS,
             "trend_rows": _trend_rows(board),
         }
 
     @get("/requests")
     async def requests_list(self, request: Request, metric: str = "accepted") -> Response:
         f = await self._filters(request)
-        if service.metric_predicate(metric, utcnow()) is None:
+        if kpis.metric_predicate(metric, utcnow()) is None:
             raise HTTPException(status_code=400, detail="未知的统计指标")
-        items: list[service.Fact] = []
+        items: list[Fact] = []
         total = 0
         async for part in service.requests_behind(f, metric):
             total += len(part)
@@ -142,7 +144,7 @@ class DashboardController(Controller):
 
     async def _metric_filters(self, request: Request, metric: str) -> Filters:
         f = await self._filters(request)
-        if service.metric_predicate(metric, utcnow()) is None:
+        if kpis.metric_predicate(metric, utcnow()) is None:
             raise HTTPException(status_code=400, detail="未知的统计指标")
         return f
 

@@ -13,7 +13,8 @@ from backend.organisation.tables import Unit
 from backend.requests.tables import Event, Request, Status
 from backend.routing.tables import Category
 from backend.stats import rollup
-from backend.stats.service import FilterError, Filters, Kpis, tz
+from backend.stats.kpis import Kpis
+from backend.stats.service import FilterError, Filters, tz
 
 log = logging.getLogger("qungong.stats")
 

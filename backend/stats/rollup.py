@@ -26,20 +26,15 @@ from typing import Any
 from backend.db import fetch_tuples, utcnow, write_transaction
 from backend.organisation.tables import Unit
 from backend.stats import service
+from backend.stats.facts import Fact
+from backend.stats.kpis import BACKLOG_BUCKETS, COUNTS, Kpis, accumulate, add_counts, finish, new_kpis
 from backend.stats.service import (
-    BACKLOG_BUCKETS,
     Dashboard,
-    Fact,
     Filters,
-    Kpis,
     RankRow,
-    accumulate,
-    add_counts,
     bucket_keys,
     bucket_of,
     facts_for,
-    finish,
-    new_kpis,
 )
 from backend.stats.tables import StatsFact, StatsState
 
@@ -63,20 +58,7 @@ def duration_bucket(seconds: float | None) -> int | None:
 
 # A fact's counts as summed into the day cube (stats_day has one column per name); the open backlog
 # depends on the moment of reading and is read from the facts' partial index instead.
-FACT_SUMS: dict[str, str] = {
-    "submitted": "COUNT(*)",
-    "withdrawn": "SUM(x.withdrawn)",
-    "accepted": "SUM(1 - x.withdrawn)",
-    "completed": "SUM(x.completed)",
-    "community_solved": "SUM(CASE WHEN x.completed = 1 AND x.above_community = 0 THEN 1 ELSE 0 END)",
-    "ratings": "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated ELSE 0 END)",
-    "ratings_good": "SUM(CASE WHEN x.withdrawn = 0 THEN x.rated_good ELSE 0 END)",
-    "not_rated": "SUM(CASE WHEN x.withdrawn = 0 AND x.not_rated > 0 THEN 1 ELSE 0 END)",
-    "yellow": "SUM(CASE WHEN x.withdrawn = 0 THEN x.yellow ELSE 0 END)",
-    "red": "SUM(CASE WHEN x.withdrawn = 0 THEN x.red ELSE 0 END)",
-    "reopened": "SUM(CASE WHEN x.withdrawn = 0 AND x.reopens > 0 THEN 1 ELSE 0 END)",
-    "resolved_once": "SUM(CASE WHEN x.withdrawn = 0 AND x.resolutions > 0 THEN 1 ELSE 0 END)",
-}
+FACT_SUMS: dict[str, str] = {c.name: c.sql for c in COUNTS}
 DAY_KEY = ("submitted_day", "street", "community", "kind", "category", "level")
 # a fact's columns that the cube sums (its key first): a re-derived fact that differs in none of
 # them leaves the cube as it is
@@ -110,7 +92,7 @@ def _row(x: Fact, last_event: int) -> StatsFact:
         accept_secs=x.accept_seconds, resolve_secs=x.resolve_seconds, resolutions=x.resolutions, reopens=x.reopens,
         rated=x.rated, rated_good=x.rated_good, yellow=x.yellow, red=x.red, not_rated=x.not_rated,
         last_event=last_event, cross_lead=int(x.cross_lead),
-        # only the durations the KPIs count (service.accumulate): none for a withdrawn request
+        # only the durations the KPIs count (kpis.accumulate): none for a withdrawn request
         accept_bucket=None if x.withdrawn else duration_bucket(x.accept_seconds),
         resolve_bucket=None if x.withdrawn else duration_bucket(x.resolve_seconds),
     )
@@ -398,7 +380,7 @@ async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float]
         if not total:
             out.append((None, None))
             continue
-        ranks = [max(1, math.ceil(p * total)) for p in (.5, .9)]  # service.percentile's nearest rank, 1-based
+        ranks = [max(1, math.ceil(p * total)) for p in (.5, .9)]  # kpis.percentile's nearest rank, 1-based
         where_rank: list[tuple[int, int]] = []  # (bucket, rank within the bucket)
         for rank in ranks:
             seen = 0
@@ -440,7 +422,7 @@ async def _durations(f: Filters, exclude: Iterable[int], live_accept: list[float
     where, args = _where(f, exclude)
     cohort = f"FROM stats_fact x WHERE {where} AND x.withdrawn = 0"
     # Ranked in place, in one pass: percentile_disc is the nearest rank (the first value whose cumulative
-    # share reaches p), the definition of service.percentile(); it skips NULLs; the live values join the ranking.
+    # share reaches p), the definition of kpis.percentile(); it skips NULLs; the live values join the ranking.
     ranks = ", ".join(f"percentile_disc({p}) WITHIN GROUP (ORDER BY {c})" for c in ("a", "r") for p in (.5, .9))
     row = (await fetch_tuples(
         f"SELECT {ranks} FROM (SELECT x.accept_secs AS a, x.resolve_secs AS r {cohort} "

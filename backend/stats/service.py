@@ -4,24 +4,10 @@ Everything here is derived from ``event`` rows (which no path can edit or delete
 request's immutable attributes (kind, category, place). The cached columns of ``request``
 (status, resolved_at, …) are never read for a figure: they could drift, the events cannot.
 
-Definitions (shown next to every figure on the dashboard, see ``DEFINITIONS``):
+What each figure is and how it is computed lives in ``backend.stats.kpis`` (its definitions are shown
+next to every figure); a request's facts in ``backend.stats.facts``. Here: the filters, reading the
+facts of a cohort from the events, trends, rankings and the cache. Filters:
 
-- cohort: the requests whose ``submit`` event lies in the period (local dates, both ends
-  included) and that match the filters. Every figure below is about one cohort, so a rate
-  never exceeds 100 % and the list behind each number is exactly the requests it counts.
-- 受理数 accepted: cohort requests not withdrawn by their resident (the seed's "受理").
-- 办结数 completed: accepted requests whose latest event leaves them resolved or closed.
-- 办结率 completion rate: completed / accepted.
-- 满意度 satisfaction: ratings "satisfied" + "basically satisfied" / all ratings given, counting
-  every rating event (a dissatisfied rating stays counted after the reopen). Requests closed as
-  "not rated" are shown separately and never counted as satisfied.
-- 社区办结占比 share solved at community level: completed requests whose responsible unit was a
-  community or grid in every event, / completed.
-- time to accept: first accept (or direct answer) − submit; time to resolve: last resolution −
-  submit, for completed requests; median and 90th percentile by nearest rank.
-- yellow / red: light events (action "light") of accepted requests.
-- 重办率 reopen rate: requests reopened at least once / requests resolved at least once.
-- backlog: accepted requests still open now, by age since submit.
 - level: the level of the unit responsible after the latest event (community / street / district).
 - unit: the request arose in the unit's area (street, community or grid) or the unit or one of
   its sub-units was ever its lead (主办).
@@ -34,33 +20,28 @@ requests changed since the rollup's watermark (used by the pages, cached under t
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db import utcnow
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
-from backend.requests.tables import Kind, Status
+from backend.requests.tables import Kind
 from backend.routing.tables import Category
 from backend.settings import get_settings
+from backend.stats.facts import Fact
+from backend.stats.kpis import (
+    Kpis,
+    compute,
+    metric_predicate,
+)
 
-GOOD = ("satisfied", "basic")
-OPEN = tuple(s.value for s in (Status.submitted, Status.assigned, Status.accepted, Status.returned))
-DONE = (Status.resolved.value, Status.closed.value)
 GRAINS = ("day", "week", "month")
 LEVELS = ("community", "street", "district")
 MAX_DAYS = 3660
 MAX_BUCKETS = 400
-BACKLOG_BUCKETS: tuple[tuple[str, str, float, float], ...] = (
-    ("lt1d", "不足1天", 0, 1),
-    ("d1_3", "1–3天", 1, 3),
-    ("d3_7", "3–7天", 3, 7),
-    ("d7_30", "7–30天", 7, 30),
-    ("ge30d", "30天以上", 30, math.inf),
-)
 KIND_LABELS = {"help": "求助", "suggestion": "建议", "consultation": "咨询", "complaint": "投诉"}
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
 STATUS_LABELS = {"submitted": "已提交", "assigned": "待受理", "accepted": "办理中", "resolved": "已办结",
@@ -185,51 +166,6 @@ async def parse_filters(params: Mapping[str, str], scope_paths: Iterable[str], *
     return Filters(start, end, unit_id, unit_path, unit_name, level, kind, category_id, grain)
 
 
-# ---------------------------------------------------------------- per-request facts from events
-
-
-@dataclass(slots=True)
-class Fact:
-    """What the event log says about one cohort request (derived values computed once)."""
-
-    id: int
-    code: str
-    kind: str
-    category: int
-    street: int | None
-    community: int | None
-    grid: int | None
-    is_public: bool
-    submitted_at: datetime
-    status: str  # to_status of the latest event
-    level: str  # level of the unit responsible after the latest event
-    first_accept: datetime | None
-    last_resolve: datetime | None
-    resolutions: int
-    reopens: int
-    rated: int
-    rated_good: int
-    yellow: int
-    red: int
-    not_rated: int
-    above_community: bool
-    withdrawn: bool = False
-    completed: bool = False
-    is_open: bool = False
-    accept_seconds: float | None = None
-    resolve_seconds: float | None = None
-    cross_lead: bool = False  # ever led by a unit other than its own street, community or grid
-
-    def __post_init__(self) -> None:
-        self.withdrawn = self.status == Status.withdrawn.value
-        self.completed = self.status in DONE
-        self.is_open = self.status in OPEN
-        if self.first_accept is not None:
-            self.accept_seconds = (self.first_accept - self.submitted_at).total_seconds()
-        if self.completed and self.last_resolve is not None:
-            self.resolve_seconds = (self.last_resolve - self.submitted_at).total_seconds()
-
-
 def _dt(value: Any) -> datetime | None:
     """A UTC-aware datetime from a raw row (strings from JSON values, datetimes from columns)."""
     if value is None:
@@ -343,162 +279,6 @@ async def cohort_facts(f: Filters) -> list[Fact]:
 
 
 # ---------------------------------------------------------------- the figures
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest rank: the smallest value with at least p of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
-
-
-def ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-@dataclass
-class Kpis:
-    submitted: int = 0
-    withdrawn: int = 0
-    accepted: int = 0
-    completed: int = 0
-    completion_rate: float | None = None
-    ratings: int = 0
-    ratings_good: int = 0
-    ratings_bad: int = 0
-    not_rated: int = 0
-    satisfaction_rate: float | None = None
-    community_solved: int = 0
-    community_share: float | None = None
-    accept_median: float | None = None
-    accept_p90: float | None = None
-    resolve_median: float | None = None
-    resolve_p90: float | None = None
-    yellow: int = 0
-    red: int = 0
-    reopened: int = 0
-    resolved_once: int = 0
-    reopen_rate: float | None = None
-    open: int = 0
-    backlog: dict[str, int] = field(default_factory=dict)
-
-
-def backlog_bucket(fact: Fact, now: datetime) -> str:
-    age_days = (now - fact.submitted_at).total_seconds() / 86400
-    for key, _label, lo, hi in BACKLOG_BUCKETS:
-        if lo <= age_days < hi:
-            return key
-    return BACKLOG_BUCKETS[0][0]  # submitted "in the future" (clock skew): youngest bucket
-
-
-# metric → which requests it counts (the list behind each number); ``now`` for the backlog ages.
-def metric_predicate(metric: str, now: datetime) -> Callable[[Fact], bool] | None:
-    preds: dict[str, Callable[[Fact], bool]] = {
-        "submitted": lambda x: True,
-        "withdrawn": lambda x: x.withdrawn,
-        "accepted": lambda x: not x.withdrawn,
-        "completed": lambda x: x.completed,
-        "not_completed": lambda x: not x.withdrawn and not x.completed,
-        "rated": lambda x: not x.withdrawn and x.rated > 0,
-        "satisfied": lambda x: not x.withdrawn and x.rated_good > 0,
-        "dissatisfied": lambda x: not x.withdrawn and x.rated > x.rated_good,
-        "not_rated": lambda x: not x.withdrawn and x.not_rated > 0,
-        "community": lambda x: x.completed and not x.above_community,
-        "above_community": lambda x: x.completed and x.above_community,
-        "accept_time": lambda x: not x.withdrawn and x.first_accept is not None,
-        "resolve_time": lambda x: x.completed,
-        "yellow": lambda x: not x.withdrawn and x.yellow > 0,
-        "red": lambda x: not x.withdrawn and x.red > 0,
-        "reopened": lambda x: not x.withdrawn and x.reopens > 0,
-        "resolved_once": lambda x: not x.withdrawn and x.resolutions > 0,
-        "open": lambda x: x.is_open,
-    }
-    for key, _label, _lo, _hi in BACKLOG_BUCKETS:
-        preds[f"backlog_{key}"] = (lambda k: lambda x: x.is_open and backlog_bucket(x, now) == k)(key)
-    return preds.get(metric)
-
-
-METRIC_LABELS = {
-    "submitted": "提交", "withdrawn": "撤回", "accepted": "受理", "completed": "办结", "not_completed": "未办结",
-    "rated": "已评价", "satisfied": "满意或基本满意", "dissatisfied": "不满意", "not_rated": "未评价自动结案",
-    "community": "社区层面办结", "above_community": "经街道或区级办结", "accept_time": "已受理",
-    "resolve_time": "已办结", "yellow": "亮过黄灯", "red": "亮过红灯", "reopened": "重新办理过",
-    "resolved_once": "办结过", "open": "未办结（积压）",
-    **{f"backlog_{k}": f"积压 {label}" for k, label, _lo, _hi in BACKLOG_BUCKETS},
-}
-
-
-COUNT_FIELDS = ("submitted", "withdrawn", "accepted", "completed", "ratings", "ratings_good", "not_rated",
-                "community_solved", "yellow", "red", "reopened", "resolved_once", "open")
-
-
-def new_kpis() -> Kpis:
-    return Kpis(backlog={key: 0 for key, *_ in BACKLOG_BUCKETS})
-
-
-def accumulate(k: Kpis, facts: Iterable[Fact], now: datetime, accept_times: list[float] | None = None,
-               resolve_times: list[float] | None = None) -> Kpis:
-    """Add these requests to the counts (and their durations to the lists, when given)."""
-    for x in facts:
-        k.submitted += 1
-        if x.withdrawn:
-            k.withdrawn += 1
-            continue
-        k.accepted += 1
-        if x.completed:
-            k.completed += 1
-            if not x.above_community:
-                k.community_solved += 1
-            if x.resolve_seconds is not None and resolve_times is not None:
-                resolve_times.append(x.resolve_seconds)
-        if x.accept_seconds is not None and accept_times is not None:
-            accept_times.append(x.accept_seconds)
-        k.ratings += x.rated
-        k.ratings_good += x.rated_good
-        k.not_rated += 1 if x.not_rated else 0
-        k.yellow += x.yellow
-        k.red += x.red
-        if x.reopens:
-            k.reopened += 1
-        if x.resolutions:
-            k.resolved_once += 1
-        if x.is_open:
-            k.open += 1
-            k.backlog[backlog_bucket(x, now)] += 1
-    return k
-
-
-def add_counts(k: Kpis, counts: Mapping[str, Any]) -> Kpis:
-    """Add pre-aggregated counts (from the rollup) to ``k``."""
-    for name in COUNT_FIELDS:
-        setattr(k, name, getattr(k, name) + int(counts.get(name) or 0))
-    for key, *_ in BACKLOG_BUCKETS:
-        k.backlog[key] += int(counts.get(f"backlog_{key}") or 0)
-    return k
-
-
-def finish(k: Kpis, accept_times: list[float] | None = None, resolve_times: list[float] | None = None) -> Kpis:
-    k.ratings_bad = k.ratings - k.ratings_good
-    k.completion_rate = ratio(k.completed, k.accepted)
-    k.satisfaction_rate = ratio(k.ratings_good, k.ratings)
-    k.community_share = ratio(k.community_solved, k.completed)
-    k.reopen_rate = ratio(k.reopened, k.resolved_once)
-    if accept_times is not None:
-        k.accept_median, k.accept_p90 = percentile(accept_times, 0.5), percentile(accept_times, 0.9)
-    if resolve_times is not None:
-        k.resolve_median, k.resolve_p90 = percentile(resolve_times, 0.5), percentile(resolve_times, 0.9)
-    return k
-
-
-def compute(facts: Iterable[Fact], now: datetime | None = None) -> Kpis:
-    accept_times: list[float] = []
-    resolve_times: list[float] = []
-    k = accumulate(new_kpis(), facts, now or utcnow(), accept_times, resolve_times)
-    return finish(k, accept_times, resolve_times)
-
-
-# ---------------------------------------------------------------- trend and ranking
 
 
 def bucket_of(d: date, grain: str) -> date:

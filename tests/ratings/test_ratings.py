@@ -169,7 +169,8 @@ async def test_not_rated_closes_by_the_worker_and_never_counts_as_satisfied() ->
         (Event.request == h.id) & (Event.action == "close")).first()
     assert close["actor"] is None
     assert (await Request.select(Request.status).where(Request.id == fresh.id).first())["status"] == "resolved"
-    from backend.stats.service import compute, facts_for
+    from backend.stats.kpis import compute
+    from backend.stats.service import facts_for
 
     k = compute(await facts_for([h.id]))
     assert k.completed == 1 and k.not_rated == 1 and k.ratings == 0 and k.ratings_good == 0

@@ -15,7 +15,7 @@ from backend.organisation.tables import Unit
 from backend.ratings import service as ratings
 from backend.requests.service import RequestError
 from backend.requests.tables import Event
-from backend.stats import rollup, service
+from backend.stats import kpis, rollup, service
 from backend.stats.service import Filters
 from tests.stats.history import History, fresh_category, hours
 from tests.support.people import staff
@@ -90,7 +90,7 @@ async def recompute(ids: list[int], now: datetime, start: datetime, end: datetim
                reopened=0, resolved_once=0, open=0)
     acc: list[float] = []
     res: list[float] = []
-    backlog = {k: 0 for k, *_ in service.BACKLOG_BUCKETS}
+    backlog = {k: 0 for k, *_ in kpis.BACKLOG_BUCKETS}
     for evs in by_req.values():
         submitted = _at(next(e["created_at"] for e in evs if e["action"] == "submit"))
         if not start <= submitted < end:
@@ -123,7 +123,7 @@ async def recompute(ids: list[int], now: datetime, start: datetime, end: datetim
         if status in ("submitted", "assigned", "accepted", "returned"):
             out["open"] += 1
             age = (now - submitted).total_seconds() / 86400
-            backlog[next(k for k, _l, lo, hi in service.BACKLOG_BUCKETS if lo <= age < hi)] += 1
+            backlog[next(k for k, _l, lo, hi in kpis.BACKLOG_BUCKETS if lo <= age < hi)] += 1
     out |= {"accept_median": nearest_rank(acc, .5), "accept_p90": nearest_rank(acc, .9),
             "resolve_median": nearest_rank(res, .5), "resolve_p90": nearest_rank(res, .9), "backlog": backlog}
     return out

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from backend.db import utcnow
 from backend.ratings import service as ratings
-from backend.stats import present, service
+from backend.stats import kpis, present, service
 from backend.stats.service import Filters
 from tests.stats.history import History, fresh_category, hours
 from tests.stats.test_kpis import build
@@ -45,7 +45,7 @@ async def test_public_stats_show_figures_and_no_personal_data(client) -> None:
     accepted = int(re.search(r'data-testid="pub-accepted">(\d+)<', r.text).group(1))
     year = utcnow().astimezone(service.tz()).year
     facts = await service.cohort_facts(Filters(start=date(year, 1, 1), end=utcnow().astimezone(service.tz()).date()))
-    assert accepted == service.compute(facts).accepted
+    assert accepted == kpis.compute(facts).accepted
     bad = await client.get("/public/stats?year=abc")
     assert bad.status_code == 400 and "年份" in bad.text
     home = await client.get("/")
