@@ -13,6 +13,8 @@ from litestar.response import Stream
 from backend.accounts.tables import Role
 from backend.db import utcnow
 from backend.organisation.tables import Unit
+from backend.requests.reporting import KIND_LABELS
+from backend.requests.service import STATUS_LABELS
 from backend.requests.tables import Kind
 from backend.routing.tables import Category
 from backend.stats import kpis, present, service
@@ -46,7 +48,7 @@ async def _choices(scopes: list[str]) -> dict[str, Any]:
     units = await Unit.select(Unit.id, Unit.name, Unit.depth, Unit.kind).where(where).order_by(Unit.path) \
         if where is not None else []
     cats = await Category.select(Category.id, Category.name).order_by(Category.sort)
-    return {"units": units, "categories": cats, "kinds": service.KIND_LABELS,
+    return {"units": units, "categories": cats, "kinds": KIND_LABELS,
             "levels": service.LEVEL_LABELS, "kind_values": [k.value for k in Kind]}
 
 
@@ -126,7 +128,7 @@ class DashboardController(Controller):
         return page(request, "stats/requests.html", {
             "f": f, "metric": metric, "metric_label": METRIC_LABELS.get(metric, metric), "items": items,
             "total": total, "limit": LIST_LIMIT, "names": names, "q": urlencode(f.query(metric=metric)),
-            "status_labels": service.STATUS_LABELS, "kind_labels": service.KIND_LABELS,
+            "status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS,
             "back": urlencode(f.query()),
         })
 

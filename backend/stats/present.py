@@ -14,12 +14,12 @@ from typing import Any
 from openpyxl import Workbook
 
 from backend.organisation.tables import Unit
+from backend.requests.reporting import KIND_LABELS
+from backend.requests.service import STATUS_LABELS
 from backend.routing.tables import Category
 from backend.stats.facts import Fact
 from backend.stats.kpis import BACKLOG_BUCKETS, SHOWN, Kpis
 from backend.stats.service import (
-    KIND_LABELS,
-    STATUS_LABELS,
     Filters,
     requests_behind,
     tz,

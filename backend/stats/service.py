@@ -42,10 +42,8 @@ GRAINS = ("day", "week", "month")
 LEVELS = ("community", "street", "district")
 MAX_DAYS = 3660
 MAX_BUCKETS = 400
-KIND_LABELS = {"help": "求助", "suggestion": "建议", "consultation": "咨询", "complaint": "投诉"}
+# The dashboard's level filter names levels as units, not as routing targets (routing.LEVEL_LABELS).
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
-STATUS_LABELS = {"submitted": "已提交", "assigned": "待受理", "accepted": "办理中", "resolved": "已办结",
-                 "returned": "已退回待派单", "closed": "已结案", "withdrawn": "已撤回"}
 
 
 class FilterError(ValueError):
