@@ -31,7 +31,7 @@ from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind
 from backend.routing.tables import Category
 from backend.settings import get_settings
-from backend.stats.facts import Fact
+from backend.stats.facts import GOOD, Fact
 from backend.stats.kpis import (
     Kpis,
     compute,
@@ -220,6 +220,7 @@ async def facts_for(ids: list[int]) -> list[Fact]:
         return []
     marks, args = ",".join(str(int(i)) for i in ids), []  # plain integers: inlined, no placeholder cost
     score, color, reason = _json("e.data", "score"), _json("e.data", "color"), _json("e.data", "reason")
+    good = ", ".join(f"'{g}'" for g in GOOD)  # the scores that count as satisfied (facts.GOOD), constants
     rows = await _raw(f"""
         SELECT f.*, le.to_status AS status, lu.kind AS last_unit_kind,
           (SELECT COUNT(*) FROM assignment a WHERE a.request = f.id AND a.role = 'lead' AND a.unit NOT IN (
@@ -232,7 +233,7 @@ async def facts_for(ids: list[int]) -> list[Fact]:
             SUM(CASE WHEN e.action IN ('resolve', 'answer') THEN 1 ELSE 0 END) AS resolutions,
             SUM(CASE WHEN e.action = 'reopen' THEN 1 ELSE 0 END) AS reopens,
             SUM(CASE WHEN e.action = 'rate' THEN 1 ELSE 0 END) AS rated,
-            SUM(CASE WHEN e.action = 'rate' AND {score} IN ('satisfied', 'basic') THEN 1 ELSE 0 END) AS rated_good,
+            SUM(CASE WHEN e.action = 'rate' AND {score} IN ({good}) THEN 1 ELSE 0 END) AS rated_good,
             SUM(CASE WHEN e.action = 'light' AND {color} = 'yellow' THEN 1 ELSE 0 END) AS yellow,
             SUM(CASE WHEN e.action = 'light' AND {color} = 'red' THEN 1 ELSE 0 END) AS red,
             SUM(CASE WHEN e.action = 'close' AND {reason} = 'not_rated' THEN 1 ELSE 0 END) AS not_rated,
