@@ -17,6 +17,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI replays a fixed, recorded sequence of examples (a failure there reproduces anywhere with CI=1);
+# elsewhere each run explores new ones. Either way the run prints what the examples covered.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 _BASE = Path(tempfile.mkdtemp(prefix="qg-test-"))
 os.environ["QG_DATA_DIR"] = str(_BASE / "data")

@@ -8,13 +8,14 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from unittest.mock import patch
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from backend.organisation.tables import Unit
 from backend.ratings import service as ratings
 from backend.requests.service import RequestError
-from backend.requests.tables import Event
+from backend.requests.tables import Event, Request
+from backend.routing.service import command_center
 from backend.stats import kpis, rollup, service
 from backend.stats.service import Filters
 from tests.stats.history import History, fresh_category, hours
@@ -22,22 +23,61 @@ from tests.support.people import staff
 
 START = datetime(2024, 6, 1, 0, 0, tzinfo=UTC)
 NOW = START + timedelta(days=40)
-OPS = ("accept", "resolve", "answer", "escalate", "withdraw", "satisfied", "basic", "dissatisfied", "not_rated",
-       "yellow", "red", "dispatch_street", "dispatch_section")
+# Walking the request state machine: each drawn step picks one of the operations allowed in the request's
+# current status, so every step happens (no step is skipped as "not allowed here").
+ALLOWED = {
+    "assigned": ("accept", "escalate", "withdraw", "yellow", "red", "dispatch_street", "dispatch_section", "answer"),
+    "returned": ("dispatch_street", "dispatch_section"),
+    "accepted": ("resolve", "escalate", "yellow", "red", "answer"),
+    "resolved": ("satisfied", "basic", "dissatisfied", "not_rated"),
+}
 
 request_plan = st.fixed_dictionaries({
     "kind": st.sampled_from(["help", "suggestion", "consultation", "complaint"]),
     "community": st.sampled_from(["LX-1", "LX-2", "MQ-1"]),
     "day": st.integers(0, 11),
-    "steps": st.lists(st.tuples(st.sampled_from(OPS), st.integers(1, 60)), max_size=7),
+    "steps": st.lists(st.tuples(st.integers(0, 7), st.integers(1, 60)), max_size=7),
 })
+# Plans that take every operation and outcome at least once (steps named, not drawn), run first in every run.
+EVERY_PATH = [
+    {"kind": "help", "community": "LX-1", "day": 1,
+     "steps": [("escalate", 2), ("accept", 3), ("resolve", 5), ("satisfied", 9)]},
+    {"kind": "complaint", "community": "LX-2", "day": 2,
+     "steps": [("accept", 1), ("resolve", 4), ("dissatisfied", 6), ("accept", 7), ("resolve", 8), ("basic", 9)]},
+    {"kind": "suggestion", "community": "MQ-1", "day": 3,
+     "steps": [("yellow", 25), ("red", 25), ("dispatch_street", 1), ("accept", 2), ("resolve", 3), ("not_rated", 9)]},
+    {"kind": "consultation", "community": "LX-1", "day": 4, "steps": [("answer", 2), ("satisfied", 9)]},
+    {"kind": "help", "community": "MQ-1", "day": 5, "steps": [("withdraw", 1)]},
+    {"kind": "help", "community": "LX-2", "day": 6, "steps": [("dispatch_section", 1), ("accept", 2), ("resolve", 30)]},
+]
+
+
+async def _status(request_id: int) -> str:
+    return (await Request.select(Request.status).where(Request.id == request_id).first())["status"]
+
+
+async def _allowed(request_id: int, kind: str) -> tuple[str, list[str]]:
+    row = await Request.select(Request.status, Request.level, Request.current_unit).where(
+        Request.id == request_id).first()
+    at_district = row["level"] == "district"  # nothing above it; only the command center itself dispatches
+    at_cc = row["current_unit"] == (await command_center()).id
+    ops = [op for op in ALLOWED.get(row["status"], ()) if (op != "answer" or kind == "consultation")
+           and (op != "escalate" or not at_district)
+           and (not op.startswith("dispatch_") or not at_district or at_cc or row["status"] == "returned")]
+    return row["status"], ops
 
 
 async def play(cat_id: int, plan: dict) -> History:
     at = START + timedelta(days=plan["day"], hours=3)
     h = await History.submit(cat_id, at, community=plan["community"], kind=plan["kind"])
-    for op, gap in plan["steps"]:
+    for pick, gap in plan["steps"]:
         at += hours(gap)
+        status, allowed = await _allowed(h.id, plan["kind"])
+        if not allowed:
+            event(f"ended in {status}")
+            break
+        op = pick if isinstance(pick, str) else allowed[pick % len(allowed)]
+        assert op in allowed, f"the plan takes {op} in status {status}"
         try:
             if op in ("accept", "resolve", "answer", "escalate"):
                 await h.do(op, at)
@@ -47,6 +87,8 @@ async def play(cat_id: int, plan: dict) -> History:
                 await ratings.rate(h.id, h.reporter, op, now=at)
             elif op.startswith("dispatch_"):  # up to the command center, then to 柳巷街道 or a department's section
                 for _ in range(2):
+                    if await _status(h.id) == "returned":
+                        break
                     try:
                         await h.do("escalate", at)
                     except RequestError:
@@ -59,8 +101,10 @@ async def play(cat_id: int, plan: dict) -> History:
                 at += timedelta(days=8)
             else:
                 await h.light(op, at)
-        except RequestError:
-            pass  # not allowed in this state: the history simply does not have this step
+        except RequestError as exc:  # the walk only takes allowed steps: a refusal is a finding
+            raise AssertionError(f"{op} refused in status {status}: {exc}") from exc
+        event(f"op: {op}")
+    event(f"final status: {await _status(h.id)}")
     return h
 
 
@@ -129,7 +173,8 @@ async def recompute(ids: list[int], now: datetime, start: datetime, end: datetim
     return out
 
 
-@settings(max_examples=16, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@example(plans=EVERY_PATH, first=0, days=12, rolled=3, overlap=0)
 @given(plans=st.lists(request_plan, min_size=1, max_size=6), first=st.integers(0, 6), days=st.integers(1, 12),
        rolled=st.integers(0, 6), overlap=st.sampled_from([0, rollup.OVERLAP]))
 async def test_dashboard_equals_recomputation_from_events(plans: list[dict], first: int, days: int,
