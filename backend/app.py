@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
@@ -32,6 +31,7 @@ from backend.web.errors import http_exception_handler, internal_error_handler, n
 from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
 from backend.web.render import set_environment
+from backend.web.sessions import RotatingSessionConfig
 from backend.web.templating import install_filters
 
 FRONTEND = ROOT / "frontend"
@@ -73,7 +73,7 @@ def create_app() -> Litestar:
     env = template_environment()
     set_environment(env)
     session_store = RedisStore(redis=redis_client(), namespace="qg-sessions")
-    session_config = ServerSideSessionConfig(
+    session_config = RotatingSessionConfig(
         store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax"
     )
     static_dir = Path(FRONTEND / "static")

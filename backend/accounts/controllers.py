@@ -7,13 +7,22 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import Body
 from litestar.response import Redirect
 
-from backend.accounts.service import AuthError, authenticate_staff, normalise_phone, request_code, verify_code
+from backend.accounts.service import (
+    AuthError,
+    authenticate_staff,
+    load_viewer,
+    normalise_phone,
+    request_code,
+    verify_code,
+)
 from backend.settings import get_settings
-from backend.web.auth import SESSION_KEY
+from backend.web.auth import ROLES_KEY, SESSION_KEY, roles_signature
 from backend.web.render import page
+from backend.web.sessions import rotate_session
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -35,10 +44,17 @@ def _too_many(exc: AuthError) -> HTTPException:
                          headers={"Retry-After": str(exc.retry_after)})
 
 
-def start_session(request: Request, account_id: int) -> None:
-    # A fresh session id on sign-in (no fixation): clear, then set.
-    request.clear_session()
-    request.set_session({SESSION_KEY: account_id})
+async def start_session(request: Request, account_id: int, response: Response) -> Response:
+    """Sign in: a fresh server-issued session id and a fresh CSRF token (nothing seen before survives)."""
+    viewer = await load_viewer(account_id)
+    request.set_session({SESSION_KEY: account_id, ROLES_KEY: roles_signature(viewer) if viewer else ""})
+    rotate_session(request)
+    csrf = request.app.csrf_config
+    assert csrf is not None
+    response.set_cookie(key=csrf.cookie_name, value=generate_csrf_token(csrf.secret), path=csrf.cookie_path,
+                        secure=csrf.cookie_secure, httponly=csrf.cookie_httponly, samesite=csrf.cookie_samesite,
+                        domain=csrf.cookie_domain)
+    return response
 
 
 class SignInController(Controller):
@@ -77,10 +93,9 @@ class SignInController(Controller):
             return page(request, "accounts/login.html",
                         {"step": "code", "next": nxt, "form": {"phone": phone}, "errors": {"code": exc.message}},
                         status_code=400, block="content")
-        start_session(request, acc.id)
         if request.headers.get("hx-request"):
-            return Response("", status_code=200, headers={"HX-Redirect": nxt})
-        return Redirect(nxt, status_code=303)
+            return await start_session(request, acc.id, Response("", status_code=200, headers={"HX-Redirect": nxt}))
+        return await start_session(request, acc.id, Redirect(nxt, status_code=303))
 
     @get("/staff/login")
     async def staff_login(self, request: Request, next: str | None = None) -> Response:
@@ -99,10 +114,10 @@ class SignInController(Controller):
                 raise _too_many(exc) from exc
             return page(request, "accounts/staff_login.html",
                         {"next": nxt, "form": {"username": username}, "error": exc.message}, status_code=400)
-        start_session(request, acc.id)
-        return Redirect(nxt, status_code=303)
+        return await start_session(request, acc.id, Redirect(nxt, status_code=303))
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
         request.clear_session()
+        rotate_session(request)
         return Redirect("/", status_code=303)
