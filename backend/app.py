@@ -25,7 +25,7 @@ from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
 from backend.redis import close_redis, redis_client
-from backend.settings import ROOT, get_settings
+from backend.settings import ROOT, check_startup, get_settings
 from backend.web.auth import ViewerMiddleware
 from backend.web.errors import http_exception_handler, internal_error_handler, not_authorized_handler
 from backend.web.logging import access_log_middleware, configure_logging
@@ -70,6 +70,7 @@ async def set_locale(request: Request) -> None:
 def create_app() -> Litestar:
     configure_logging()
     settings = get_settings()
+    check_startup(settings)  # e.g. demo mode on a public URL: refuse to start
     env = template_environment()
     set_environment(env)
     session_store = RedisStore(redis=redis_client(), namespace="qg-sessions")

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from backend.settings import get_settings
+from backend.settings import UnsafeConfiguration, check_startup, get_settings
 
 
 async def migrate() -> None:
@@ -57,6 +57,10 @@ def banner() -> None:
     print("  database:", "PostgreSQL" if s.is_postgres else s.database_url)
     print("  redis:   ", s.redis_url, "(embedded)" if s.embedded_redis else "")
     print("  staff sign-in:", s.base_url + "/staff/login", "   residents:", s.base_url + "/login")
+    if not s.demo_mode:
+        print("\nDemo mode is off (QG_DEMO unset): one-time codes go by SMS, not onto the page.\n", flush=True)
+        return
+    print("  DEMO MODE (演示模式): one-time codes are shown on the page; never use it for real people.")
     print("\nDemo logins (role · login · password):")
     for role, login, password in DEMO_LOGINS:
         print(f"  {role:<45} {login:<22} {password}")
@@ -66,6 +70,10 @@ def banner() -> None:
 def main(argv: list[str]) -> None:
     cmd = argv[1] if len(argv) > 1 else "help"
     s = get_settings()
+    try:
+        check_startup(s)
+    except UnsafeConfiguration as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
     if cmd == "migrate":
         asyncio.run(migrate())
     elif cmd == "demo":
