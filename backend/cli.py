@@ -93,7 +93,8 @@ def main(argv: list[str]) -> None:
         from backend.embedded import redis_server_args
 
         sock = s.redis_url.removeprefix("unix://")
-        args = redis_server_args(s.data_dir, __import__("pathlib").Path(sock))
+        args = redis_server_args(s.data_dir, __import__("pathlib").Path(sock),
+                                 maxmemory=os.environ.get("QG_REDIS_MAXMEMORY", "256mb"))
         os.execv(args[0], args)
     elif cmd == "web":
         wait_for_redis()
