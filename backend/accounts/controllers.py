@@ -20,7 +20,7 @@ from backend.accounts.service import (
     verify_code,
 )
 from backend.settings import get_settings
-from backend.web.auth import ROLES_KEY, SESSION_KEY, roles_signature
+from backend.web.auth import DRAFT_TOKEN_KEY, ROLES_KEY, SESSION_KEY, roles_signature
 from backend.web.render import page
 from backend.web.sessions import rotate_session
 
@@ -47,7 +47,8 @@ def _too_many(exc: AuthError) -> HTTPException:
 async def start_session(request: Request, account_id: int, response: Response) -> Response:
     """Sign in: a fresh server-issued session id and a fresh CSRF token (nothing seen before survives)."""
     viewer = await load_viewer(account_id)
-    request.set_session({SESSION_KEY: account_id, ROLES_KEY: roles_signature(viewer) if viewer else ""})
+    kept = {k: v for k, v in request.session.items() if k == DRAFT_TOKEN_KEY}  # the report written before sign-in
+    request.set_session({SESSION_KEY: account_id, ROLES_KEY: roles_signature(viewer) if viewer else ""} | kept)
     rotate_session(request)
     csrf = request.app.csrf_config
     assert csrf is not None

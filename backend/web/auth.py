@@ -9,6 +9,7 @@ from backend.accounts.service import Viewer, load_viewer
 from backend.web.sessions import rotate_session
 
 SESSION_KEY = "account_id"
+DRAFT_TOKEN_KEY = "draft_token"  # ties anonymous report drafts to this browser; kept over sign-in
 ROLES_KEY = "roles"  # what the account could do when its session id was issued
 
 

@@ -19,3 +19,33 @@ async def test_demo_banner_is_visible_on_every_page(phone, shot) -> None:
         await page.click("button[name=lang][value=en]")
     assert "Demo mode" in await page.locator("[data-testid=demo-banner]").inner_text()
     await shot(page, "demo-banner-en")
+
+
+async def test_report_written_before_sign_in_is_confirmed_after_it(phone, shot) -> None:
+    from backend.requests.tables import Request
+    from tests.e2e.test_resident import fill_report
+    from tests.support.factories import fresh_phone, unique
+
+    page = await phone.new_page()
+    description = unique("登录前写的：楼道灯坏了 ")
+    await fill_report(page, description)
+    async with page.expect_navigation():
+        await page.click("#report button[type=submit]")
+    assert "/login" in page.url
+    assert await page.locator("[data-testid=report-kept]").is_visible()
+    await page.fill("#phone", fresh_phone())
+    await page.click("button[type=submit]:has-text('获取验证码')")
+    code = (await page.locator("[data-testid=demo-code] strong").inner_text()).strip()
+    await page.fill("#code", code)
+    async with page.expect_navigation():
+        await page.click("form[action='/login/verify'] button[type=submit]")
+    # Back on the form, filled in, with a note: nothing is filed until the resident taps Submit.
+    assert "/report/resume/" in page.url
+    assert await page.locator("[data-testid=resume-notice]").is_visible()
+    assert await page.input_value("#description") == description
+    assert await Request.count().where(Request.description == description) == 0
+    await shot(page, "resume-confirm")
+    await page.click("#report button[type=submit]")
+    await page.wait_for_url("**/report/done/**")
+    await shot(page, "done")
+    assert await Request.count().where(Request.description == description) == 1
