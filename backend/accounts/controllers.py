@@ -19,11 +19,13 @@ from backend.accounts.service import (
     request_code,
     verify_code,
 )
+from backend.accounts.throttle import DEVICE_DAYS
 from backend.settings import get_settings
 from backend.web.auth import DRAFT_TOKEN_KEY, ROLES_KEY, SESSION_KEY, roles_signature
 from backend.web.render import page
 from backend.web.sessions import rotate_session
 
+DEVICE_COOKIE = "qg_device"
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -109,13 +111,18 @@ class SignInController(Controller):
         password = str(data.get("password", ""))[:200]
         nxt = safe_next(str(data.get("next") or ""), "/staff")
         try:
-            acc = await authenticate_staff(username, password, client_ip(request))
+            acc, device = await authenticate_staff(username, password, client_ip(request),
+                                                   request.cookies.get(DEVICE_COOKIE))
         except AuthError as exc:
             if exc.retry_after:
                 raise _too_many(exc) from exc
             return page(request, "accounts/staff_login.html",
                         {"next": nxt, "form": {"username": username}, "error": exc.message}, status_code=400)
-        return await start_session(request, acc.id, Redirect(nxt, status_code=303))
+        response = Redirect(nxt, status_code=303)
+        # This browser is now a known device of the account: others' failed attempts do not slow it down.
+        response.set_cookie(key=DEVICE_COOKIE, value=device, max_age=DEVICE_DAYS * 86400, httponly=True,
+                            samesite="lax", secure=get_settings().https, path="/staff/login")
+        return await start_session(request, acc.id, response)
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:

@@ -49,3 +49,25 @@ async def test_report_written_before_sign_in_is_confirmed_after_it(phone, shot) 
     await page.wait_for_url("**/report/done/**")
     await shot(page, "done")
     assert await Request.count().where(Request.description == description) == 1
+
+
+async def test_admin_lifts_a_lockout(phone, shot) -> None:
+    from backend.accounts import service
+    from backend.accounts.service import AuthError
+    from tests.e2e.conftest import login_staff
+
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            await service.authenticate_staff("hwk", "wrong", "203.0.113.99")
+    page = await phone.new_page()
+    await login_staff(page, "admin")
+    await page.goto("/admin")
+    async with page.expect_navigation():
+        await page.click("a[href='/admin/lockouts']")
+    row = page.locator("[data-testid=lockout][data-username=hwk]")
+    assert "失败 5 次" in await row.inner_text()
+    await shot(page, "lockouts")
+    async with page.expect_navigation():
+        await row.locator("[data-testid=lift]").click()
+    assert await page.locator("[data-testid=lockout][data-username=hwk]").count() == 0
+    await shot(page, "lifted")
