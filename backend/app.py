@@ -28,6 +28,7 @@ from backend.redis import close_redis, redis_client
 from backend.settings import ROOT, check_startup, get_settings
 from backend.web.auth import ViewerMiddleware
 from backend.web.errors import http_exception_handler, internal_error_handler, not_authorized_handler
+from backend.web.headers import security_headers_middleware
 from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
 from backend.web.render import set_environment
@@ -75,7 +76,8 @@ def create_app() -> Litestar:
     set_environment(env)
     session_store = RedisStore(redis=redis_client(), namespace="qg-sessions")
     session_config = RotatingSessionConfig(
-        store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax"
+        store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax",
+        secure=settings.https,
     )
     static_dir = Path(FRONTEND / "static")
     app = Litestar(
@@ -94,6 +96,7 @@ def create_app() -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_samesite="lax",
+            cookie_secure=settings.https,
             exclude=["/healthz"],
         ),
         stores={"sessions": session_store},
@@ -114,7 +117,7 @@ def create_app() -> Litestar:
         debug=False,
     )
     # Outermost: every request is logged, including those no route matched (404s).
-    app.asgi_handler = access_log_middleware(app.asgi_handler)
+    app.asgi_handler = security_headers_middleware(access_log_middleware(app.asgi_handler))
     return app
 
 

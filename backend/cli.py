@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from backend.settings import UnsafeConfiguration, check_startup, get_settings
+from backend.settings import Settings, UnsafeConfiguration, check_startup, get_settings
 
 
 async def migrate() -> None:
@@ -67,6 +67,17 @@ def banner() -> None:
     print("\nCtrl-C stops web, worker and Redis.\n", flush=True)
 
 
+def web_args(s: Settings) -> list[str]:
+    """uvicorn's command line. Forwarding headers (X-Forwarded-For/-Proto) are believed only from the
+    proxies in QG_TRUSTED_PROXIES; without it they are ignored (uvicorn would trust 127.0.0.1 by default)."""
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    args = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
+            "--workers", workers, "--no-access-log"]
+    if s.trusted_proxies:
+        return [*args, "--proxy-headers", "--forwarded-allow-ips", ",".join(s.trusted_proxies)]
+    return [*args, "--no-proxy-headers"]
+
+
 def main(argv: list[str]) -> None:
     cmd = argv[1] if len(argv) > 1 else "help"
     s = get_settings()
@@ -98,9 +109,7 @@ def main(argv: list[str]) -> None:
         os.execv(args[0], args)
     elif cmd == "web":
         wait_for_redis()
-        workers = os.environ.get("WEB_CONCURRENCY", "1")
-        args = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
-                "--workers", workers, "--no-access-log", "--proxy-headers"]
+        args = web_args(s)
         os.execv(args[0], args)
     elif cmd == "worker":
         wait_for_redis()

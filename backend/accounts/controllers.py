@@ -30,7 +30,8 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 
 def client_ip(request: Request) -> str:
-    # Behind a proxy, set QG_TRUST_PROXY and the first X-Forwarded-For hop is used (documented in README).
+    # The peer's address. X-Forwarded-For is applied by uvicorn, and only for the proxies listed in
+    # QG_TRUSTED_PROXIES (backend.cli web_args): a client cannot choose its own IP for the rate limits.
     return request.client.host if request.client else "unknown"
 
 
@@ -80,7 +81,8 @@ class SignInController(Controller):
                 raise _too_many(exc) from exc
             return page(request, "accounts/login.html",
                         {"step": "phone", "next": nxt, "form": {"phone": phone}, "errors": {"phone": exc.message}},
-                        status_code=429 if exc.retry_after else 400, block="content")
+                        status_code=429 if exc.retry_after else 400, block="content",
+                        headers={"Retry-After": str(exc.retry_after)} if exc.retry_after else None)
         ctx = {"step": "code", "next": nxt, "form": {"phone": phone}, "errors": {},
                "demo_code": code if get_settings().demo_mode else None}
         return page(request, "accounts/login.html", ctx, block="content")
