@@ -57,6 +57,7 @@ class Settings:
     session_max_age: int = 14 * 24 * 3600
     public_url: str = ""  # QG_PUBLIC_URL: where people reach the site (https in production)
     trusted_proxies: tuple[str, ...] = ()  # QG_TRUSTED_PROXIES: only these may set X-Forwarded-For
+    push_hosts: tuple[str, ...] = ()  # QG_PUSH_HOSTS: Web Push services we POST to (".x" = any subdomain)
     tracking_prefix: str = "YZ"
     timezone: str = "Asia/Shanghai"
 
@@ -86,6 +87,8 @@ class Settings:
         return self.https or host not in LOOPBACK_HOSTS
 
 
+# The browsers' push services: Chrome/Edge (FCM), Firefox (Mozilla autopush), Safari (Apple), Edge legacy (WNS).
+DEFAULT_PUSH_HOSTS = "fcm.googleapis.com,updates.push.services.mozilla.com,.push.apple.com,.notify.windows.com"
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -121,5 +124,7 @@ def get_settings() -> Settings:
         port=int(os.environ.get("QG_PORT", "8000")),
         public_url=os.environ.get("QG_PUBLIC_URL", "").strip().rstrip("/"),
         trusted_proxies=tuple(p.strip() for p in os.environ.get("QG_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        push_hosts=tuple(h.strip().lower() for h in os.environ.get("QG_PUSH_HOSTS", DEFAULT_PUSH_HOSTS).split(",")
+                         if h.strip()),
         media_dir=Path(os.environ.get("QG_MEDIA_DIR", data_dir / "media")).resolve(),
     )
