@@ -7,7 +7,6 @@ form's draft so the resident does not have to pick them again).
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,6 +18,7 @@ from backend.accounts.service import Viewer, load_viewer
 from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.media import service as media
+from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
 from backend.requests import queries
 from backend.requests.reporting import (
@@ -50,7 +50,7 @@ from backend.requests.service import (
     transition,
 )
 from backend.requests.tables import Source, Status
-from backend.web.auth import DRAFT_TOKEN_KEY
+from backend.web.auth import draft_token
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -60,8 +60,9 @@ Values = dict[str, str]
 # ---------------------------------------------------------------- shared helpers
 
 
-async def read_uploads(form: Any, name: str = "photos") -> tuple[list[tuple[str, bytes]], str | None]:
-    """The non-empty files of a multipart field, each read up to the size limit (never more into memory)."""
+async def read_uploads(form: Any, request: Request, name: str = "photos") -> tuple[list[tuple[str, bytes]], str | None]:
+    """The non-empty files of a multipart field, each read up to the size limit (never more into memory),
+    counted against the hourly upload limits before anything is decoded or written (429 when over)."""
     files: list[tuple[str, bytes]] = []
     getall = getattr(form, "getall", None)
     items = getall(name, []) if getall else []
@@ -76,6 +77,7 @@ async def read_uploads(form: Any, name: str = "photos") -> tuple[list[tuple[str,
         if len(data) > MAX_BYTES:
             return [], _("「{name}」超过 15 MB，请压缩后再上传").format(name=filename[:40] or _("照片"))
         files.append((filename, data))
+    await upload_quota(request, files)
     return files, None
 
 
@@ -136,7 +138,7 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
             return await _show_form(request, values, {"form": _("表单已失效，请重新提交")}, staff=staff, kept=0)
     draft = await load_draft(key, viewer, draft_token(request)) if KEY_RE.match(key) else None
     kept = draft.photos if draft else []
-    uploads, upload_error = await read_uploads(form)
+    uploads, upload_error = await read_uploads(form, request)
     checked = await check_form(values, staff=staff)
     errors = dict(checked.errors)
     new_photos: list[media.StoredPhoto] = []
@@ -160,15 +162,6 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
         await save_draft(Draft(key, None, values, photos, draft_token(request, create=True)))
         return Redirect(f"/login?next=/report/resume/{key}", status_code=303)
     return await _create(request, viewer, checked.data, values, photos, fresh=new_photos, staff=staff)
-
-
-def draft_token(request: Request, *, create: bool = False) -> str | None:
-    """The secret that ties this browser session's anonymous drafts to it (kept over sign-in)."""
-    token = request.session.get(DRAFT_TOKEN_KEY) if isinstance(request.scope.get("session"), dict) else None
-    if token is None and create:
-        token = secrets.token_urlsafe(24)
-        request.session[DRAFT_TOKEN_KEY] = token
-    return token
 
 
 async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values: Values,
@@ -302,7 +295,7 @@ class ReportController(Controller):
         viewer, req = await self._own(request, code)
         form = await request.form()
         note = str(form.get("note") or "").strip()
-        uploads, upload_error = await read_uploads(form)
+        uploads, upload_error = await read_uploads(form, request)
         if upload_error:
             return await self._detail(request, viewer, req, errors={"photos": upload_error}, note=note, status=400)
         if len(uploads) > media.MAX_PHOTOS:
@@ -428,7 +421,7 @@ class StaffRequestsController(Controller):
         note = str(form.get("note") or "").strip()
         version = _int(form.get("version"))
         notes = {action: note}
-        uploads, upload_error = await read_uploads(form)
+        uploads, upload_error = await read_uploads(form, request)
         if upload_error or len(uploads) > media.MAX_PHOTOS:
             message = upload_error or _("最多上传 {max} 张照片（您选择了 {n} 张）").format(
                 max=media.MAX_PHOTOS, n=len(uploads))

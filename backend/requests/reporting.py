@@ -18,7 +18,7 @@ from typing import Any
 from backend.accounts.service import PHONE_RE, Viewer
 from backend.accounts.tables import Account, AccountKind
 from backend.i18n import gettext as _
-from backend.media.service import MAX_PHOTOS, StoredPhoto
+from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
 from backend.organisation.tables import Unit, UnitKind
 from backend.redis import redis_client
 from backend.requests.service import MAX_DESCRIPTION, NewRequest
@@ -204,6 +204,7 @@ async def load_draft(key: str, viewer: Viewer | None, token: str | None) -> Draf
 
 async def save_draft(draft: Draft) -> None:
     await redis_client().set(_redis_key(draft.key), draft.to_json(), ex=DRAFT_TTL)
+    await hold_for_draft(draft.photos, DRAFT_TTL)  # its files go when it expires
 
 
 async def drop_draft(key: str) -> None:

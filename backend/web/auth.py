@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -34,3 +36,12 @@ class ViewerMiddleware(AbstractAuthenticationMiddleware):
                 session[ROLES_KEY] = sig
                 rotate_session(connection)
         return AuthenticationResult(user=viewer, auth=None)
+
+
+def draft_token(request: ASGIConnection, *, create: bool = False) -> str | None:
+    """The secret that ties this browser session's anonymous drafts to it (kept over sign-in)."""
+    token = request.session.get(DRAFT_TOKEN_KEY) if isinstance(request.scope.get("session"), dict) else None
+    if token is None and create:
+        token = secrets.token_urlsafe(24)
+        request.session[DRAFT_TOKEN_KEY] = token
+    return token

@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.media.controllers import upload_quota
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
@@ -49,6 +50,7 @@ async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str
             fields[key] = str(value)[:MAX_FIELD]
     fields["_remove"] = ",".join(str(v) for v in form.getall("remove_photo") if form_int(v) is not None) \
         if "remove_photo" in form else ""
+    await upload_quota(request, [(name, data) for data, name in files])
     return fields, files
 
 
