@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 import time
 
@@ -34,6 +36,49 @@ async def demo() -> dict[str, int]:
             await db.close_connection_pool()  # type: ignore[attr-defined]
 
 
+def supervise(name: str, args: list[str]) -> None:
+    """Run ``args`` and restart it whenever it exits on its own (a crash, Redis gone for the worker), after
+    a delay doubling from 1 s to ``QG_RESTART_MAX_DELAY`` (10 s); SIGTERM/SIGINT stop it and return.
+
+    So under the run command one dead process no longer makes honcho stop the others, and a worker
+    started alone comes back once Redis does. ``QG_SUPERVISE=0`` execs the process directly instead
+    (for systemd or another supervisor that restarts it).
+    """
+    if os.environ.get("QG_SUPERVISE", "1") == "0":
+        os.execv(args[0], args)
+    max_delay = float(os.environ.get("QG_RESTART_MAX_DELAY", "10"))
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    delay = 1.0
+    while not stopping:
+        started = time.monotonic()
+        child = subprocess.Popen(args)
+        rc = child.wait()
+        if stopping:
+            break
+        if time.monotonic() - started > 60:
+            delay = 1.0  # it ran a good while: this is a new failure, not a crash loop
+        print(f"[supervise] {name} exited ({rc}); restarting in {delay:.0f} s", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + delay
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+        delay = min(delay * 2, max_delay)
+    if child is not None and child.poll() is None:
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def wait_for_redis(timeout: float = 30.0) -> None:
     import redis
 
@@ -44,8 +89,9 @@ def wait_for_redis(timeout: float = 30.0) -> None:
             redis.Redis.from_url(url).ping()
             return
         except Exception:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"Redis is not reachable at {url}") from None
+            if time.monotonic() > deadline:  # start anyway: pages answer 503 and the worker is restarted
+                print(f"Redis is not reachable at {url}; starting anyway", file=sys.stderr, flush=True)
+                return
             time.sleep(0.2)
 
 
@@ -106,15 +152,13 @@ def main(argv: list[str]) -> None:
         sock = s.redis_url.removeprefix("unix://")
         args = redis_server_args(s.data_dir, __import__("pathlib").Path(sock),
                                  maxmemory=os.environ.get("QG_REDIS_MAXMEMORY", "256mb"))
-        os.execv(args[0], args)
+        supervise("redis", args)
     elif cmd == "web":
         wait_for_redis()
-        args = web_args(s)
-        os.execv(args[0], args)
+        supervise("web", web_args(s))
     elif cmd == "worker":
         wait_for_redis()
-        args = [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
-        os.execv(args[0], args)
+        supervise("worker", [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"])
     else:
         print(__doc__ or "", "usage: python -m backend.cli setup|migrate|demo|redis|web|worker|banner")
         raise SystemExit(2)
