@@ -120,6 +120,10 @@ def _out_of_range_path_id(request: Request) -> bool:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, UnicodeDecodeError):
+        # Bytes that are not UTF-8 in a form field (raised while the CSRF check or a handler parses the form).
+        log.warning("undecodable form on %s %s", request.method, request.url.path)
+        return _error_page(request, 400, "提交的内容格式不正确，请检查后重试。")
     down = _service_unavailable(exc)
     if down is not None:
         # Redis or the database is unreachable (a restart, an outage): say so and when to come back, not a 500.

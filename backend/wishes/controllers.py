@@ -185,7 +185,12 @@ class WishController(Controller):
             raise _not_found(exc) from exc
         except (FormErrors, WishError) as exc:
             errors = exc.errors if isinstance(exc, FormErrors) else {exc.field or "title": exc.message}
-            v = await service.view_wish(viewer, wish_id)
+            try:
+                v = await service.view_wish(viewer, wish_id)
+            except service.NotFound as nf:  # someone else's unpublished wish: it does not exist for this viewer
+                raise _not_found(nf) from exc
+            if not (v.can_manage or v.is_author):  # as the edit form (GET): no edit for others' wishes
+                raise NotFoundException("心愿不存在") from exc
             fields["status"] = v.wish["status"]
             return await self._form_page(request, wish_id=wish_id, form=fields, errors=errors,
                                          status=exc.status, photos=v.photos)
