@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
@@ -39,13 +38,15 @@ from backend.routing.controllers import (
     RoutingAdminController,
     StreetController,
 )
-from backend.settings import ROOT, get_settings
+from backend.settings import ROOT, check_startup, get_settings
 from backend.stats.controllers import DashboardController, PublicStatsController
 from backend.web.auth import ViewerMiddleware
 from backend.web.errors import http_exception_handler, internal_error_handler, not_authorized_handler
+from backend.web.headers import security_headers_middleware
 from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
 from backend.web.render import set_environment
+from backend.web.sessions import RotatingSessionConfig
 from backend.web.templating import install_filters
 from backend.wishes.controllers import WishController
 
@@ -102,11 +103,13 @@ async def set_locale(request: Request) -> None:
 def create_app() -> Litestar:
     configure_logging()
     settings = get_settings()
+    check_startup(settings)  # e.g. demo mode on a public URL: refuse to start
     env = template_environment()
     set_environment(env)
     session_store = RedisStore(redis=redis_client(), namespace="qg-sessions")
-    session_config = ServerSideSessionConfig(
-        store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax"
+    session_config = RotatingSessionConfig(
+        store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax",
+        secure=settings.https,
     )
     static_dir = Path(FRONTEND / "static")
     app = Litestar(
@@ -122,6 +125,7 @@ def create_app() -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_samesite="lax",
+            cookie_secure=settings.https,
             exclude=["/healthz"],
         ),
         stores={"sessions": session_store},
@@ -142,7 +146,7 @@ def create_app() -> Litestar:
         debug=False,
     )
     # Outermost: every request is logged, including those no route matched (404s).
-    app.asgi_handler = access_log_middleware(app.asgi_handler)
+    app.asgi_handler = security_headers_middleware(access_log_middleware(app.asgi_handler))
     return app
 
 

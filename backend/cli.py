@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from backend.settings import get_settings
+from backend.settings import Settings, UnsafeConfiguration, check_startup, get_settings
 
 
 async def migrate() -> None:
@@ -75,6 +75,49 @@ def wait_for_database(timeout: float = 60.0) -> None:
             time.sleep(0.3)
 
 
+def supervise(name: str, args: list[str]) -> None:
+    """Run ``args`` and restart it whenever it exits on its own (a crash, Redis gone for the worker), after
+    a delay doubling from 1 s to ``QG_RESTART_MAX_DELAY`` (10 s); SIGTERM/SIGINT stop it and return.
+
+    So under the run command one dead process no longer makes honcho stop the others, and a worker
+    started alone comes back once Redis does. ``QG_SUPERVISE=0`` execs the process directly instead
+    (for systemd or another supervisor that restarts it).
+    """
+    if os.environ.get("QG_SUPERVISE", "1") == "0":
+        os.execv(args[0], args)
+    max_delay = float(os.environ.get("QG_RESTART_MAX_DELAY", "10"))
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    delay = 1.0
+    while not stopping:
+        started = time.monotonic()
+        child = subprocess.Popen(args)
+        rc = child.wait()
+        if stopping:
+            break
+        if time.monotonic() - started > 60:
+            delay = 1.0  # it ran a good while: this is a new failure, not a crash loop
+        print(f"[supervise] {name} exited ({rc}); restarting in {delay:.0f} s", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + delay
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+        delay = min(delay * 2, max_delay)
+    if child is not None and child.poll() is None:
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def wait_for_redis(timeout: float = 30.0) -> None:
     import redis
 
@@ -85,8 +128,9 @@ def wait_for_redis(timeout: float = 30.0) -> None:
             redis.Redis.from_url(url).ping()
             return
         except Exception:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"Redis is not reachable at {url}") from None
+            if time.monotonic() > deadline:  # start anyway: pages answer 503 and the worker is restarted
+                print(f"Redis is not reachable at {url}; starting anyway", file=sys.stderr, flush=True)
+                return
             time.sleep(0.2)
 
 
@@ -98,12 +142,18 @@ def run_postgres() -> None:
         _idle_until_stopped()
         return
     pg = embedded_postgres()
-    pg.start()
-    print(f"PostgreSQL (embedded) on {pg.socket_dir}, data in {pg.pgdata}", flush=True)
-    stopping = _idle_until_stopped(alive=pg.running)
+    delay = 1.0
+    while True:
+        pg.start()
+        print(f"PostgreSQL (embedded) on {pg.socket_dir}, data in {pg.pgdata}", flush=True)
+        if _idle_until_stopped(alive=pg.running):
+            break
+        # The server died under us (killed, out of memory): start it again, as supervise() does for the others.
+        print(f"[supervise] postgres exited; restarting in {delay:.0f} s (see {pg.log_file})", file=sys.stderr,
+              flush=True)
+        time.sleep(delay)
+        delay = min(delay * 2, float(os.environ.get("QG_RESTART_MAX_DELAY", "10")))
     pg.stop("fast")
-    if not stopping:  # the server died under us: let the process manager see a failure
-        raise SystemExit("the embedded PostgreSQL stopped unexpectedly; see " + str(pg.log_file))
 
 
 def _idle_until_stopped(alive=lambda: True) -> bool:
@@ -168,16 +218,35 @@ def banner() -> None:
     print("  database:", "embedded PostgreSQL in " + str(s.data_dir / "pg") if s.embedded_postgres else "DATABASE_URL")
     print("  redis:   ", s.redis_url, "(embedded)" if s.embedded_redis else "")
     print("  staff sign-in:", s.base_url + "/staff/login", "   residents:", s.base_url + "/login")
+    if not s.demo_mode:
+        print("\nDemo mode is off (QG_DEMO unset): one-time codes go by SMS, not onto the page.\n", flush=True)
+        return
+    print("  DEMO MODE (演示模式): one-time codes are shown on the page; never use it for real people.")
     print("\nDemo logins (role · login · password):")
     for role, login, password in DEMO_LOGINS:
         print(f"  {role:<45} {login:<22} {password}")
     print("\nCtrl-C stops web, worker, Redis and PostgreSQL.\n", flush=True)
 
 
+def web_args(s: Settings) -> list[str]:
+    """uvicorn's command line. Forwarding headers (X-Forwarded-For/-Proto) are believed only from the
+    proxies in QG_TRUSTED_PROXIES; without it they are ignored (uvicorn would trust 127.0.0.1 by default)."""
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    args = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
+            "--workers", workers, "--no-access-log"]
+    if s.trusted_proxies:
+        return [*args, "--proxy-headers", "--forwarded-allow-ips", ",".join(s.trusted_proxies)]
+    return [*args, "--no-proxy-headers"]
+
+
 def main(argv: list[str]) -> None:
     cmd = argv[1] if len(argv) > 1 else "help"
     args = argv[2:]
     s = get_settings()
+    try:
+        check_startup(s)
+    except UnsafeConfiguration as exc:
+        raise SystemExit(f"refusing to start: {exc}") from None
     if cmd == "migrate":
         ensure_database()
         asyncio.run(migrate())
@@ -217,20 +286,16 @@ def main(argv: list[str]) -> None:
         from backend.embedded import redis_server_args
 
         sock = s.redis_url.removeprefix("unix://")
-        server = redis_server_args(s.data_dir, Path(sock))
-        os.execv(server[0], server)
+        server = redis_server_args(s.data_dir, Path(sock), maxmemory=os.environ.get("QG_REDIS_MAXMEMORY", "256mb"))
+        supervise("redis", server)
     elif cmd == "web":
         wait_for_redis()
         wait_for_database()
-        workers = os.environ.get("WEB_CONCURRENCY", "1")
-        server = [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", s.host, "--port", str(s.port),
-                  "--workers", workers, "--no-access-log", "--proxy-headers"]
-        os.execv(server[0], server)
+        supervise("web", web_args(s))
     elif cmd == "worker":
         wait_for_redis()
         wait_for_database()
-        server = [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"]
-        os.execv(server[0], server)
+        supervise("worker", [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"])
     else:
         print(__doc__ or "")
         raise SystemExit(2)

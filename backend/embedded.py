@@ -202,8 +202,13 @@ def redis_server_binary() -> str:
     return str(path)
 
 
-def redis_server_args(data_dir: Path, socket_path: Path, port: int = 0) -> list[str]:
-    """Loopback / unix socket only; snapshots in the data folder so sessions survive a restart."""
+def redis_server_args(data_dir: Path, socket_path: Path, port: int = 0, maxmemory: str = "256mb") -> list[str]:
+    """Loopback / unix socket only; snapshots in the data folder so sessions survive a restart.
+
+    ``--save 60 1`` takes its seconds and changes as two arguments: given as one ("60 1") Redis reads
+    one quoted word and never saves. Memory is capped with ``noeviction``: when full, writes fail
+    loudly instead of Redis silently dropping someone's session or draft.
+    """
     return [
         redis_server_binary(),
         "--port", str(port),
@@ -212,7 +217,9 @@ def redis_server_args(data_dir: Path, socket_path: Path, port: int = 0) -> list[
         "--unixsocketperm", "700",
         "--dir", str(data_dir),
         "--dbfilename", "redis.rdb",
-        "--save", "60 1",
+        "--save", "60", "1",
+        "--maxmemory", maxmemory,
+        "--maxmemory-policy", "noeviction",
         "--appendonly", "no",
         "--protected-mode", "yes",
         "--loglevel", "warning",

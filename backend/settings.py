@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from backend.embedded import embedded_database_url
 
@@ -57,12 +58,45 @@ class Settings:
     login_max_failures: int = 5
     login_lock_seconds: int = 900
     session_max_age: int = 14 * 24 * 3600
+    public_url: str = ""  # QG_PUBLIC_URL: where people reach the site (https in production)
+    trusted_proxies: tuple[str, ...] = ()  # QG_TRUSTED_PROXIES: only these may set X-Forwarded-For
+    push_hosts: tuple[str, ...] = ()  # QG_PUSH_HOSTS: Web Push services we POST to (".x" = any subdomain)
     tracking_prefix: str = "YZ"
     timezone: str = "Asia/Shanghai"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def is_production(self) -> bool:
+        """Served to the public: ``QG_PUBLIC_URL`` is https or names a host other than this machine."""
+        if not self.public_url:
+            return False
+        host = urlsplit(self.public_url).hostname or ""
+        return self.https or host not in LOOPBACK_HOSTS
+
+
+# The browsers' push services: Chrome/Edge (FCM), Firefox (Mozilla autopush), Safari (Apple), Edge legacy (WNS).
+DEFAULT_PUSH_HOSTS = "fcm.googleapis.com,updates.push.services.mozilla.com,.push.apple.com,.notify.windows.com"
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class UnsafeConfiguration(RuntimeError):
+    """A combination of settings the app refuses to start with."""
+
+
+def check_startup(settings: Settings) -> None:
+    """Demo mode shows one-time codes on the page: anyone could sign in as anyone. Never in production."""
+    if settings.demo_mode and settings.is_production:
+        raise UnsafeConfiguration(
+            f"QG_DEMO=1 (one-time codes shown on the page) is refused with the public URL {settings.public_url}: "
+            "unset QG_DEMO for a production site, or unset QG_PUBLIC_URL for a local demo."
+        )
 
 
 @lru_cache(maxsize=1)
@@ -82,9 +116,13 @@ def get_settings() -> Settings:
         redis_url=redis_url,
         embedded_redis=not redis_env,
         secret_key=_secret(data_dir),
-        # Demo mode (codes shown on the page) only by default in the embedded setup.
-        demo_mode=_bool(os.environ.get("QG_DEMO"), default=not redis_env and "DATABASE_URL" not in os.environ),
+        # Demo mode (codes shown on the page) only when asked for: scripts/run sets it for the demo district.
+        demo_mode=_bool(os.environ.get("QG_DEMO"), default=False),
         host=os.environ.get("QG_HOST", "127.0.0.1"),
         port=int(os.environ.get("QG_PORT", "8000")),
+        public_url=os.environ.get("QG_PUBLIC_URL", "").strip().rstrip("/"),
+        trusted_proxies=tuple(p.strip() for p in os.environ.get("QG_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        push_hosts=tuple(h.strip().lower() for h in os.environ.get("QG_PUSH_HOSTS", DEFAULT_PUSH_HOSTS).split(",")
+                         if h.strip()),
         media_dir=Path(os.environ.get("QG_MEDIA_DIR", data_dir / "media")).resolve(),
     )

@@ -11,7 +11,7 @@ from backend import wiring  # noqa: F401  (the transition hooks, listed in one p
 from backend.db import engine
 from backend.jobs import redis_settings
 from workers.lights import light_fire, light_repair, light_sweep
-from workers.media import sweep_orphan_photos
+from workers.media import sweep_draft_photos, sweep_orphan_photos
 from workers.notify import send_push
 from workers.ratings import ratings_auto_close, ratings_sweep
 from workers.stats import stats_catch_up
@@ -41,6 +41,7 @@ FUNCTIONS: list[Any] = [
     stats_catch_up,  # fold new events into the KPI rollup
     send_push,  # Web Push of a notification
     sweep_orphan_photos,
+    sweep_draft_photos,
 ]
 # Sweeps: the database is the truth, these repair whatever a lost or late job missed.
 LIGHT_CRONS: list[Any] = [
@@ -53,6 +54,7 @@ CRON_JOBS: list[Any] = [
     cron(stats_catch_up, second=30, run_at_startup=True, unique=True),
     cron(sweep_wish_claims, second=7, run_at_startup=True),  # every minute, away from the other sweeps at :00
     cron(sweep_orphan_photos, hour={3}, minute={17}, unique=True),
+    cron(sweep_draft_photos, minute=set(range(0, 60, 10)), unique=True),  # expired drafts' files
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from backend.accounts import throttle
 from backend.accounts.sms import get_gateway
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow
@@ -175,18 +176,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-async def authenticate_staff(username: str, password: str, ip: str) -> Account:
-    """Check a staff sign-in. Too many failures for a username or an IP lock it for a while."""
-    s = get_settings()
+async def authenticate_staff(username: str, password: str, ip: str, device: str | None = None) -> tuple[Account, str]:
+    """Check a staff sign-in (throttled by ``backend.accounts.throttle``); returns the account and the
+    browser's device id (remembered as a known device of this account)."""
     username = username.strip()
-    r = redis_client()
-    lock_keys = [f"login:fail:user:{username.lower()}", f"login:fail:ip:{ip}"]
-    for key in lock_keys:
-        count = int(await r.get(key) or 0)
-        limit = s.login_max_failures if ":user:" in key else s.login_max_failures * 4
-        if count >= limit:
-            ttl = await r.ttl(key)
-            raise AuthError("尝试次数过多，请稍后再试", retry_after=max(int(ttl), 1))
+    try:
+        await throttle.check(username, ip, device)
+    except throttle.Throttled as exc:
+        raise AuthError("尝试次数过多，请稍后再试", retry_after=exc.retry_after) from None
     acc = None
     if username:
         acc = await Account.objects().where(
@@ -205,14 +202,13 @@ async def authenticate_staff(username: str, password: str, ip: str) -> Account:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
     if not ok or acc is None:
-        for key in lock_keys:
-            await hit(key, s.login_lock_seconds)
+        await throttle.failed(username, ip, device)
         raise AuthError("用户名或密码错误")
-    await r.delete(lock_keys[0])
+    device = await throttle.succeeded(username, ip, device)
     if _hasher.check_needs_rehash(acc.password_hash):
         await Account.update({Account.password_hash: hash_password(password)}).where(Account.id == acc.id)
     await Account.update({Account.last_login_at: utcnow()}).where(Account.id == acc.id)
-    return acc
+    return acc, device
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

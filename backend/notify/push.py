@@ -11,12 +11,14 @@ import asyncio
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from pywebpush import WebPushException, webpush
 
 from backend.db import utcnow
 from backend.notify.tables import PushSubscription
 from backend.notify.vapid import contact, vapid
+from backend.settings import get_settings
 
 log = logging.getLogger("qungong.push")
 SEND_JOB = "send_push"
@@ -26,12 +28,29 @@ class SubscriptionError(ValueError):
     """A subscription the browser sent that we cannot use."""
 
 
+MAX_SUBSCRIPTIONS = 5  # devices per account; a new one replaces the oldest
+
+
+def endpoint_allowed(endpoint: str) -> bool:
+    """Only https on a known push service's host (QG_PUSH_HOSTS): the worker POSTs to this URL, so any other
+    address would let a user make the server call into the local network (SSRF)."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme != "https" or parts.username or parts.password or port not in (None, 443):
+        return False
+    host = (parts.hostname or "").lower().rstrip(".")
+    return any(host == h or (h.startswith(".") and host.endswith(h)) for h in get_settings().push_hosts)
+
+
 def parse_subscription(data: Any) -> tuple[str, str, str]:
     if not isinstance(data, dict):
         raise SubscriptionError("订阅信息格式不正确")
     endpoint = data.get("endpoint")
     keys = data.get("keys") or {}
-    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")) or len(endpoint) > 1000:
+    if not isinstance(endpoint, str) or len(endpoint) > 1000 or not endpoint_allowed(endpoint):
         raise SubscriptionError("订阅地址不正确")
     if not isinstance(keys, dict):
         raise SubscriptionError("订阅密钥缺失")
@@ -55,6 +74,10 @@ async def subscribe(account_id: int, data: Any, user_agent: str = "") -> int:
         return int(existing["id"])
     row = PushSubscription(account=account_id, endpoint=endpoint, p256dh=p256dh, auth=auth, user_agent=user_agent[:300])
     await row.save()
+    older = await PushSubscription.select(PushSubscription.id).where(PushSubscription.account == account_id).order_by(
+        PushSubscription.id, ascending=False).offset(MAX_SUBSCRIPTIONS)
+    if older:
+        await PushSubscription.delete().where(PushSubscription.id.is_in([o["id"] for o in older]))
     return int(row.id)
 
 
@@ -103,6 +126,10 @@ async def send_to_accounts(account_ids: list[int], title: str, body: str = "", u
     payload = json.dumps({"title": title, "body": body, "url": url or "/notifications"}, ensure_ascii=False)
     counts = {"sent": 0, "removed": 0, "failed": 0}
     for sub in await subscriptions_of(account_ids):
+        if not endpoint_allowed(sub["endpoint"]):  # stored before the allow-list, or the list changed
+            await PushSubscription.delete().where(PushSubscription.id == sub["id"])
+            counts["removed"] += 1
+            continue
         try:
             status = await asyncio.to_thread(_send_one, sub, payload)
         except Exception:  # network trouble reaching the push service: try again with the next notification

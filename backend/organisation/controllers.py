@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import Body
 from litestar.response import Redirect
 
+from backend.accounts import throttle
 from backend.accounts.service import (
     ROLE_LABELS,
     AuthError,
@@ -126,3 +127,16 @@ class AdminController(Controller):
         except PermissionDenied as exc:
             raise PermissionDeniedException(str(exc)) from exc
         return Redirect("/admin/party-members", status_code=303)
+
+    @get("/lockouts", guards=[admin_only])
+    async def lockouts(self, request: Request) -> Response:
+        """Staff accounts with failed sign-ins: how many, whether unknown devices are slowed, locked sources."""
+        return page(request, "admin/lockouts.html", {"rows": await throttle.lockouts()})
+
+    @post("/lockouts/lift", guards=[admin_only])
+    async def lift_lockout(self, data: Form) -> Redirect:
+        username = str(data.get("username") or "").strip()
+        if not username:
+            raise ValidationException("请选择账号")
+        await throttle.lift(username)
+        return Redirect("/admin/lockouts", status_code=303)

@@ -18,6 +18,7 @@ from backend.accounts.service import Viewer, load_viewer
 from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.media import service as media
+from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
 from backend.requests import queries
 from backend.requests.reporting import (
@@ -49,6 +50,7 @@ from backend.requests.service import (
     transition,
 )
 from backend.requests.tables import Source, Status
+from backend.web.auth import draft_token
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -58,8 +60,9 @@ Values = dict[str, str]
 # ---------------------------------------------------------------- shared helpers
 
 
-async def read_uploads(form: Any, name: str = "photos") -> tuple[list[tuple[str, bytes]], str | None]:
-    """The non-empty files of a multipart field, each read up to the size limit (never more into memory)."""
+async def read_uploads(form: Any, request: Request, name: str = "photos") -> tuple[list[tuple[str, bytes]], str | None]:
+    """The non-empty files of a multipart field, each read up to the size limit (never more into memory),
+    counted against the hourly upload limits before anything is decoded or written (429 when over)."""
     files: list[tuple[str, bytes]] = []
     getall = getattr(form, "getall", None)
     items = getall(name, []) if getall else []
@@ -74,6 +77,7 @@ async def read_uploads(form: Any, name: str = "photos") -> tuple[list[tuple[str,
         if len(data) > MAX_BYTES:
             return [], _("「{name}」超过 15 MB，请压缩后再上传").format(name=filename[:40] or _("照片"))
         files.append((filename, data))
+    await upload_quota(request, files)
     return files, None
 
 
@@ -111,8 +115,9 @@ def _blank(staff: bool) -> Values:
 
 
 async def _show_form(request: Request, values: Values, errors: dict[str, str], *, staff: bool, kept: int,
-                     located: str = "", notice: str = "", status: int = 400) -> Response:
+                     located: str = "", notice: str = "", ok_notice: str = "", status: int = 400) -> Response:
     ctx = await _form_context(values, errors, staff=staff, kept=kept, located=located, notice=notice)
+    ctx["ok_notice"] = ok_notice
     return page(request, "requests/report.html", ctx, status_code=status)
 
 
@@ -131,9 +136,9 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
                                 status_code=303)
             values["idempotency_key"] = ""
             return await _show_form(request, values, {"form": _("表单已失效，请重新提交")}, staff=staff, kept=0)
-    draft = await load_draft(key, viewer) if KEY_RE.match(key) else None
+    draft = await load_draft(key, viewer, draft_token(request)) if KEY_RE.match(key) else None
     kept = draft.photos if draft else []
-    uploads, upload_error = await read_uploads(form)
+    uploads, upload_error = await read_uploads(form, request)
     checked = await check_form(values, staff=staff)
     errors = dict(checked.errors)
     new_photos: list[media.StoredPhoto] = []
@@ -149,21 +154,23 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
             errors["photos"] = exc.message
     photos = kept + new_photos
     if errors or checked.data is None:
-        await _keep_photos(key, viewer, values, photos)
+        await _keep_photos(request, key, viewer, values, photos)
         return await _show_form(request, values, errors, staff=staff, kept=len(photos) if KEY_RE.match(key) else 0,
                                 located=checked.located)
     if viewer is None:
         # Sign-in comes at the end: keep everything (photos already stored) and come back to it.
-        await save_draft(Draft(key, None, values, photos))
+        await save_draft(Draft(key, None, values, photos, draft_token(request, create=True)))
         return Redirect(f"/login?next=/report/resume/{key}", status_code=303)
     return await _create(request, viewer, checked.data, values, photos, fresh=new_photos, staff=staff)
 
 
-async def _keep_photos(key: str, viewer: Viewer | None, values: Values, photos: list[media.StoredPhoto]) -> None:
+async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values: Values,
+                       photos: list[media.StoredPhoto]) -> None:
     if not photos:
         return
     if KEY_RE.match(key):
-        await save_draft(Draft(key, viewer.id if viewer else None, values, photos))
+        token = None if viewer else draft_token(request, create=True)
+        await save_draft(Draft(key, viewer.id if viewer else None, values, photos, token))
     else:
         await media.discard(photos)
 
@@ -181,7 +188,7 @@ async def _create(request: Request, viewer: Viewer, data: NewRequest, values: Va
     try:
         req, created = await submit(data, reporter, filed_by=filed_by, attach=media.attacher(photos))
     except RequestError as exc:
-        await _keep_photos(data.idempotency_key or "", viewer, values, photos)
+        await _keep_photos(request, data.idempotency_key or "", viewer, values, photos)
         return await _show_form(request, values, {exc.field or "form": exc.message}, staff=staff, kept=len(photos))
     except BaseException:
         await media.discard(fresh)  # the draft (if any) keeps its photos for a retry; the sweep collects the rest
@@ -222,22 +229,22 @@ class ReportController(Controller):
 
     @get("/report/resume/{key:str}", guards=[resident_only])
     async def resume(self, request: Request, key: str) -> Response:
-        """After sign-in: create the request from the draft kept under the form's key."""
+        """After sign-in: the form again, filled in from this browser's draft; the resident confirms with a POST
+        (a GET never files a request)."""
         viewer = viewer_of(request)
         assert viewer is not None
-        draft = await load_draft(key, viewer)
+        draft = await load_draft(key, viewer, draft_token(request))
         if draft is None:
             existing = await find_by_idempotency_key(key) if KEY_RE.match(key) else None
             if existing is not None and existing.reporter == viewer.id:
                 return Redirect(f"/report/done/{existing.code}", status_code=303)
             return await _show_form(request, _blank(False), {}, staff=False, kept=0, status=410,
                                     notice=_("填写的内容已超过 1 小时未提交，已失效，请重新填写。"))
+        await save_draft(Draft(key, viewer.id, draft.values, draft.photos))  # now the signed-in resident's
         checked = await check_form(draft.values)
-        if checked.data is None:
-            await save_draft(Draft(key, viewer.id, draft.values, draft.photos))
-            return await _show_form(request, draft.values, checked.errors, staff=False, kept=len(draft.photos),
-                                    located=checked.located)
-        return await _create(request, viewer, checked.data, draft.values, draft.photos, fresh=[], staff=False)
+        return await _show_form(request, draft.values, checked.errors, staff=False, kept=len(draft.photos),
+                                located=checked.located, status=200 if checked.data else 400,
+                                ok_notice=_("您填写的诉求和照片已保存，请核对后点“提交”。"))
 
     @get("/report/done/{code:str}", guards=[resident_only])
     async def done(self, request: Request, code: str) -> Response:
@@ -288,7 +295,7 @@ class ReportController(Controller):
         viewer, req = await self._own(request, code)
         form = await request.form()
         note = str(form.get("note") or "").strip()
-        uploads, upload_error = await read_uploads(form)
+        uploads, upload_error = await read_uploads(form, request)
         if upload_error:
             return await self._detail(request, viewer, req, errors={"photos": upload_error}, note=note, status=400)
         if len(uploads) > media.MAX_PHOTOS:
@@ -414,7 +421,7 @@ class StaffRequestsController(Controller):
         note = str(form.get("note") or "").strip()
         version = _int(form.get("version"))
         notes = {action: note}
-        uploads, upload_error = await read_uploads(form)
+        uploads, upload_error = await read_uploads(form, request)
         if upload_error or len(uploads) > media.MAX_PHOTOS:
             message = upload_error or _("最多上传 {max} 张照片（您选择了 {n} 张）").format(
                 max=media.MAX_PHOTOS, n=len(uploads))

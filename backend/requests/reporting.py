@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from backend.accounts.service import PHONE_RE, Viewer
 from backend.accounts.tables import Account, AccountKind
 from backend.i18n import gettext as _
-from backend.media.service import MAX_PHOTOS, StoredPhoto
+from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
 from backend.organisation.tables import Unit, UnitKind
 from backend.redis import redis_client
 from backend.requests.service import MAX_DESCRIPTION, NewRequest
@@ -170,9 +171,12 @@ class Draft:
     owner: int | None  # the account that started it; None for an anonymous resident
     values: dict[str, str]
     photos: list[StoredPhoto]
+    # An anonymous draft belongs to the browser session that wrote it (a secret kept in that session):
+    # knowing the key (it is in the sign-in URL) is not enough to continue someone else's draft.
+    token: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"owner": self.owner, "values": self.values,
+        return json.dumps({"owner": self.owner, "values": self.values, "token": self.token,
                            "photos": [p.to_dict() for p in self.photos]}, ensure_ascii=False)
 
 
@@ -180,8 +184,9 @@ def _redis_key(key: str) -> str:
     return f"qg:report-draft:{key}"
 
 
-async def load_draft(key: str, viewer: Viewer | None) -> Draft | None:
-    """The draft under ``key`` if this viewer may continue it (its owner, or anyone for an anonymous draft)."""
+async def load_draft(key: str, viewer: Viewer | None, token: str | None) -> Draft | None:
+    """The draft under ``key`` if this viewer may continue it: its owner, or for an anonymous draft the
+    browser session holding its ``token``."""
     if not KEY_RE.match(key or ""):
         return None
     raw = await redis_client().get(_redis_key(key))
@@ -191,12 +196,15 @@ async def load_draft(key: str, viewer: Viewer | None) -> Draft | None:
     owner = data.get("owner")
     if owner is not None and (viewer is None or viewer.id != owner):
         return None
+    if owner is None and (not token or not secrets.compare_digest(str(data.get("token") or ""), token)):
+        return None
     return Draft(key, owner, dict(data.get("values") or {}),
-                 [StoredPhoto.from_dict(p) for p in data.get("photos") or []][:MAX_PHOTOS])
+                 [StoredPhoto.from_dict(p) for p in data.get("photos") or []][:MAX_PHOTOS], data.get("token"))
 
 
 async def save_draft(draft: Draft) -> None:
     await redis_client().set(_redis_key(draft.key), draft.to_json(), ex=DRAFT_TTL)
+    await hold_for_draft(draft.photos, DRAFT_TTL)  # its files go when it expires
 
 
 async def drop_draft(key: str) -> None:

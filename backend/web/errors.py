@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backend.i18n import gettext as _
 from backend.web.render import is_htmx, page
 
 log = logging.getLogger("qungong.errors")
@@ -23,7 +24,32 @@ TITLES = {
     422: "填写有误",
     429: "操作过于频繁",
     500: "系统繁忙",
+    503: "服务暂时不可用",
 }
+RETRY_AFTER_UNAVAILABLE = 30
+
+
+def _service_unavailable(exc: Exception) -> str | None:
+    """Which backing service is down ("redis" / "database"), if that is what the error is; else None."""
+    from redis.exceptions import BusyLoadingError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, BusyLoadingError)):
+        return "redis"
+    try:
+        from asyncpg.exceptions import (
+            CannotConnectNowError,
+            ConnectionDoesNotExistError,
+            PostgresConnectionError,
+            TooManyConnectionsError,
+        )
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, (CannotConnectNowError, ConnectionDoesNotExistError, PostgresConnectionError,
+                        TooManyConnectionsError, ConnectionError)):  # builtin: refused/reset by the server
+        return "database"
+    return None
 
 
 def _wants_json(request: Request) -> bool:
@@ -90,6 +116,16 @@ def _out_of_range_path_id(request: Request) -> bool:
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, UnicodeDecodeError):
+        # Bytes that are not UTF-8 in a form field (raised while the CSRF check or a handler parses the form).
+        log.warning("undecodable form on %s %s", request.method, request.url.path)
+        return _error_page(request, 400, "提交的内容格式不正确，请检查后重试。")
+    down = _service_unavailable(exc)
+    if down is not None:
+        # Redis or the database is unreachable (a restart, an outage): say so and when to come back, not a 500.
+        log.error("%s unavailable on %s %s: %r", down, request.method, request.url.path, exc)
+        return _error_page(request, 503, _("系统正在恢复，请稍后再试。您填写的内容没有丢失，可返回后重新提交。"),
+                           {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
     if _refused_by_database(exc):
         log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
         if _out_of_range_path_id(request):

@@ -59,4 +59,5 @@ class PagesController(Controller):
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
-        return Response({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
+        return Response({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503,
+                        headers=None if ok else {"Retry-After": "30"})

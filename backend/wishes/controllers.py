@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.media.controllers import upload_quota
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
@@ -49,6 +50,7 @@ async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str
             fields[key] = str(value)[:MAX_FIELD]
     fields["_remove"] = ",".join(str(v) for v in form.getall("remove_photo") if form_int(v) is not None) \
         if "remove_photo" in form else ""
+    await upload_quota(request, [(name, data) for data, name in files])
     return fields, files
 
 
@@ -183,7 +185,12 @@ class WishController(Controller):
             raise _not_found(exc) from exc
         except (FormErrors, WishError) as exc:
             errors = exc.errors if isinstance(exc, FormErrors) else {exc.field or "title": exc.message}
-            v = await service.view_wish(viewer, wish_id)
+            try:
+                v = await service.view_wish(viewer, wish_id)
+            except service.NotFound as nf:  # someone else's unpublished wish: it does not exist for this viewer
+                raise _not_found(nf) from exc
+            if not (v.can_manage or v.is_author):  # as the edit form (GET): no edit for others' wishes
+                raise NotFoundException("心愿不存在") from exc
             fields["status"] = v.wish["status"]
             return await self._form_page(request, wish_id=wish_id, form=fields, errors=errors,
                                          status=exc.status, photos=v.photos)

@@ -42,8 +42,9 @@ async def test_uploaded_photo_is_stored_without_exif_or_gps(client) -> None:
     assert max(thumb.size) == 320 and thumb.size[0] < thumb.size[1]
     # The green marker of the top-left corner moved to the top-right after rotation.
     assert display.convert("RGB").getpixel((display.width - 5, 5))[1] > 150
-    # The original is kept privately, exactly as sent.
-    assert storage.get(photo.original_key) == source
+    # No original is kept: nothing of the camera's metadata (GPS) stays on disk.
+    assert photo.original_key == ""
+    assert not [p for p in (storage.root / "originals").rglob("*") if p.is_file()]  # type: ignore[attr-defined]
     served = await client.get(f"/media/{photo.id}/display")
     assert served.status_code == 200
     _assert_clean(served.content)
@@ -86,10 +87,9 @@ async def test_sweep_removes_only_files_no_record_points_at(client) -> None:
     [orphan] = await store_uploads([("draft.jpg", jpeg())])
     storage = get_storage()
     old = time.time() - 3 * 86400
-    for key in (kept.display_key, kept.thumb_key, kept.original_key, orphan.display_key, orphan.thumb_key,
-                orphan.original_key):
+    for key in (kept.display_key, kept.thumb_key, orphan.display_key, orphan.thumb_key):
         path = storage.root / key  # type: ignore[attr-defined]
         os.utime(path, (old, old))
-    assert await sweep_orphans() >= 3
-    assert all(storage.exists(k) for k in (kept.display_key, kept.thumb_key, kept.original_key))
-    assert not any(storage.exists(k) for k in (orphan.display_key, orphan.thumb_key, orphan.original_key))
+    assert await sweep_orphans() >= 2
+    assert all(storage.exists(k) for k in (kept.display_key, kept.thumb_key))
+    assert not any(storage.exists(k) for k in (orphan.display_key, orphan.thumb_key))

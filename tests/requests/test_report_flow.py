@@ -163,7 +163,11 @@ async def test_anonymous_resident_signs_in_at_the_end_without_losing_anything(cl
     assert not await Request.exists().where(Request.idempotency_key == data["idempotency_key"])
     phone = fresh_phone()
     await client.login_resident(phone)
+    # After sign-in the form comes back filled in (a GET files nothing); the resident confirms with a POST.
     r = await client.get(f"/report/resume/{data['idempotency_key']}")
+    assert r.status_code == 200 and "路灯不亮三天了" in r.text and 'data-testid="resume-notice"' in r.text
+    assert not await Request.exists().where(Request.idempotency_key == data["idempotency_key"])
+    r = await client.post("/report", data=data)
     assert r.status_code == 303, r.text
     code = code_from(r.headers["location"])
     req = await _request(code)

@@ -32,7 +32,8 @@ class RedisServer:
         self.socket = self.dir / "redis.sock"
         args = redis_server_args(self.dir, self.socket)
         # Tests do not need snapshots.
-        args[args.index("--save") + 1] = ""
+        i = args.index("--save")
+        args[i + 1:i + 3] = [""]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self.socket.exists():

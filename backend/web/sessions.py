@@ -1,0 +1,79 @@
+"""Server-side sessions in Redis that resist fixation and store nothing for anonymous visitors.
+
+Litestar's server-side backend keeps whatever id the client's cookie carries, also when the store
+never issued it, and writes an (empty) session for every cookie-less request. This backend:
+
+- trusts a cookie id only if the store holds a session under it; any other id is replaced by a
+  fresh server-generated one (a client can never choose its id);
+- issues a fresh id when asked to (``rotate_session``: sign-in, sign-out, a change of roles) and
+  deletes the old one, so an id seen before sign-in is worthless after it;
+- stores a session only when something is in it; an emptied session is deleted and its cookie
+  cleared.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
+from litestar.types import Empty
+from litestar.utils.dataclass import extract_dataclass_items
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.types import Message, ScopeSession
+
+_TRUSTED = "qg_session_trusted_id"  # the cookie id, once the store confirmed it issued it
+_ROTATE = "qg_session_rotate"  # set by rotate_session(): a new id on this response
+_NEW = "qg_session_new_id"
+
+
+def rotate_session(connection: ASGIConnection) -> None:
+    """Give this browser a fresh session id on the response (the old id's session is deleted)."""
+    connection.scope.setdefault("state", {})[_ROTATE] = True
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        state = connection.scope.setdefault("state", {})
+        state.pop(_TRUSTED, None)
+        session_id = connection.cookies.get(self.config.key)
+        if session_id and session_id != "null":
+            store = self.config.get_store_from_app(connection.scope["app"])
+            data = await self.get(session_id, store=store)
+            if data is not None:
+                state[_TRUSTED] = session_id
+                return self.deserialize_data(data)
+        return {}
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        state = connection.scope.setdefault("state", {})
+        trusted = state.get(_TRUSTED)
+        if trusted and not state.get(_ROTATE):
+            return trusted
+        if not state.get(_NEW):
+            state[_NEW] = self.generate_session_id()
+        return state[_NEW]
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        state = connection.scope.setdefault("state", {})
+        store = self.config.get_store_from_app(connection.scope["app"])
+        headers = MutableScopeHeaders.from_message(message)
+        cookie_params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
+        trusted = state.get(_TRUSTED)
+        had_cookie = bool(connection.cookies.get(self.config.key))
+        if trusted and (state.get(_ROTATE) or scope_session is Empty or not scope_session):
+            await self.delete(trusted, store=store)
+        if scope_session is Empty or not scope_session:
+            if had_cookie:
+                headers.add("Set-Cookie",
+                            Cookie(value="null", key=self.config.key, expires=0, **cookie_params).to_header(header=""))
+            return
+        session_id = self.get_session_id(connection)
+        await self.set(session_id=session_id, data=self.serialize_data(scope_session, connection.scope), store=store)
+        headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie_params).to_header(header=""))
+
+
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
