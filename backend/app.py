@@ -119,6 +119,7 @@ def create_app() -> Litestar:
 
 def domain_controllers() -> list:
     """Each domain adds its controllers here (kept in one list so the app's surface is visible)."""
+    from backend.knowledge.controllers import CONTROLLERS as knowledge_controllers  # policy Q&A (issue 18)
     from backend.lights.controllers import CONTROLLERS as lights_controllers  # rules, board, explanations, assess
     from backend.media.controllers import MediaController
     from backend.pwa.controllers import PWA_CONTROLLERS
@@ -127,7 +128,7 @@ def domain_controllers() -> list:
     from backend.stats.controllers import CONTROLLERS as stats_controllers  # dashboard, public stats, ratings
     from backend.wishes.controllers import WishController  # micro-wish board, verification, claims
     return [*routing_controllers, *request_controllers, MediaController, *PWA_CONTROLLERS,
-            *stats_controllers, *lights_controllers, WishController]
+            *stats_controllers, *lights_controllers, WishController, *knowledge_controllers]
 
 
 app = create_app()

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (demo prose: one field per line reads better than wrapped Chinese)
 """Demo knowledge base: common district matters, written as real-looking answers and marked as demo.
 
 The amounts, addresses and times are illustrative (演示内容), not the district's real figures. National laws

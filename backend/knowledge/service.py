@@ -49,8 +49,8 @@ STATUS_LABELS = {"draft": "未发布", "published": "已发布", "withdrawn": "�
 CONTENT_FIELDS = ("title", "answer", "category", "keywords", "source_title", "source_number", "source_issuer",
                   "source_url", "effective_on", "expires_on", "region", "where_to_go", "what_to_bring", "how_long",
                   "cost", "responsible")
-PUBLIC_FIELDS = tuple(f for f in CONTENT_FIELDS if f != "keywords") + ("id", "published_at", "is_demo",
-                                                                         "helpful_yes", "helpful_no")
+PUBLIC_FIELDS = (*(f for f in CONTENT_FIELDS if f != "keywords"), "id", "published_at", "is_demo", "helpful_yes",
+                 "helpful_no")
 LIMITS = {"title": 200, "answer": 5000, "keywords": 300, "source_title": 200, "source_number": 100,
           "source_issuer": 100, "source_url": 300, "region": 100, "where_to_go": 2000, "what_to_bring": 2000,
           "how_long": 200, "cost": 200, "responsible": 200}
@@ -490,3 +490,52 @@ async def add_synonyms(viewer: Viewer, raw: str) -> None:
 async def delete_synonyms(group_id: int) -> None:
     await KbSynonym.delete().where(KbSynonym.id == group_id)
     search.forget_synonyms()
+
+
+# ---------------------------------------------------------------- handlers answering consultations
+
+
+async def _visible_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+    from backend.requests import queries
+    from backend.requests.service import can_view
+
+    req = await queries.request_row(request_id=request_id)
+    if req is None or not await can_view(viewer, req):
+        raise KbError(_("诉求不存在或不在您的范围内"), status=404)
+    return req
+
+
+async def draft_from_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+    """Form values for a new entry from a consultation: its question, and its answer when there is one."""
+    try:
+        req = await _visible_request(viewer, request_id)
+    except KbError:
+        return {}
+    return {"title": req["description"][:200], "answer": req.get("answer") or "", "from_request": request_id}
+
+
+async def save_answer_as_draft(viewer: Viewer, request_id: int) -> int:
+    """"Save this answer to the knowledge base": a draft owned by the handler's unit, for review."""
+    req = await _visible_request(viewer, request_id)
+    if not (req.get("answer") or "").strip():
+        raise KbError(_("该诉求还没有答复，无法存入知识库"), status=409)
+    units = editable_units(viewer)
+    if not units:
+        raise KbError(_("您的角色无权编写知识库"), status=403)
+    existing = await KbEntry.select(KbEntry.id).where(KbEntry.from_request == request_id).first()
+    if existing is not None:  # pressed twice: the same draft, not a second one
+        return existing["id"]
+    data = parse_entry({"title": req["description"][:200], "answer": req["answer"][:5000], "category": "other",
+                        "owner_unit": str(units[0])})
+    return await create_entry(viewer, data, from_request=request_id)
+
+
+async def answer_note(entry_id: int | None) -> dict[str, str]:
+    """The answer form filled with a published entry's answer and its link (the answer cites the entry)."""
+    if entry_id is None:
+        return {}
+    try:
+        e = await public_entry(entry_id)
+    except KbError:
+        return {}
+    return {"answer": f"{e['answer']}\n\n{_('详见政策解答')}：/kb/{entry_id}"}
