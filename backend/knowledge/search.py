@@ -47,6 +47,7 @@ DOMAIN_WORDS = (
 ).split()
 MAX_QUERY = 200
 FUZZY_THRESHOLD = 0.45
+MAX_WORDS = 12  # a pasted essay is cut to its first words: the query stays small
 WORD = re.compile(r"[0-9a-z]+|[\u3400-\u9fff]+", re.I)
 CJK = re.compile(r"[\u3400-\u9fff]")
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -162,8 +163,9 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("'", "''") + "'"
 
 
-def build_tsquery(words: list[str], synonyms: dict[str, list[list[str]]]) -> str:
-    """OR of one group per word: the word itself or any of its synonyms (all words of a phrase)."""
+def query_groups(words: list[str], synonyms: dict[str, list[list[str]]]) -> list[str]:
+    """One tsquery per word: the word itself or any of its synonyms (a phrase must match all its words).
+    The search ORs the groups, so an entry matching more of the question ranks higher."""
     groups = []
     for w in words:
         alts = [_lexeme(w)]
@@ -171,7 +173,7 @@ def build_tsquery(words: list[str], synonyms: dict[str, list[list[str]]]) -> str
             alts.append(_lexeme(phrase[0]) if len(phrase) == 1
                         else "(" + " & ".join(_lexeme(p) for p in phrase) + ")")
         groups.append("(" + " | ".join(dict.fromkeys(alts)) + ")")
-    return " | ".join(groups)
+    return groups
 
 
 # ---------------------------------------------------------------- the search
@@ -186,30 +188,38 @@ class Hit:
     score: float
     matched: bool  # found by words (full-text), not only by similar characters
     outdated: bool
+    coverage: float = 0.0  # share of the question's words (or their synonyms) the entry contains
 
 
 # Weights D, C, B, A: the title and keywords (A) count five times the body (C).
 _RANK = "coalesce(ts_rank(ARRAY[0.05, 0.2, 0.4, 1.0]::float4[], e.tsv, q.tsq), 0)"
+_SIM = "CASE WHEN q.fz = '' THEN 0 ELSE word_similarity(q.fz, e.fuzzy) END"
 _SEARCH_SQL = f"""
-WITH q AS (SELECT CASE WHEN {{}} = '' THEN NULL ELSE to_tsquery('simple', {{}}) END AS tsq, {{}}::text AS fz)
-SELECT e.id, e.title, e.category, left(e.answer, 160) AS snippet, {_RANK} AS rank,
-       CASE WHEN q.fz = '' THEN 0 ELSE word_similarity(q.fz, e.fuzzy) END AS sim,
-       coalesce(e.tsv @@ q.tsq, false) AS matched,
-       (coalesce(e.expires_on < current_date, false) OR coalesce(e.review_by < current_date, false)) AS outdated
-FROM kb_entry e, q
-WHERE e.status = 'published' AND ((q.tsq IS NOT NULL AND e.tsv @@ q.tsq) OR (q.fz <> '' AND q.fz <% e.fuzzy))
-  AND ({{}} = '' OR e.category = {{}})
-ORDER BY round(({_RANK} + 0.3 * CASE WHEN q.fz = '' THEN 0 ELSE word_similarity(q.fz, e.fuzzy) END)::numeric, 3) DESC,
-         e.published_at DESC NULLS LAST, e.id DESC
-LIMIT {{}}
+WITH q AS (SELECT CASE WHEN {{}} = '' THEN NULL ELSE to_tsquery('simple', {{}}) END AS tsq, {{}}::text AS fz),
+hits AS (
+  SELECT e.id, e.title, e.category, left(e.answer, 160) AS snippet, e.tsv, {_RANK} AS rank, {_SIM} AS sim,
+         coalesce(e.tsv @@ q.tsq, false) AS matched,
+         (coalesce(e.expires_on < current_date, false) OR coalesce(e.review_by < current_date, false)) AS outdated,
+         row_number() OVER (ORDER BY round(({_RANK} + 0.3 * {_SIM})::numeric, 3) DESC,
+                                     e.published_at DESC NULLS LAST, e.id DESC) AS n
+  FROM kb_entry e, q
+  WHERE e.status = 'published' AND ((q.tsq IS NOT NULL AND e.tsv @@ q.tsq) OR (q.fz <> '' AND q.fz <% e.fuzzy))
+    AND ({{}} = '' OR e.category = {{}})
+  ORDER BY n
+  LIMIT {{}}
+)
+SELECT id, title, category, snippet, rank, sim, matched, outdated,
+       (SELECT count(*) FROM unnest({{}}::text[]) g WHERE hits.tsv @@ to_tsquery('simple', g)) AS covered
+FROM hits ORDER BY n
 """
 
 
 async def search(text: str, *, limit: int = 10, category: str = "") -> list[Hit]:
     text = (text or "").replace("\x00", "")[:MAX_QUERY]
     synonyms = await synonym_map()  # first: its terms join the segmenter's dictionary
-    words = tokens(text)
-    tsq = build_tsquery(words, synonyms) if words else ""
+    words = tokens(text)[:MAX_WORDS]
+    groups = query_groups(words, synonyms)
+    tsq = " | ".join(groups)
     fuzzy = fuzzy_text("".join(words)) if words else ""
     if not tsq and not fuzzy:
         return []
@@ -217,10 +227,10 @@ async def search(text: str, *, limit: int = 10, category: str = "") -> list[Hit]
     async with engine().transaction():
         # A one-character slip in a three-character word leaves ~0.53 of its trigrams (the default bar is 0.6).
         await KbEntry.raw("SELECT set_config('pg_trgm.word_similarity_threshold', {}, true)", str(FUZZY_THRESHOLD))
-        rows = await KbEntry.raw(_SEARCH_SQL, tsq, tsq, fuzzy, category, category, max(1, min(limit, 50)))
+        rows = await KbEntry.raw(_SEARCH_SQL, tsq, tsq, fuzzy, category, category, max(1, min(limit, 50)), groups)
     return [Hit(id=r["id"], title=r["title"], category=r["category"], snippet=r["snippet"],
                 score=float(r["rank"]) + 0.3 * float(r["sim"]), matched=bool(r["matched"]),
-                outdated=bool(r["outdated"])) for r in rows]
+                outdated=bool(r["outdated"]), coverage=r["covered"] / len(groups) if groups else 0.0) for r in rows]
 
 
 def entry_tokens(row: dict[str, Any]) -> tuple[str, str, str]:

@@ -55,7 +55,7 @@ LIMITS = {"title": 200, "answer": 5000, "keywords": 300, "source_title": 200, "s
           "source_issuer": 100, "source_url": 300, "region": 100, "where_to_go": 2000, "what_to_bring": 2000,
           "how_long": 200, "cost": 200, "responsible": 200}
 REVIEW_DEFAULT_DAYS = 365
-GOOD_SCORE = 0.2  # a full-text rank below this is "no good answer" for the gap list
+GOOD_COVERAGE = 0.6  # the best hit must contain this share of the question's words to count as a good answer
 
 
 class KbError(Exception):
@@ -231,8 +231,8 @@ async def edit_entry(viewer: Viewer, entry_id: int, data: EntryInput, *, submit:
     if data.errors:
         raise KbError(next(iter(data.errors.values())), field=next(iter(data.errors)))
     async with write_transaction():
-        entry = await KbEntry.select(KbEntry.id, KbEntry.owner_unit, KbEntry.status, KbEntry.latest_version) \
-            .where(KbEntry.id == entry_id).for_update().first()
+        entry = await KbEntry.select(KbEntry.id, KbEntry.owner_unit, KbEntry.status).where(KbEntry.id == entry_id) \
+            .first()
         if entry is None:
             raise KbError(_("知识条目不存在"), status=404)
         if not can_edit(viewer, entry["owner_unit"]):
@@ -240,7 +240,10 @@ async def edit_entry(viewer: Viewer, entry_id: int, data: EntryInput, *, submit:
         owner = await _owner(data.owner_unit_id)
         if owner.id != entry["owner_unit"] and not can_edit(viewer, owner.id):
             raise KbError(_("只能为本单位编写知识条目"), status=403, field="owner_unit")
-        number = entry["latest_version"] + 1
+        # The increment locks the entry's row until commit: two editors get numbers one after the other.
+        bumped = await KbEntry.update({KbEntry.latest_version: KbEntry.latest_version + 1}) \
+            .where(KbEntry.id == entry_id).returning(KbEntry.latest_version)
+        number = bumped[0]["latest_version"]
         # An older draft or pending version is superseded by this one: one version waits for review at a time.
         await KbVersion.update({KbVersion.state: VersionState.rejected.value,
                                 KbVersion.review_note: _("已被新版本取代")}).where(
@@ -258,8 +261,7 @@ async def edit_entry(viewer: Viewer, entry_id: int, data: EntryInput, *, submit:
 
 
 async def _version_row(entry_id: int, number: int) -> dict[str, Any]:
-    row = await KbVersion.select().where((KbVersion.entry == entry_id) & (KbVersion.number == number)) \
-        .for_update().first()
+    row = await KbVersion.select().where((KbVersion.entry == entry_id) & (KbVersion.number == number)).first()
     if row is None:
         raise KbError(_("该版本不存在"), status=404)
     return row
@@ -271,9 +273,10 @@ async def submit_for_review(viewer: Viewer, entry_id: int, number: int) -> None:
         if not can_edit(viewer, entry["owner_unit"]):
             raise KbError(_("只有负责单位和审核人可以修改此条目"), status=403)
         version = await _version_row(entry_id, number)
-        if version["state"] != VersionState.draft.value:
+        moved = await KbVersion.update({KbVersion.state: VersionState.review.value}).where(
+            (KbVersion.id == version["id"]) & (KbVersion.state == VersionState.draft.value)).returning(KbVersion.id)
+        if not moved:
             raise KbError(_("只有草稿可以提交审核"), status=409)
-        await KbVersion.update({KbVersion.state: VersionState.review.value}).where(KbVersion.id == version["id"])
 
 
 async def review(viewer: Viewer, entry_id: int, number: int, *, approve: bool, note: str = "") -> None:
@@ -288,12 +291,15 @@ async def review(viewer: Viewer, entry_id: int, number: int, *, approve: bool, n
         if not is_reviewer(viewer, entry["owner_unit"]):
             raise KbError(_("只有负责单位负责人或指挥中心可以审核"), status=403)
         version = await _version_row(entry_id, number)
-        if version["state"] != VersionState.review.value:
-            raise KbError(_("该版本不在待审核状态"), status=409)
         now = utcnow()
-        await KbVersion.update({KbVersion.state: (VersionState.approved if approve else VersionState.rejected).value,
-                                KbVersion.reviewer: viewer.id, KbVersion.reviewed_at: now,
-                                KbVersion.review_note: note}).where(KbVersion.id == version["id"])
+        # Conditional: of two reviewers deciding at once, one decides and the other is told it already moved.
+        decided = await KbVersion.update({
+            KbVersion.state: (VersionState.approved if approve else VersionState.rejected).value,
+            KbVersion.reviewer: viewer.id, KbVersion.reviewed_at: now, KbVersion.review_note: note,
+        }).where((KbVersion.id == version["id"]) & (KbVersion.state == VersionState.review.value)) \
+            .returning(KbVersion.id)
+        if not decided:
+            raise KbError(_("该版本不在待审核状态"), status=409)
         if approve:
             review_by = entry["review_by"]
             if review_by is None or review_by <= now.date():
@@ -411,7 +417,7 @@ async def log_search(query: str, hits: list[search.Hit]) -> int | None:
     top = hits[0] if hits else None
     rows = await KbSearch.insert(KbSearch(
         query=query, theme=search.theme(query) or query[:200], hits=len(hits), top_entry=top.id if top else None,
-        good=bool(top and top.matched and top.score >= GOOD_SCORE))).returning(KbSearch.id)
+        good=bool(top and top.matched and top.coverage >= GOOD_COVERAGE))).returning(KbSearch.id)
     return rows[0]["id"]
 
 
