@@ -18,6 +18,7 @@ from backend.web.guards import staff_only, viewer_of
 from backend.web.render import page
 
 MAX_FIELD = 6000
+search.segmenter()  # load the word dictionary when the app starts, not on a resident's first keystroke
 LABELS = {"categories": CATEGORIES, "state_labels": STATE_LABELS, "status_labels": STATUS_LABELS}
 
 
