@@ -61,15 +61,17 @@ async def load_demo_knowledge() -> int:
             if key in EXPIRED:
                 values["expires_on"] = today - timedelta(days=EXPIRED[key])
             review_by = today - timedelta(days=OVERDUE[key]) if key in OVERDUE else today + timedelta(days=300)
-            title_tokens, body_tokens, fuzzy = search.entry_tokens(values)
+            title_tokens, body_tokens = search.entry_tokens(values)
             # Published a little apart, so "fresher first" has something to order.
             published = utcnow() - timedelta(days=60 - n % 60)
             rows = await KbEntry.insert(KbEntry(
                 **values, owner_unit=units[owner], review_by=review_by, status=EntryStatus.published.value,
                 version=1, latest_version=1, is_demo=True, demo_key=key, published_at=published,
-                title_tokens=title_tokens, body_tokens=body_tokens, fuzzy=fuzzy,
+                title_tokens=title_tokens, body_tokens=body_tokens,
             )).returning(KbEntry.id)
             await KbVersion.insert(KbVersion(entry=rows[0]["id"], number=1, content=_content_json(values),
                                              state=VersionState.approved.value, reviewed_at=published))
             created += 1
+    if created:
+        await search.refresh_terms()
     return created

@@ -8,11 +8,14 @@ words here, joined by spaces into ``title_tokens``/``body_tokens``, and PostgreS
 its synonyms (a multi-word synonym must match all its words), the groups are OR-ed and ranked with
 ``ts_rank``, so an entry matching more of the question ranks higher; ties go to the fresher entry.
 
-Why the odd ``fuzzy`` column: pg_trgm only splits "word" characters into trigrams, and under the C locale
-(which our clusters use) Chinese characters are not word characters, so ``similarity('低保', '低包')`` is 0.
-Each CJK character is therefore written as a short ASCII word (its code point in base 36): the trigram
-similarity of two such strings is then the share of characters they have in common, which is what a
-one-character typo leaves intact.
+Speed: ranking every entry that shares one common word (申请, 材料 …) with the question would read thousands
+of rows, so candidates come from the rarer words of the question (how common each word is: ``kb_term``),
+and only those are ranked on the full text.
+
+Misspellings: a question word that no published entry contains is compared, with pg_trgm, to the vocabulary
+of the base (``kb_term``, a few thousand words), and its closest words join its OR-group. Comparing a word
+with a vocabulary stays fast whatever the size of the base; comparing it with every title would not. The
+vocabulary holds each word in a form pg_trgm can split under any locale (``kb_fuzzy()``, see the migration).
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from typing import Any
 
 import rjieba
 
-from backend.db import engine
 from backend.knowledge.tables import KbEntry, KbSynonym
 
 # Words that say nothing about the topic of a question as residents type it.
@@ -46,7 +48,8 @@ DOMAIN_WORDS = (
     "残疾人 困难群众 城乡低保 高温 停车 占道 广场舞"
 ).split()
 MAX_QUERY = 200
-FUZZY_THRESHOLD = 0.45
+MAX_CORRECTIONS = 3
+COMMON_SHARE, COMMON_MIN = 0.02, 200  # a title word in more than 2% of titles (and 200) is common
 MAX_WORDS = 12  # a pasted essay is cut to its first words: the query stays small
 WORD = re.compile(r"[0-9a-z]+|[\u3400-\u9fff]+", re.I)
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -105,21 +108,6 @@ def theme(text: str) -> str:
     return " ".join(sorted(tokens(text)))[:200]
 
 
-def fuzzy_text(text: str) -> str:
-    """``text`` as pg_trgm can compare it under any locale: each CJK character → a three-letter word."""
-    out: list[str] = []
-    for ch in text.lower():
-        if CJK.match(ch):
-            n = ord(ch)
-            out.append(_B36[n % 36] + _B36[n // 36 % 36] + _B36[n // 1296 % 36])
-        elif ch.isascii() and ch.isalnum():
-            if out and out[-1].startswith("_"):
-                out[-1] += ch
-            else:
-                out.append("_" + ch)
-    return " ".join(w.lstrip("_") for w in out)
-
-
 # ---------------------------------------------------------------- synonyms (admin-edited, cached briefly)
 
 SYNONYM_TTL = 30.0
@@ -159,21 +147,105 @@ def forget_synonyms() -> None:
     _synonyms = None
 
 
+# ---------------------------------------------------------------- the vocabulary
+
+
+async def refresh_terms() -> None:
+    """Rebuild ``kb_term`` from the published entries (after a publish or withdrawal, and by the demo loader).
+    One at a time (advisory lock): two rebuilds would insert the same words twice."""
+    from backend.db import write_transaction
+
+    async with write_transaction():
+        await KbEntry.raw("SELECT pg_advisory_xact_lock(18018)")
+        await KbEntry.raw("DELETE FROM kb_term")
+        await KbEntry.raw(
+            "INSERT INTO kb_term (word, ndoc, ndoc_title) SELECT a.word, a.ndoc, coalesce(t.ndoc, 0) "
+            "FROM ts_stat('SELECT tsv FROM kb_entry WHERE status = ''published''') a "
+            "LEFT JOIN ts_stat('SELECT tsv_title FROM kb_title') t USING (word)")
+    forget_total()
+
+
+TOTAL_TTL = 60.0
+_total: tuple[float, int] | None = None
+
+
+async def published_total() -> int:
+    global _total
+    now = time.monotonic()
+    if _total is None or now - _total[0] > TOTAL_TTL:
+        _total = (now, await KbEntry.count().where(KbEntry.status == "published"))
+    return _total[1]
+
+
+def forget_total() -> None:
+    global _total
+    _total = None
+
+
+async def term_counts(words: list[str]) -> dict[str, tuple[int, int]]:
+    """word → (entries holding it, titles holding it), for the words of a question and their synonyms."""
+    if not words:
+        return {}
+    rows = await KbEntry.raw("SELECT word, ndoc, ndoc_title FROM kb_term WHERE word = ANY({}::text[])", words)
+    return {r["word"]: (r["ndoc"], r["ndoc_title"]) for r in rows}
+
+
+async def corrections(words: list[str]) -> dict[str, list[str]]:
+    """The closest known words to each unknown word (trigram similarity over the vocabulary), best first."""
+    unknown = [w for w in words if len(w) >= 2]
+    if not unknown:
+        return {}
+    rows = await KbEntry.raw(
+        "SELECT u.w, c.word FROM unnest({}::text[]) AS u(w) CROSS JOIN LATERAL ("
+        " SELECT t.word FROM kb_term t WHERE t.fuzzy % kb_fuzzy(u.w)"
+        " ORDER BY similarity(t.fuzzy, kb_fuzzy(u.w)) DESC, t.ndoc DESC LIMIT {}) c", unknown, MAX_CORRECTIONS)
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        out.setdefault(r["w"], []).append(r["word"])
+    return out
+
+
+# ---------------------------------------------------------------- the question as a query
+
+
+@dataclass(frozen=True)
+class Group:
+    """One word of the question: itself or any alternative (synonym, correction), as a tsquery."""
+
+    word: str
+    alts: tuple[tuple[str, ...], ...]  # each alternative is one word or a phrase of words (all must match)
+    corrected: bool = False
+
+    @property
+    def tsquery(self) -> str:
+        parts = [_lexeme(a[0]) if len(a) == 1 else "(" + " & ".join(_lexeme(w) for w in a) + ")" for a in self.alts]
+        return "(" + " | ".join(dict.fromkeys(parts)) + ")"
+
+
 def _lexeme(word: str) -> str:
     return "'" + word.replace("'", "''") + "'"
 
 
-def query_groups(words: list[str], synonyms: dict[str, list[list[str]]]) -> list[str]:
-    """One tsquery per word: the word itself or any of its synonyms (a phrase must match all its words).
-    The search ORs the groups, so an entry matching more of the question ranks higher."""
-    groups = []
-    for w in words:
-        alts = [_lexeme(w)]
-        for phrase in synonyms.get(w, []):
-            alts.append(_lexeme(phrase[0]) if len(phrase) == 1
-                        else "(" + " & ".join(_lexeme(p) for p in phrase) + ")")
-        groups.append("(" + " | ".join(dict.fromkeys(alts)) + ")")
-    return groups
+async def question_groups(words: list[str], synonyms: dict[str, list[list[str]]]) -> tuple[list[Group], dict]:
+    """The question's words with their synonyms, unknown words with their likely corrections; and the counts."""
+    groups = [Group(w, tuple(tuple(a) for a in [[w], *synonyms.get(w, [])])) for w in words]
+    counts = await term_counts(sorted({x for g in groups for a in g.alts for x in a}))
+    unknown = [g.word for g in groups if not any(all(x in counts for x in a) for a in g.alts)]
+    fixes = await corrections(unknown)
+    if fixes:
+        counts |= await term_counts(sorted({x for f in fixes.values() for x in f}))
+        groups = [Group(g.word, g.alts + tuple((c,) for c in fixes[g.word]), True) if g.word in fixes else g
+                  for g in groups]
+    return groups, counts
+
+
+def selective(groups: list[Group], counts: dict[str, tuple[int, int]], total: int) -> list[Group]:
+    """The groups rare enough in titles to pick candidates by (all of them when none is): a word found in
+    thousands of titles (申请, 办理) would make the search rank thousands of rows; it still counts in the rank."""
+    limit = max(COMMON_MIN, int(total * COMMON_SHARE))
+    rare = [g for g in groups
+            if sum(min(counts.get(x, (0, 0))[1] for x in a) for a in g.alts) <= limit]
+    return rare or groups
 
 
 # ---------------------------------------------------------------- the search
@@ -186,31 +258,32 @@ class Hit:
     category: str
     snippet: str
     score: float
-    matched: bool  # found by words (full-text), not only by similar characters
+    matched: bool  # holds at least one word of the question as typed (or a synonym), not only a correction
     outdated: bool
-    coverage: float = 0.0  # share of the question's words (or their synonyms) the entry contains
+    coverage: float = 0.0  # share of the question's words (or their synonyms/corrections) the entry contains
 
 
-# Weights D, C, B, A: the title and keywords (A) count five times the body (C).
-_RANK = "coalesce(ts_rank(ARRAY[0.05, 0.2, 0.4, 1.0]::float4[], e.tsv, q.tsq), 0)"
-_SIM = "CASE WHEN q.fz = '' THEN 0 ELSE word_similarity(q.fz, e.fuzzy) END"
+_WEIGHTS = "ARRAY[0.05, 0.2, 0.4, 1.0]::float4[]"  # D, C, B, A: the title and keywords (A) count 5× the body (C)
+_SCOPE = "e.status = 'published' AND (q.cat = '' OR e.category = q.cat)"
+# Candidates come cheaply from two indexes, then only those (at most 80) are ranked on the full text:
+#  * by_title: the question's rarer words in the title or keywords (kb_title: narrow rows), best 40 by rank;
+#  * by_all: entries holding every word of the question (or an alternative), anywhere: an AND is selective.
 _SEARCH_SQL = f"""
-WITH q AS (SELECT CASE WHEN {{}} = '' THEN NULL ELSE to_tsquery('simple', {{}}) END AS tsq, {{}}::text AS fz),
-hits AS (
-  SELECT e.id, e.title, e.category, left(e.answer, 160) AS snippet, e.tsv, {_RANK} AS rank, {_SIM} AS sim,
-         coalesce(e.tsv @@ q.tsq, false) AS matched,
-         (coalesce(e.expires_on < current_date, false) OR coalesce(e.review_by < current_date, false)) AS outdated,
-         row_number() OVER (ORDER BY round(({_RANK} + 0.3 * {_SIM})::numeric, 3) DESC,
-                                     e.published_at DESC NULLS LAST, e.id DESC) AS n
-  FROM kb_entry e, q
-  WHERE e.status = 'published' AND ((q.tsq IS NOT NULL AND e.tsv @@ q.tsq) OR (q.fz <> '' AND q.fz <% e.fuzzy))
-    AND ({{}} = '' OR e.category = {{}})
-  ORDER BY n
-  LIMIT {{}}
-)
-SELECT id, title, category, snippet, rank, sim, matched, outdated,
-       (SELECT count(*) FROM unnest({{}}::text[]) g WHERE hits.tsv @@ to_tsquery('simple', g)) AS covered
-FROM hits ORDER BY n
+WITH q AS (SELECT to_tsquery('simple', {{}}) AS tsq, to_tsquery('simple', {{}}) AS tsq_all,
+                  to_tsquery('simple', {{}}) AS tsq_pick, to_tsquery('simple', {{}}) AS tsq_typed,
+                  {{}}::text AS cat, {{}}::text[] AS groups),
+by_title AS (
+  SELECT t.entry AS id FROM kb_title t, q WHERE t.tsv_title @@ q.tsq_pick AND (q.cat = '' OR t.category = q.cat)
+  ORDER BY ts_rank(t.tsv_title, q.tsq) DESC, t.published_at DESC LIMIT 40),
+by_all AS (SELECT e.id FROM kb_entry e, q WHERE {_SCOPE} AND e.tsv @@ q.tsq_all LIMIT 40),
+cand AS (SELECT id FROM by_title UNION SELECT id FROM by_all)
+SELECT e.id, e.title, e.category, left(e.answer, 160) AS snippet,
+       ts_rank({_WEIGHTS}, e.tsv, q.tsq) AS rank, e.tsv @@ q.tsq_typed AS matched,
+       (SELECT count(*) FROM unnest(q.groups) g WHERE e.tsv @@ to_tsquery('simple', g)) AS covered,
+       (coalesce(e.expires_on < current_date, false) OR coalesce(e.review_by < current_date, false)) AS outdated
+FROM cand JOIN kb_entry e ON e.id = cand.id, q
+ORDER BY round(ts_rank({_WEIGHTS}, e.tsv, q.tsq)::numeric, 3) DESC, e.published_at DESC NULLS LAST, e.id DESC
+LIMIT {{}}
 """
 
 
@@ -218,23 +291,22 @@ async def search(text: str, *, limit: int = 10, category: str = "") -> list[Hit]
     text = (text or "").replace("\x00", "")[:MAX_QUERY]
     synonyms = await synonym_map()  # first: its terms join the segmenter's dictionary
     words = tokens(text)[:MAX_WORDS]
-    groups = query_groups(words, synonyms)
-    tsq = " | ".join(groups)
-    fuzzy = fuzzy_text("".join(words)) if words else ""
-    if not tsq and not fuzzy:
+    if not words:
         return []
-    category = category[:30]
-    async with engine().transaction():
-        # A one-character slip in a three-character word leaves ~0.53 of its trigrams (the default bar is 0.6).
-        await KbEntry.raw("SELECT set_config('pg_trgm.word_similarity_threshold', {}, true)", str(FUZZY_THRESHOLD))
-        rows = await KbEntry.raw(_SEARCH_SQL, tsq, tsq, fuzzy, category, category, max(1, min(limit, 50)), groups)
-    return [Hit(id=r["id"], title=r["title"], category=r["category"], snippet=r["snippet"],
-                score=float(r["rank"]) + 0.3 * float(r["sim"]), matched=bool(r["matched"]),
-                outdated=bool(r["outdated"]), coverage=r["covered"] / len(groups) if groups else 0.0) for r in rows]
+    groups, counts = await question_groups(words, synonyms)
+    typed = [Group(g.word, tuple(a for a in g.alts[: 1 + len(synonyms.get(g.word, []))])) for g in groups]
+    tsq = " | ".join(g.tsquery for g in groups)
+    pick = " | ".join(g.tsquery for g in selective(groups, counts, await published_total()))
+    rows = await KbEntry.raw(_SEARCH_SQL, tsq, " & ".join(g.tsquery for g in groups), pick,
+                             " | ".join(g.tsquery for g in typed), category[:30], [g.tsquery for g in groups],
+                             max(1, min(limit, 50)))
+    return [Hit(id=r["id"], title=r["title"], category=r["category"], snippet=r["snippet"], score=float(r["rank"]),
+                matched=bool(r["matched"]), outdated=bool(r["outdated"]), coverage=r["covered"] / len(groups))
+            for r in rows]
 
 
-def entry_tokens(row: dict[str, Any]) -> tuple[str, str, str]:
+def entry_tokens(row: dict[str, Any]) -> tuple[str, str]:
     title = token_text(row["title"], row.get("keywords", ""))
     body = token_text(row.get("answer", ""), row.get("where_to_go", ""), row.get("what_to_bring", ""),
                       row.get("responsible", ""), row.get("source_title", ""), row.get("source_issuer", ""))
-    return title, body, fuzzy_text(row["title"])
+    return title, body

@@ -13,7 +13,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import utcnow, write_transaction
+from backend.db import on_commit, utcnow, write_transaction
 from backend.i18n import _
 from backend.knowledge import search
 from backend.knowledge.tables import (
@@ -181,8 +181,7 @@ async def _owner(unit_id: int | None) -> Unit:
 async def _apply_content(entry_id: int, values: dict[str, Any], **extra: Any) -> None:
     tokens = search.entry_tokens(values)
     await KbEntry.update({**{getattr(KbEntry, k): v for k, v in values.items()},
-                          KbEntry.title_tokens: tokens[0], KbEntry.body_tokens: tokens[1],
-                          KbEntry.fuzzy: tokens[2], KbEntry.updated_at: utcnow(),
+                          KbEntry.title_tokens: tokens[0], KbEntry.body_tokens: tokens[1], KbEntry.updated_at: utcnow(),
                           **{getattr(KbEntry, k): v for k, v in extra.items()}}).where(KbEntry.id == entry_id)
 
 
@@ -210,7 +209,7 @@ async def create_entry(viewer: Viewer, data: EntryInput, *, submit: bool = False
 
 
 async def get_entry(entry_id: int) -> dict[str, Any]:
-    row = await KbEntry.select(*KbEntry.all_columns(exclude=["title_tokens", "body_tokens", "fuzzy"]),
+    row = await KbEntry.select(*KbEntry.all_columns(exclude=["title_tokens", "body_tokens"]),
                                KbEntry.owner_unit.name.as_alias("owner_name")).where(KbEntry.id == entry_id).first()
     if row is None:
         raise KbError(_("知识条目不存在"), status=404)
@@ -306,6 +305,7 @@ async def review(viewer: Viewer, entry_id: int, number: int, *, approve: bool, n
                 review_by = now.date() + timedelta(days=REVIEW_DEFAULT_DAYS)
             await _apply_content(entry_id, version_content(version), version=number,
                                  status=EntryStatus.published.value, published_at=now, review_by=review_by)
+            await on_commit(search.refresh_terms)  # the vocabulary the search counts words and corrects typos by
 
 
 async def withdraw(viewer: Viewer, entry_id: int) -> None:
@@ -317,6 +317,7 @@ async def withdraw(viewer: Viewer, entry_id: int) -> None:
             raise KbError(_("该条目未发布"), status=409)
         await KbEntry.update({KbEntry.status: EntryStatus.withdrawn.value, KbEntry.updated_at: utcnow()}) \
             .where(KbEntry.id == entry_id)
+        await on_commit(search.refresh_terms)
 
 
 # ---------------------------------------------------------------- reading

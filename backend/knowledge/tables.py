@@ -4,8 +4,8 @@ the search log and the consultations residents answered themselves.
 An entry's content columns hold what readers see: the published version once there is one, the newest
 draft before that. Every edit is a ``KbVersion`` row (author, time, state); approving a version copies it
 into the entry. ``title_tokens``/``body_tokens`` are the segmented text (words joined by spaces) that the
-generated ``tsv`` column indexes; ``fuzzy`` is the title in the form pg_trgm can compare (see search.py).
-The tsvector column is created by the migration only: Piccolo never selects or writes it.
+generated ``tsv`` column indexes. ``tsv``, the ``kb_title`` table (a trigger keeps it) and ``kb_term`` (the
+vocabulary) are created by the migration only: Piccolo never selects or writes them (see search.py).
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ class KbEntry(Table, tablename="kb_entry"):
     # --- search
     title_tokens = Text(default="")
     body_tokens = Text(default="")
-    fuzzy = Text(default="")
 
 
 class KbVersion(Table, tablename="kb_version"):

@@ -785,26 +785,6 @@ async def forwards():
         schema=None,
     )
 
-    manager.add_column(
-        table_class_name="KbEntry",
-        tablename="kb_entry",
-        column_name="fuzzy",
-        db_column_name="fuzzy",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
 
     manager.add_column(
         table_class_name="KbSearch",
