@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
+from backend.i18n import gettext as _
 from backend.knowledge import search, service
 from backend.knowledge.service import CATEGORIES, STATE_LABELS, STATUS_LABELS, KbError
 from backend.organisation.tables import Unit
@@ -62,7 +63,7 @@ class KnowledgeController(Controller):
     @get("/c/{category:str}")
     async def category(self, request: Request, category: str, page_no: int = 1) -> Response:
         if category not in CATEGORIES:
-            raise NotFoundException(detail="没有这个分类")
+            raise NotFoundException(detail=_("没有这个分类"))
         rows, has_next = await service.browse(category, page_no)
         return page(request, "knowledge/category.html",
                     {"category": category, "rows": rows, "page_no": max(1, min(page_no, 1000)), "has_next": has_next,
@@ -83,7 +84,7 @@ class KnowledgeController(Controller):
     async def feedback(self, request: Request, entry_id: int) -> Response:
         f = await _fields(request)
         if f.get("helpful") not in ("1", "0"):
-            raise HTTPException(status_code=400, detail="请选择“有帮助”或“没帮助”")
+            raise HTTPException(status_code=400, detail=_("请选择“有帮助”或“没帮助”"))
         try:
             await service.feedback(entry_id, f["helpful"] == "1", form_int(f.get("s")))
         except KbError as exc:
@@ -104,7 +105,7 @@ class KnowledgeController(Controller):
         f = await _fields(request)
         entry_id = form_int(f.get("entry_id"))
         if entry_id is None:
-            raise HTTPException(status_code=400, detail="缺少知识条目")
+            raise HTTPException(status_code=400, detail=_("缺少知识条目"))
         try:
             await service.record_self_served(entry_id, f.get("question", ""), viewer_of(request))
         except KbError as exc:
@@ -121,7 +122,7 @@ class KnowledgeController(Controller):
 def _staff(request: Request) -> Viewer:
     viewer = viewer_of(request)
     if not service.is_kb_staff(viewer):
-        raise PermissionDeniedException("您的角色无权编写知识库")
+        raise PermissionDeniedException(_("您的角色无权编写知识库"))
     assert viewer is not None
     return viewer
 
@@ -186,7 +187,7 @@ class KnowledgeStaffController(Controller):
         except KbError as exc:
             _raise(exc)
         if not (service.can_edit(viewer, entry["owner_unit"]) or service.is_command_center(viewer)):
-            raise PermissionDeniedException("只有负责单位和审核人可以查看此条目的内部信息")
+            raise PermissionDeniedException(_("只有负责单位和审核人可以查看此条目的内部信息"))
         return entry
 
     @get("/{entry_id:int}")
@@ -206,7 +207,7 @@ class KnowledgeStaffController(Controller):
         viewer = _staff(request)
         entry = await self._entry(viewer, entry_id)
         if not service.can_edit(viewer, entry["owner_unit"]):
-            raise PermissionDeniedException("只有负责单位和审核人可以修改此条目")
+            raise PermissionDeniedException(_("只有负责单位和审核人可以修改此条目"))
         latest = (await service.versions(entry_id))[0]
         form = service.version_content(latest) | {"owner_unit": entry["owner_unit"], "review_by": entry["review_by"]}
         return await self._form(request, viewer, form, entry=entry)
@@ -242,7 +243,7 @@ class KnowledgeStaffController(Controller):
         viewer = _staff(request)
         f = await _fields(request)
         if f.get("decision") not in ("approve", "reject"):
-            raise HTTPException(status_code=400, detail="请选择“发布”或“退回”")
+            raise HTTPException(status_code=400, detail=_("请选择“发布”或“退回”"))
         try:
             await service.review(viewer, entry_id, number, approve=f["decision"] == "approve", note=f.get("note", ""))
         except KbError as exc:
@@ -285,7 +286,7 @@ class KnowledgeStaffController(Controller):
     async def gaps(self, request: Request, days: int = 90) -> Response:
         viewer = _staff(request)
         if not service.is_command_center(viewer):
-            raise PermissionDeniedException("此页面仅供指挥中心使用")
+            raise PermissionDeniedException(_("此页面仅供指挥中心使用"))
         days = max(1, min(days, 366))
         return page(request, "knowledge/gaps.html", {
             "gaps": await service.gaps(days), "days": days, "self_served": await service.self_served_count(),
@@ -300,7 +301,7 @@ class KnowledgeStaffController(Controller):
     def _synonym_admin(self, request: Request) -> Viewer:
         viewer = _staff(request)
         if not (viewer.is_admin or service.is_command_center(viewer)):
-            raise PermissionDeniedException("同义词词典由管理员和指挥中心维护")
+            raise PermissionDeniedException(_("同义词词典由管理员和指挥中心维护"))
         return viewer
 
     @post("/synonyms")

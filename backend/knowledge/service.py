@@ -28,7 +28,7 @@ from backend.knowledge.tables import (
 from backend.organisation.tables import Unit
 
 # code → label (Chinese msgid; English in messages.po)
-CATEGORIES: dict[str, str] = {
+CATEGORY_LABELS: dict[str, str] = {
     "assistance": "社会救助",
     "elderly": "养老服务",
     "disability": "残疾人服务",
@@ -43,6 +43,7 @@ CATEGORIES: dict[str, str] = {
     "veterans": "退役军人",
     "other": "其他",
 }
+CATEGORIES = CATEGORY_LABELS
 STATE_LABELS = {"draft": "草稿", "review": "待审核", "approved": "已发布", "rejected": "已退回"}
 STATUS_LABELS = {"draft": "未发布", "published": "已发布", "withdrawn": "已撤下"}
 # What a version holds (and what the public page may show, with the computed "may be out of date").

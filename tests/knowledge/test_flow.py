@@ -219,3 +219,29 @@ async def test_synonym_dictionary_admin_pages(client) -> None:
     assert (await client.post(f"/kb/manage/synonyms/{group['id']}/delete")).status_code == 303
     await client.login_staff("haixi")
     assert (await client.get("/kb/manage/synonyms")).status_code == 403
+
+
+async def test_self_served_has_its_own_dashboard_figure(client, new_client) -> None:
+    await client.login_staff("zhzx")
+
+    def figure(html: str) -> int:
+        m = re.search(r'data-testid="kpi-kb-self-served"><span class="kpi-value">(\d+)<', html)
+        assert m, "the dashboard shows the knowledge base's figure"
+        return int(m.group(1))
+
+    before = figure((await client.get("/dashboard")).text)
+    requests_before = await Request.count()
+    async with new_client() as resident:
+        r = await resident.post("/kb/self-served", data={"entry_id": str(await demo_id("gongzufang")),
+                                                         "question": "公租房怎么申请"})
+        assert r.status_code == 303
+    assert figure((await client.get("/dashboard")).text) == before + 1
+    assert await Request.count() == requests_before
+
+
+async def test_pages_in_english(client) -> None:
+    client.cookies.set("lang", "en")
+    r = await client.get("/kb")
+    assert "Policy question" in r.text and "Social assistance" in r.text and "Browse by category" in r.text
+    r = await client.get(f"/kb/{await demo_id('dibao-apply')}")
+    assert "Where to go" in r.text and "Was this answer helpful?" in r.text
