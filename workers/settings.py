@@ -7,6 +7,7 @@ from typing import Any
 from backend.db import engine
 from backend.jobs import redis_settings
 from backend.settings import get_settings
+from workers import knowledge as knowledge_jobs
 from workers import lights as lights_jobs  # registers the lights after-commit hook too
 from workers import media as media_jobs
 from workers import ratings as ratings_jobs
@@ -38,6 +39,7 @@ FUNCTIONS += [send_push]
 FUNCTIONS += lights_jobs.FUNCTIONS; CRON_JOBS += lights_jobs.CRON_JOBS  # noqa: E702
 FUNCTIONS += wishes_jobs.FUNCTIONS; CRON_JOBS += wishes_jobs.CRON_JOBS  # noqa: E702
 FUNCTIONS += media_jobs.FUNCTIONS; CRON_JOBS += media_jobs.CRON_JOBS  # noqa: E702
+FUNCTIONS += knowledge_jobs.FUNCTIONS; CRON_JOBS += knowledge_jobs.CRON_JOBS  # noqa: E702
 
 
 class WorkerSettings:

@@ -245,3 +245,10 @@ async def test_pages_in_english(client) -> None:
     assert "Policy question" in r.text and "Social assistance" in r.text and "Browse by category" in r.text
     r = await client.get(f"/kb/{await demo_id('dibao-apply')}")
     assert "Where to go" in r.text and "Was this answer helpful?" in r.text
+
+
+def test_worker_runs_the_daily_flag_notice_and_the_vocabulary_refresh() -> None:
+    from workers.settings import CRON_JOBS
+
+    names = {job.name for job in CRON_JOBS}
+    assert {"cron:notify_flagged_entries", "cron:refresh_kb_terms"} <= names
