@@ -53,7 +53,7 @@ class KnowledgeController(Controller):
     async def search_page(self, request: Request, q: str = "", category: str = "") -> Response:
         q = _clean_q(q)
         category = category if category in CATEGORIES else ""
-        hits = await search.search(q, limit=20, category=category) if q else []
+        hits = await search.search(q, limit=20, category=category, coverage=True) if q else []
         # The search log feeds the command center's list of questions without a good answer. It is a record of
         # what was asked (like the access log), not a change anyone can see; htmx re-renders are not logged twice.
         search_id = await service.log_search(q, hits) if q and request.headers.get("hx-request") != "true" else None

@@ -265,21 +265,21 @@ class Hit:
 
 _WEIGHTS = "ARRAY[0.05, 0.2, 0.4, 1.0]::float4[]"  # D, C, B, A: the title and keywords (A) count 5× the body (C)
 _SCOPE = "e.status = 'published' AND (q.cat = '' OR e.category = q.cat)"
-# Candidates come cheaply from two indexes, then only those (at most 80) are ranked on the full text:
-#  * by_title: the question's rarer words in the title or keywords (kb_title: narrow rows), best 40 by rank;
+# Candidates come cheaply from two indexes, then only those (at most 60) are ranked on the full text:
+#  * by_title: the question's rarer words in the title or keywords (kb_title: narrow rows), best 30 by rank;
 #  * by_all: entries holding every word of the question (or an alternative), anywhere: an AND is selective.
 _SEARCH_SQL = f"""
 WITH q AS (SELECT to_tsquery('simple', {{}}) AS tsq, to_tsquery('simple', {{}}) AS tsq_all,
                   to_tsquery('simple', {{}}) AS tsq_pick, to_tsquery('simple', {{}}) AS tsq_typed,
-                  {{}}::text AS cat, {{}}::text[] AS groups),
+                  {{}}::text AS cat, {{}}::text[]::tsquery[] AS groups, {{}}::boolean AS coverage),
 by_title AS (
   SELECT t.entry AS id FROM kb_title t, q WHERE t.tsv_title @@ q.tsq_pick AND (q.cat = '' OR t.category = q.cat)
-  ORDER BY ts_rank(t.tsv_title, q.tsq) DESC, t.published_at DESC LIMIT 40),
-by_all AS (SELECT e.id FROM kb_entry e, q WHERE {_SCOPE} AND e.tsv @@ q.tsq_all LIMIT 40),
+  ORDER BY ts_rank(t.tsv_title, q.tsq) DESC, t.published_at DESC LIMIT 30),
+by_all AS (SELECT e.id FROM kb_entry e, q WHERE {_SCOPE} AND e.tsv @@ q.tsq_all LIMIT 30),
 cand AS (SELECT id FROM by_title UNION SELECT id FROM by_all)
 SELECT e.id, e.title, e.category, left(e.answer, 160) AS snippet,
        ts_rank({_WEIGHTS}, e.tsv, q.tsq) AS rank, e.tsv @@ q.tsq_typed AS matched,
-       (SELECT count(*) FROM unnest(q.groups) g WHERE e.tsv @@ to_tsquery('simple', g)) AS covered,
+       CASE WHEN q.coverage THEN (SELECT count(*) FROM unnest(q.groups) g WHERE e.tsv @@ g) ELSE 0 END AS covered,
        (coalesce(e.expires_on < current_date, false) OR coalesce(e.review_by < current_date, false)) AS outdated
 FROM cand JOIN kb_entry e ON e.id = cand.id, q
 ORDER BY round(ts_rank({_WEIGHTS}, e.tsv, q.tsq)::numeric, 3) DESC, e.published_at DESC NULLS LAST, e.id DESC
@@ -287,7 +287,9 @@ LIMIT {{}}
 """
 
 
-async def search(text: str, *, limit: int = 10, category: str = "") -> list[Hit]:
+async def search(text: str, *, limit: int = 10, category: str = "", coverage: bool = False) -> list[Hit]:
+    """Published entries for a question, best first. ``coverage``: also count, per hit, how many of the
+    question's words it holds (the search log's "good answer" test; it costs a little, so only when asked)."""
     text = (text or "").replace("\x00", "")[:MAX_QUERY]
     synonyms = await synonym_map()  # first: its terms join the segmenter's dictionary
     words = tokens(text)[:MAX_WORDS]
@@ -299,7 +301,7 @@ async def search(text: str, *, limit: int = 10, category: str = "") -> list[Hit]
     pick = " | ".join(g.tsquery for g in selective(groups, counts, await published_total()))
     rows = await KbEntry.raw(_SEARCH_SQL, tsq, " & ".join(g.tsquery for g in groups), pick,
                              " | ".join(g.tsquery for g in typed), category[:30], [g.tsquery for g in groups],
-                             max(1, min(limit, 50)))
+                             coverage, max(1, min(limit, 50)))
     return [Hit(id=r["id"], title=r["title"], category=r["category"], snippet=r["snippet"], score=float(r["rank"]),
                 matched=bool(r["matched"]), outdated=bool(r["outdated"]), coverage=r["covered"] / len(groups))
             for r in rows]
