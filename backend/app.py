@@ -22,6 +22,7 @@ from backend import wiring  # noqa: F401  (the transition hooks, listed in one p
 from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
+from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
 from backend.notify.controllers import NotificationsController
@@ -80,6 +81,7 @@ CONTROLLERS: list[type[Controller]] = [
     RatingController,  # satisfaction
     DashboardController, PublicStatsController,  # KPIs
     WishController,  # micro-wishes and claims
+    KnowledgeController, KnowledgeStaffController,  # policy answers: public pages and the owners' work
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
 ]

@@ -162,6 +162,9 @@ async def load_demo() -> dict[str, int]:
         for phone, name, party in RESIDENTS:
             if not await Account.exists().where(Account.phone == phone):
                 await Account(kind=AccountKind.resident.value, phone=phone, name=name, is_party_member=party).save()
+    from backend.knowledge.demo import load_demo_knowledge  # policy Q&A demo entries (issue 18)
+
+    await load_demo_knowledge()
     return {
         "units": await Unit.count(),
         "accounts": await Account.count(),

@@ -10,6 +10,7 @@ from arq import cron
 from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; jobs make transitions too)
 from backend.db import engine
 from backend.jobs import redis_settings
+from workers.knowledge import notify_flagged_entries, refresh_kb_terms
 from workers.lights import light_fire, light_repair, light_sweep
 from workers.media import sweep_draft_photos, sweep_orphan_photos
 from workers.notify import send_push
@@ -42,6 +43,8 @@ FUNCTIONS: list[Any] = [
     send_push,  # Web Push of a notification
     sweep_orphan_photos,
     sweep_draft_photos,
+    notify_flagged_entries,
+    refresh_kb_terms,
 ]
 # Sweeps: the database is the truth, these repair whatever a lost or late job missed.
 LIGHT_CRONS: list[Any] = [
@@ -55,6 +58,8 @@ CRON_JOBS: list[Any] = [
     cron(sweep_wish_claims, second=7, run_at_startup=True),  # every minute, away from the other sweeps at :00
     cron(sweep_orphan_photos, hour={3}, minute={17}, unique=True),
     cron(sweep_draft_photos, minute=set(range(0, 60, 10)), unique=True),  # expired drafts' files
+    cron(notify_flagged_entries, hour=0, minute=5),  # 08:05 in Taiyuan: owners hear of out-of-date answers
+    cron(refresh_kb_terms, minute=17),  # the search vocabulary (a publish rebuilds it too)
 ]
 
 

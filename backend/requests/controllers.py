@@ -51,6 +51,7 @@ from backend.requests.service import (
 )
 from backend.requests.tables import Source, Status
 from backend.web.auth import draft_token
+from backend.web.forms import form_int
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -410,9 +411,12 @@ class StaffRequestsController(Controller):
         return page(request, "requests/_inbox_counts.html", {"counts": counts} | _labels())
 
     @get("/requests/{request_id:int}")
-    async def request_detail(self, request: Request, request_id: int) -> Response:
+    async def request_detail(self, request: Request, request_id: int, kb: str = "") -> Response:
         viewer = _viewer(request)
-        return await _staff_detail(request, viewer, await _staff_request(viewer, request_id))
+        from backend.knowledge.service import answer_note  # ?kb=ID: answer with a knowledge entry (issue 18)
+
+        notes = await answer_note(form_int(kb))
+        return await _staff_detail(request, viewer, await _staff_request(viewer, request_id), notes=notes)
 
     async def _act(self, request: Request, request_id: int, action: str) -> Response:
         viewer = _viewer(request)

@@ -98,7 +98,10 @@ class DashboardController(Controller):
         except FilterError as exc:
             return page(request, "stats/dashboard.html", ctx | {"error": str(exc), "board": None}, status_code=400)
         board = await service.cached_dashboard(f, scopes)
-        return page(request, "stats/dashboard.html", ctx | self._board_ctx(board), block="live")
+        from backend.knowledge.service import self_served_count  # answered by the knowledge base (issue 18)
+
+        kb = {"kb_self_served": await self_served_count(f.start_utc, f.end_utc)}
+        return page(request, "stats/dashboard.html", ctx | self._board_ctx(board) | kb, block="live")
 
     def _board_ctx(self, board: service.Dashboard) -> dict[str, Any]:
         f = board.filters

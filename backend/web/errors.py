@@ -96,7 +96,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
 def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
     if _wants_json(request):
         return Response({"status_code": 401, "detail": exc.detail}, status_code=401)
-    target = "/staff/login" if request.url.path.startswith(("/staff", "/admin", "/cc")) else "/login"
+    target = "/staff/login" if request.url.path.startswith(("/staff", "/admin", "/cc", "/kb/manage")) else "/login"
     nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if is_htmx(request):
         return Response("", status_code=401, headers={"HX-Redirect": f"{target}?next={nxt}"})

@@ -16,6 +16,15 @@ async def test_auto_migration_finds_no_changes() -> None:
         assert pending == [], f"{app_config.app_name}: tables.py and the migrations differ: {pending}"
 
 
+# Kept by raw SQL because Piccolo cannot declare them (tsvector columns, GENERATED ... STORED columns, tables
+# a trigger keeps); each is created in its app's SQL migration, which says why.
+RAW_ONLY = {
+    ("kb_entry", "tsv"),  # generated tsvector of the segmented title and answer (knowledge search)
+    *{("kb_title", c) for c in ("entry", "category", "published_at", "tsv_title")},  # trigger-kept narrow index table
+    *{("kb_term", c) for c in ("word", "ndoc", "ndoc_title", "fuzzy")},  # search vocabulary, generated trigram key
+}
+
+
 async def test_every_table_and_column_is_declared() -> None:
     declared = {
         (table._meta.tablename, column._meta.db_column_name)
@@ -28,5 +37,6 @@ async def test_every_table_and_column_is_declared() -> None:
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
             "AND table_name <> 'migration'")  # Piccolo's own bookkeeping table
     }
-    assert in_database - declared == set(), "columns in the database that no tables.py declares"
+    assert in_database - declared - RAW_ONLY == set(), "columns in the database that no tables.py declares"
+    assert RAW_ONLY <= in_database, "a raw-only column listed here no longer exists: remove it from RAW_ONLY"
     assert declared - in_database == set(), "declared columns the migrations do not create"
