@@ -42,20 +42,9 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 
 def wait_for_home(url: str, web: subprocess.Popen, timeout: float = 180) -> None:
-    import httpx
+    from tests.support.services import wait_until_up
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url + "/", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if web.poll() is not None:
-            raise RuntimeError(f"the web process exited with {web.returncode}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"GET / did not answer 200 within {timeout:.0f} s")
-        time.sleep(0.05)
+    wait_until_up(url, web, timeout, path="/")
 
 
 def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, float, float]:

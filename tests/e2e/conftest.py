@@ -8,14 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -53,17 +51,11 @@ def live_server(database) -> Iterator[str]:
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the app did not start:\n" + log.read_text(errors="replace")[-3000:])
-        time.sleep(0.2)
+    try:
+        wait_until_up(url, proc)
+    except RuntimeError as exc:
+        proc.kill()
+        raise RuntimeError(f"the app did not start ({exc}):\n" + log.read_text(errors="replace")[-3000:]) from exc
     yield url
     proc.terminate()
     try:

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ import httpx
 from backend.cli import web_args
 from backend.settings import get_settings
 from tests.support.factories import fresh_phone
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -80,15 +79,7 @@ def test_a_forged_x_forwarded_for_does_not_escape_the_ip_limit() -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.2)
+        wait_until_up(url, proc)
         with httpx.Client(base_url=url) as c:
             c.get("/")
             statuses = []

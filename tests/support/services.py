@@ -17,6 +17,24 @@ import time
 from pathlib import Path
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60, path: str = "/healthz") -> None:
+    """Until ``url + path`` answers 200; fails at once when the process exits, or after ``timeout``."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + path, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the process exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}{path} did not answer 200 within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
