@@ -25,6 +25,7 @@ from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
+from backend.notices.controllers import NoticesController, NoticeTypesAdminController
 from backend.notify.controllers import NotificationsController
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
@@ -81,6 +82,7 @@ CONTROLLERS: list[type[Controller]] = [
     WishController,  # micro-wishes and claims
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
+    NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue
 ]
 
 

@@ -12,6 +12,7 @@ from backend.db import engine
 from backend.jobs import redis_settings
 from workers.lights import light_fire, light_repair, light_sweep
 from workers.media import sweep_orphan_photos
+from workers.notices import notice_sweep
 from workers.notify import send_push
 from workers.ratings import ratings_auto_close, ratings_sweep
 from workers.stats import stats_catch_up
@@ -41,6 +42,7 @@ FUNCTIONS: list[Any] = [
     stats_catch_up,  # fold new events into the KPI rollup
     send_push,  # Web Push of a notification
     sweep_orphan_photos,
+    notice_sweep,
 ]
 # Sweeps: the database is the truth, these repair whatever a lost or late job missed.
 LIGHT_CRONS: list[Any] = [
@@ -53,6 +55,8 @@ CRON_JOBS: list[Any] = [
     cron(stats_catch_up, second=30, run_at_startup=True, unique=True),
     cron(sweep_wish_claims, second=7, run_at_startup=True),  # every minute, away from the other sweeps at :00
     cron(sweep_orphan_photos, hour={3}, minute={17}, unique=True),
+    # 村居公开: deadlines are days apart, so a sweep every 10 minutes is the whole timer (no deferred jobs).
+    cron(notice_sweep, minute=set(range(3, 60, 10)), second=40, run_at_startup=True, unique=True, timeout=300),
 ]
 
 
