@@ -145,8 +145,10 @@ async def board(viewer: Viewer, *, unit_path: str | None = None, overdue_only: b
                           NoticeDuty.unit.parent.name.as_alias("street_name"),
                           NoticeDuty.notice_type.name.as_alias("type_name")).where(cond)
     if overdue_only:
-        q = q.where(NoticeDuty.fulfilled_at.is_null() & (NoticeDuty.due_at <= now))
-    rows = await q.order_by(NoticeDuty.due_at).limit(500)
+        # Lit by the sweep, or due and not yet swept (the sweep runs every ten minutes).
+        q = q.where(NoticeDuty.fulfilled_at.is_null() & ((NoticeDuty.due_at <= now)
+                                                         | NoticeDuty.yellow_lit_at.is_not_null()))
+    rows = await q.order_by(NoticeDuty.due_at, ascending=False).limit(500)
     _decorate(rows, now)
     order = {"red": 0, "yellow": 1, "late": 2, "pending": 3, "ok": 4}
     rows.sort(key=lambda r: (order[r["light"]], r["due_at"]))
