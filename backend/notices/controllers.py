@@ -29,7 +29,7 @@ from backend.web.render import page
 
 LABELS = {"cadences": svc.CADENCE_LABELS, "levels": svc.LEVEL_LABELS, "version_labels": svc.VERSION_STATUS_LABELS,
           "notice_labels": svc.NOTICE_STATUS_LABELS, "mark_labels": MARK_LABELS, "marks": MARKS,
-          "light_labels": {"red": "红灯", "yellow": "黄灯", "late": "逾期发布", "ok": "按时发布", "pending": "未到期"},
+          "light_labels": duties.LIGHT_LABELS, "attachment_labels": svc.ATTACHMENT_LABELS,
           "question_days": svc.QUESTION_DAYS}
 MAX_FIELD = 20000
 

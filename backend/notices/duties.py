@@ -23,6 +23,7 @@ from backend.organisation.tables import Unit, UnitKind
 from backend.settings import get_settings
 
 COLOR_LABELS = {"yellow": "黄灯", "red": "红灯"}
+LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "late": "逾期发布", "ok": "按时发布", "pending": "未到期"}
 
 
 async def ensure_duties(now: datetime | None = None) -> int:

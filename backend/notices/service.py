@@ -46,6 +46,7 @@ LEVEL_LABELS = {"all": "社区和村", "community": "城市社区（居务）", 
 NOTICE_STATUS_LABELS = {"draft": "未发布", "published": "已发布", "withdrawn": "已撤下"}
 VERSION_STATUS_LABELS = {"draft": "草稿", "review": "待监委会审核", "returned": "已退回修改", "published": "现行版本",
                          "superseded": "已更正（旧版本）"}
+ATTACHMENT_LABELS = {"pdf": "PDF", "image": "图片", "table": "表格", "board": "公开栏照片"}
 PUBLISHER_ROLES = (Role.community_staff.value, Role.unit_head.value)
 QUESTION_DAYS = 10  # an answer is due within 10 days (the lights' resolve clock of the question category)
 QUESTION_CATEGORY = "open_affairs"
@@ -688,7 +689,7 @@ async def browse(b: Browse) -> dict[str, Any]:
     page = max(b.page, 1)
     rows = await Notice.raw(
         f"SELECT n.id, n.title, n.published_at, n.period_start, n.period_end, n.current_version, "
-        f"t.name AS type_name, t.cadence FROM notice n JOIN notice_type t ON t.id = n.notice_type "
+        f"t.name AS type_name, t.name_en AS type_name_en, t.cadence FROM notice n JOIN notice_type t ON t.id = n.notice_type "
         f"WHERE {sql_where} ORDER BY {rank} DESC, n.id DESC LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}",
         *args, *args_rank)
     for r in rows:
