@@ -689,7 +689,8 @@ async def browse(b: Browse) -> dict[str, Any]:
     page = max(b.page, 1)
     rows = await Notice.raw(
         f"SELECT n.id, n.title, n.published_at, n.period_start, n.period_end, n.current_version, "
-        f"t.name AS type_name, t.name_en AS type_name_en, t.cadence FROM notice n JOIN notice_type t ON t.id = n.notice_type "
+        f"t.name AS type_name, t.name_en AS type_name_en, t.cadence "
+        f"FROM notice n JOIN notice_type t ON t.id = n.notice_type "
         f"WHERE {sql_where} ORDER BY {rank} DESC, n.id DESC LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}",
         *args, *args_rank)
     for r in rows:

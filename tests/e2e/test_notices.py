@@ -9,7 +9,7 @@ import re
 import pytest
 
 from backend.notices.tables import Notice, NoticeQuestion
-from tests.e2e.conftest import axe_violations, login_resident, login_staff
+from tests.e2e.conftest import axe_violations, login_resident, login_staff, photo_file
 from tests.notices.helpers import published
 from tests.support.factories import fresh_phone, unique
 
@@ -23,7 +23,8 @@ async def test_resident_browses_searches_reads_asks_and_prints(phone, shot) -> N
 
     word = unique("加装电梯")
     notice_id = await published(f"海西社区{word}项目公示", code="dibao", period="2026-Q3",
-                                body="本季度低保对象如下，另含加装电梯补助。", uploads=[Upload(ROSTER.encode(), "名单.csv")])
+                                body="本季度低保对象如下，另含加装电梯补助。",
+                                uploads=[Upload(ROSTER.encode(), "名单.csv")])
     page = await phone.new_page()
     await login_resident(page, fresh_phone())
     await page.goto("/")
@@ -89,12 +90,12 @@ async def test_staff_draft_review_publish_and_correct(browser, live_server, shot
     assert await page.locator("[data-testid=saved]").is_visible()
     notice_id = (await Notice.select(Notice.id).where(Notice.title == title).first())["id"]
     # The ID column was guessed; the staff member unmarks it by mistake: submitting is refused, nothing changes.
-    await page.select_option(f"select[name^=mark_][name$=_1]", value="")
+    await page.select_option("select[name^=mark_][name$=_1]", value="")
     async with page.expect_navigation():
         await page.click("[data-testid=submit]")
     assert "身份证号" in await page.locator("[data-testid=form-error]").inner_text()
     await shot(page, "refused")
-    await page.select_option(f"select[name^=mark_][name$=_1]", value="id")
+    await page.select_option("select[name^=mark_][name$=_1]", value="id")
     async with page.expect_navigation():
         await page.click("[data-testid=submit]")
     assert "待监委会审核" in await page.locator("[data-testid=draft-banner]").inner_text()
@@ -138,6 +139,14 @@ async def test_staff_draft_review_publish_and_correct(browser, live_server, shot
     await anon_page.goto(f"/notices/{notice_id}?v=1")
     assert await anon_page.locator("[data-testid=superseded]").is_visible()
     await shot(anon_page, "old-version")
+    # The photo of the physical board, taken after posting the printed notice.
+    await page.goto(f"/notices/{notice_id}")
+    await page.set_input_files("#photo", str(photo_file(tmp_path, 800, 600)))
+    async with page.expect_navigation():
+        await page.click("form[action$='/board-photo'] button[type=submit]")
+    await anon_page.goto(f"/notices/{notice_id}")
+    assert await anon_page.locator("[data-testid=board-photos] img").count() == 1
+    await shot(anon_page, "board-photo")
     for ctx in (staff_ctx, anon, jw_ctx):
         await ctx.close()
 

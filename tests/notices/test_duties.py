@@ -113,3 +113,15 @@ async def test_street_board_and_assessment_show_overdue_notices(client) -> None:
     row = r.text.split(f'data-unit="{unit_id}"')[1].split("</tr>")[0] if f'data-unit="{unit_id}"' in r.text else ""
     assert row, "the community appears in its street's assessment"
     assert int(row.split('data-col="notice-red">')[1].split("<")[0]) >= 4
+
+
+async def test_the_worker_cron_drives_the_sweep() -> None:
+    from workers.notices import notice_sweep
+    from workers.settings import CRON_JOBS
+
+    assert any(getattr(c, "coroutine", None) is notice_sweep for c in CRON_JOBS)
+    unit_id, _, _ = await _community()
+    assert not await NoticeDuty.exists().where(NoticeDuty.unit == unit_id)
+    await notice_sweep({})
+    created = await NoticeDuty.select(NoticeDuty.period_key).where(NoticeDuty.unit == unit_id)
+    assert len(created) >= 5  # finance (monthly), four quarterly types, the yearly service guide

@@ -201,3 +201,42 @@ async def test_resident_search_finds_chinese_words() -> None:
     assert notice_id in [r["id"] for r in by_period["rows"]]
     other_period = await service.browse(service.Browse(lx1.id, period="2025"))
     assert notice_id not in [r["id"] for r in other_period["rows"]]
+
+
+async def test_attachments_pdf_xlsx_images_and_board_photo(client) -> None:
+    import io
+
+    from openpyxl import Workbook
+    from PIL import Image
+
+    from tests.support.photos import jpeg
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["项目", "金额（元）", "经办人手机"])
+    ws.append(["楼道照明维修", 3400, 13687654321])
+    buf = io.BytesIO()
+    wb.save(buf)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    notice_id = await published(unique("集体资产"), code="assets", uploads=[
+        Upload(buf.getvalue(), "明细.xlsx"), Upload(pdf, "合同.pdf"), Upload(jpeg(), "现场.jpg")])
+    page = await service.notice_page(None, notice_id)
+    table = page["tables"][0]["shown"]
+    assert table["headers"] == ["项目", "金额（元）", "经办人手机"]
+    assert table["rows"] == [["楼道照明维修", "3400", "136****4321"]]  # the phone column guessed and masked
+    assert [a["filename"] for a in page["pdfs"]] == ["合同.pdf"] and len(page["images"]) == 1
+    r = await client.get(f"/notices/files/{page['pdfs'][0]['id']}/full")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content == pdf
+    r = await client.get(f"/notices/files/{page['images'][0]['id']}/thumb")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert "exif" not in Image.open(io.BytesIO(r.content)).info  # metadata stripped (GPS of the camera)
+    # The board photo: staff of the community only, after publication.
+    with pytest.raises(NoticeError):
+        await service.add_board_photo(await staff("nanhaijie"), notice_id, Upload(jpeg(), "board.jpg"))
+    await client.login_staff("haixi")
+    r = await client.post(f"/notices/{notice_id}/board-photo", files={"photo": ("board.jpg", jpeg(), "image/jpeg")})
+    assert r.status_code == 303
+    page = await service.notice_page(None, notice_id)
+    assert len(page["board"]) == 1
+    html = (await client.get(f"/notices/{notice_id}")).text
+    assert 'data-testid="board-photos"' in html
