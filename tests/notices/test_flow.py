@@ -240,3 +240,23 @@ async def test_attachments_pdf_xlsx_images_and_board_photo(client) -> None:
     assert len(page["board"]) == 1
     html = (await client.get(f"/notices/{notice_id}")).text
     assert 'data-testid="board-photos"' in html
+
+
+async def test_a_type_without_review_publishes_at_once_and_the_committee_never_handles_requests() -> None:
+    from backend.routing.service import designated_person
+
+    haixi = await staff("haixi")
+    lx1 = await unit("LX-1")
+    notice_id = await service.create_draft(haixi, lx1.id, NoticeInput(
+        type_id=await type_id("service"), title=unique("办事指南"), body="低保申请：带身份证和户口本到社区。",
+        period="2026"))
+    assert await service.submit_version(haixi, notice_id) == "published"
+    # A community whose only member is its 居务监督委员会: no one there is named to handle requests.
+    from backend.accounts.tables import Account, AccountKind, Membership
+    from backend.organisation.service import create_unit
+
+    c = await create_unit(name=unique("社区"), kind="community", code=unique("S-"), parent_id=(await unit("LX")).id)
+    acc = Account(kind=AccountKind.staff.value, username=unique("jw"), name="监委")
+    await acc.save()
+    await Membership(account=acc.id, unit=c.id, role="supervisor").save()
+    assert await designated_person(c.id) is None
