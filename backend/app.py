@@ -25,6 +25,7 @@ from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
+from backend.notices.controllers import NoticesController, NoticeTypesAdminController
 from backend.notify.controllers import NotificationsController
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
@@ -84,6 +85,7 @@ CONTROLLERS: list[type[Controller]] = [
     KnowledgeController, KnowledgeStaffController,  # policy answers: public pages and the owners' work
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
+    NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue
 ]
 
 

@@ -11,6 +11,7 @@ import json
 from backend.accounts.service import hash_password
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import write_transaction
+from backend.notices.demo import load_notices_demo
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
 from backend.routing.tables import Category, CategoryDuty
@@ -165,6 +166,7 @@ async def load_demo() -> dict[str, int]:
     from backend.knowledge.demo import load_demo_knowledge  # policy Q&A demo entries (issue 18)
 
     await load_demo_knowledge()
+    await load_notices_demo()  # 村居公开: supervisors, sample notices of 海西社区, the overdue sweep
     return {
         "units": await Unit.count(),
         "accounts": await Account.count(),
@@ -182,6 +184,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("指挥中心调度员 dispatcher", "zhzx", DEMO_PASSWORD),
     ("部门工作人员 department staff (区城管局环卫科)", "hwk", DEMO_PASSWORD),
     ("单位负责人 unit head (海西社区)", "haixi_head", DEMO_PASSWORD),
+    ("居务监督委员会 supervision committee (海西社区)", "haixi_jw", DEMO_PASSWORD),
     ("考核人员 assessor (区委组织部)", "zzb", DEMO_PASSWORD),
     ("管理员 admin", "admin", DEMO_PASSWORD),
 ]

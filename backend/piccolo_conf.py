@@ -23,5 +23,6 @@ APP_REGISTRY = AppRegistry(
         "backend.ratings.piccolo_app",
         "backend.stats.piccolo_app",
         "backend.knowledge.piccolo_app",
+        "backend.notices.piccolo_app",
     ]
 )

@@ -13,6 +13,7 @@ from backend.jobs import redis_settings
 from workers.knowledge import notify_flagged_entries, refresh_kb_terms
 from workers.lights import light_fire, light_repair, light_sweep
 from workers.media import sweep_draft_photos, sweep_orphan_photos
+from workers.notices import notice_sweep
 from workers.notify import send_push
 from workers.ratings import ratings_auto_close, ratings_sweep
 from workers.stats import stats_catch_up
@@ -45,6 +46,7 @@ FUNCTIONS: list[Any] = [
     sweep_draft_photos,
     notify_flagged_entries,
     refresh_kb_terms,
+    notice_sweep,
 ]
 # Sweeps: the database is the truth, these repair whatever a lost or late job missed.
 LIGHT_CRONS: list[Any] = [
@@ -60,6 +62,8 @@ CRON_JOBS: list[Any] = [
     cron(sweep_draft_photos, minute=set(range(0, 60, 10)), unique=True),  # expired drafts' files
     cron(notify_flagged_entries, hour=0, minute=5),  # 08:05 in Taiyuan: owners hear of out-of-date answers
     cron(refresh_kb_terms, minute=17),  # the search vocabulary (a publish rebuilds it too)
+    # 村居公开: deadlines are days apart, so a sweep every 10 minutes is the whole timer (no deferred jobs).
+    cron(notice_sweep, minute=set(range(3, 60, 10)), second=40, run_at_startup=True, unique=True, timeout=300),
 ]
 
 

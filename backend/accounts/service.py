@@ -37,6 +37,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.unit_head: "单位负责人",
     Role.assessor: "考核人员",
     Role.admin: "管理员",
+    Role.supervisor: "居务监督委员会成员",
 }
 # Roles whose scope is the whole district, whatever unit their membership names.
 DISTRICT_WIDE_ROLES = {Role.dispatcher.value, Role.assessor.value, Role.admin.value}

@@ -25,6 +25,7 @@ class Role(str, Enum):
     unit_head = "unit_head"
     assessor = "assessor"
     admin = "admin"
+    supervisor = "supervisor"  # 居务监督委员会: reviews the community's public notices before publication
 
 
 class Account(Table):

@@ -89,6 +89,8 @@ class Figures:
     explanations_on_time: int = 0
     ratings: int = 0
     ratings_good: int = 0
+    notice_yellow: int = 0  # 村居公开: periodic notices overdue past their due day / past the grace period
+    notice_red: int = 0
     rank: int | None = None
 
     @property
@@ -232,6 +234,16 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
 
             add(e["path"], bump_r)
 
+    # 村居公开: overdue periodic notices of the publishing units (the notices domain's duty clock).
+    from backend.notices.duties import counts_by_path
+
+    for path, y, r in await counts_by_path(prefix, lo, hi):
+        def bump_n(f: Figures, y: int = y, r: int = r) -> None:
+            f.notice_yellow += y
+            f.notice_red += r
+
+        add(path, bump_n)
+
     ranked = sorted((f for f in rows[1:] if f.score is not None), key=lambda f: (-f.score, -f.handled, f.name))
     for i, f in enumerate(ranked, 1):
         f.rank = i
@@ -245,7 +257,7 @@ def pct(value: float | None) -> str:
 
 
 HEADERS = ["排名", "单位", "诉求数", "按时受理", "按时受理率", "按时办结", "按时办结率", "黄灯", "红灯",
-           "按时说明", "说明总数", "满意度", "综合得分"]
+           "按时说明", "说明总数", "满意度", "综合得分", "公开逾期黄灯", "公开逾期红灯"]
 
 
 def table(result: dict[str, Any]) -> list[list[Any]]:
@@ -256,7 +268,7 @@ def table(result: dict[str, Any]) -> list[list[Any]]:
         out.append([rank if f is not result["total"] else "", name, f.handled, f.accepted_on_time,
                     pct(f.accept_rate), f.resolved_on_time, pct(f.resolve_rate), f.yellow, f.red,
                     f.explanations_on_time, f.explanations, pct(f.satisfaction),
-                    "—" if f.score is None else f.score])
+                    "—" if f.score is None else f.score, f.notice_yellow, f.notice_red])
     return out
 
 

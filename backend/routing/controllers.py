@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
+from backend.notices import duties as notice_duties
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests import service as requests
@@ -472,6 +473,7 @@ class StreetController(Controller):
                 "error": error,
                 "status_labels": requests.STATUS_LABELS,
                 "action_labels": requests.ACTION_LABELS,
+                "notice_overdue": await notice_duties.board(viewer),  # 村居公开: overdue notices of the street
             },
             status_code=status,
             block="queue",

@@ -24,6 +24,11 @@ def _account_active() -> Any:
     return Membership.account.active
 
 
+# Members who never handle requests: admins, assessors, and the 居务监督委员会 (residents elected to supervise the
+# community's affairs; they review its notices, they are not its staff).
+NOT_HANDLERS = frozenset({Role.admin.value, Role.assessor.value, Role.supervisor.value})
+
+
 async def designated_person(unit_id: int, *prefer_roles: Role) -> int | None:
     """The unit's named handler: its designated member, else its head, else any member."""
     rows = (
@@ -38,7 +43,7 @@ async def designated_person(unit_id: int, *prefer_roles: Role) -> int | None:
         lambda r: r["designated"] and (not preferred or r["role"] in preferred),
         lambda r: r["designated"],
         lambda r: r["role"] == Role.unit_head.value,
-        lambda r: r["role"] != Role.admin.value and r["role"] != Role.assessor.value,
+        lambda r: r["role"] not in NOT_HANDLERS,
     ):
         for r in rows:
             if pick(r):
@@ -250,7 +255,7 @@ async def unit_members(unit_ids: list[int]) -> dict[int, list[dict]]:
         .where(
             Membership.unit.is_in(unit_ids)
             & (Membership.account.active == True)
-            & Membership.role.not_in([Role.admin.value, Role.assessor.value])
+            & Membership.role.not_in(list(NOT_HANDLERS))
         )
         .order_by(Membership.id)
     )
@@ -308,7 +313,7 @@ async def member_of(person_id: int, unit_id: int) -> bool:
         (Membership.account == person_id)
         & (Membership.unit == unit_id)
         & (Membership.account.active == True)
-        & Membership.role.not_in([Role.admin.value, Role.assessor.value])
+        & Membership.role.not_in(list(NOT_HANDLERS))
     )
 
 
