@@ -26,6 +26,8 @@ from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
 from backend.notify.controllers import NotificationsController
+from backend.open311.admin import Open311AdminController
+from backend.open311.controllers import Open311Controller
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
 from backend.pwa.controllers import PwaController
@@ -33,6 +35,7 @@ from backend.pwa.field import FieldController
 from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
+from backend.routing.attribute_controllers import CategoryAttributesController
 from backend.routing.controllers import (
     CommandCenterController,
     RoutingActionsController,
@@ -81,6 +84,7 @@ CONTROLLERS: list[type[Controller]] = [
     WishController,  # micro-wishes and claims
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
+    Open311Controller, Open311AdminController, CategoryAttributesController,  # Open311 API, its keys, questions
 ]
 
 
@@ -122,7 +126,8 @@ def create_app() -> Litestar:
             cookie_name="csrftoken",
             header_name="x-csrftoken",
             cookie_samesite="lax",
-            exclude=["/healthz"],
+            # The Open311 API is authenticated by its api_key, not by cookies: no CSRF token there.
+            exclude=["/healthz", "^/open311/"],
         ),
         stores={"sessions": session_store},
         middleware=[

@@ -13,6 +13,7 @@ from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import write_transaction
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
+from backend.routing.attributes_demo import load_demo_attributes
 from backend.routing.tables import Category, CategoryDuty
 
 DEMO_PASSWORD = "demo1234"
@@ -162,6 +163,7 @@ async def load_demo() -> dict[str, int]:
         for phone, name, party in RESIDENTS:
             if not await Account.exists().where(Account.phone == phone):
                 await Account(kind=AccountKind.resident.value, phone=phone, name=name, is_party_member=party).save()
+        await load_demo_attributes()  # the categories' extra questions (Open311 service definitions)
     return {
         "units": await Unit.count(),
         "accounts": await Account.count(),

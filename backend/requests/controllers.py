@@ -25,6 +25,7 @@ from backend.requests.reporting import (
     KIND_LABELS,
     SOURCE_LABELS,
     Draft,
+    attribute_answers,
     check_form,
     drop_draft,
     form_values,
@@ -49,6 +50,7 @@ from backend.requests.service import (
     transition,
 )
 from backend.requests.tables import Source, Status
+from backend.routing.attributes import for_categories
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -100,7 +102,13 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
         "action": "/staff/report" if staff else "/report",
         "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
-    }
+    } | await _attribute_context(values)
+
+
+async def _attribute_context(values: Values) -> dict[str, Any]:
+    """The categories' extra questions and the answers given so far (requests/_category_attributes.html)."""
+    ids = [c["id"] for c in await queries.categories()]
+    return {"category_attributes": await for_categories(ids), "attr_answers": attribute_answers(values)}
 
 
 def _blank(staff: bool) -> Values:
