@@ -50,7 +50,7 @@ from backend.requests.service import (
     transition,
 )
 from backend.requests.tables import Source, Status
-from backend.routing.attributes import for_categories
+from backend.routing.attributes import answers_of, for_categories
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -101,7 +101,7 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
         "action": "/staff/report" if staff else "/report",
-        "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
+        "sources": {k: v for k, v in SOURCE_LABELS.items() if k in (Source.on_behalf.value, Source.patrol.value)},
     } | await _attribute_context(values)
 
 
@@ -277,6 +277,7 @@ class ReportController(Controller):
             "can_withdraw": req["status"] in RULES["withdraw"].from_statuses,
             "can_comment": req["status"] in RULES["comment"].from_statuses,
             "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+            "attribute_answers": await answers_of(req["category"], req["attributes"]),
         } | _labels()
         return page(request, "requests/detail.html", ctx, status_code=status)
 
@@ -387,6 +388,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "actions": await staff_actions(viewer, req), "errors": errors or {}, "notes": notes or {},
         "conflict": conflict, "reporter_phone": await queries.reporter_phone(req["reporter"]),
         "counts": await queries.inbox_counts(viewer), "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+        "attribute_answers": await answers_of(req["category"], req["attributes"]),
     } | _labels()
     return page(request, "requests/staff_request.html", ctx, status_code=status)
 

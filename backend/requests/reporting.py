@@ -41,6 +41,7 @@ SOURCE_LABELS = {
     Source.resident.value: "居民提交",
     Source.on_behalf.value: "网格员代报",
     Source.patrol.value: "巡查发现",
+    Source.open311.value: "Open311 接口",
 }
 
 

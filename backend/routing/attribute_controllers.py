@@ -41,13 +41,15 @@ class CategoryAttributesController(Controller):
         cat = await _category(category_id)
         raw = await request.form()
         form = {k: str(raw.get(k) or "").strip()[:2000] for k in (
-            "code", "datatype", "description", "order", "datatype_description", "values", "required", "variable")}
+            "code", "datatype", "description", "description_en", "order", "datatype_description", "values",
+            "required", "variable")}
         order = int(form["order"]) if form["order"].isascii() and form["order"].isdigit() and len(
             form["order"]) < 5 else 0
         errors = await attributes.add(cat["id"], attributes.NewAttribute(
             code=form["code"], datatype=form["datatype"], description=form["description"],
             required=form["required"] == "1", variable=form["variable"] != "0", order=order,
-            datatype_description=form["datatype_description"], values_text=form["values"]))
+            datatype_description=form["datatype_description"], values_text=form["values"],
+            description_en=form["description_en"]))
         if errors:
             return await self._page(request, cat, form, errors, status=400)
         return Redirect(f"/admin/categories/{cat['id']}/attributes", status_code=303)

@@ -6,6 +6,7 @@ No Litestar imports.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.i18n import current_locale
 from backend.i18n import gettext as _
 from backend.routing.tables import AttributeType, CategoryAttribute
 from backend.settings import get_settings
@@ -72,7 +74,7 @@ def validate(defs: list[dict[str, Any]], raw: dict[str, list[str]]) -> tuple[Ans
             continue
         code, kind = d["code"], d["datatype"]
         given = [v.strip() for v in raw.get(code, []) if isinstance(v, str) and v.strip()]
-        label = d["description"]
+        label = _question(d)
         if not given:
             if d["required"]:
                 errors[code] = _("请填写「{label}」").format(label=label)
@@ -114,6 +116,22 @@ def validate(defs: list[dict[str, Any]], raw: dict[str, list[str]]) -> tuple[Ans
     return answers, errors
 
 
+def _question(d: dict[str, Any]) -> str:
+    return d["description_en"] if current_locale.get() == "en" and d["description_en"] else d["description"]
+
+
+def _option(v: dict[str, Any]) -> str:
+    return v.get("name_en") if current_locale.get() == "en" and v.get("name_en") else v.get("name", "")
+
+
+async def answers_of(category_id: int, stored: Any) -> list[tuple[str, str]]:
+    """(question, answer) pairs of a request's stored answers, for the staff and resident pages."""
+    answers = json.loads(stored) if isinstance(stored, str) else (stored or {})
+    if not answers:
+        return []
+    return display(await for_category(category_id), answers)
+
+
 def display(defs: list[dict[str, Any]], answers: Answers) -> list[tuple[str, str]]:
     """(question, answer) pairs for pages, list keys shown by their names."""
     out = []
@@ -121,14 +139,14 @@ def display(defs: list[dict[str, Any]], answers: Answers) -> list[tuple[str, str
         if d["code"] not in answers:
             continue
         value = answers[d["code"]]
-        names = {str(v.get("key")): v.get("name", "") for v in d["values"] or []}
+        names = {str(v.get("key")): _option(v) for v in d["values"] or []}
         if isinstance(value, list):
             text = "、".join(names.get(v, v) for v in value)
         elif isinstance(value, float):
             text = f"{value:g}"
         else:
             text = names.get(str(value), str(value))
-        out.append((d["description"], text))
+        out.append((_question(d), text))
     return out
 
 
@@ -144,7 +162,8 @@ class NewAttribute:
     variable: bool = True
     order: int = 1
     datatype_description: str = ""
-    values_text: str = ""  # one "key=name" per line for the list types
+    values_text: str = ""  # one "key=name" (or "key=name=English name") per line for the list types
+    description_en: str = ""
 
 
 def parse_values(text: str) -> list[dict[str, str]]:
@@ -153,8 +172,12 @@ def parse_values(text: str) -> list[dict[str, str]]:
         line = line.strip()
         if not line:
             continue
-        key, sep, name = line.partition("=")
-        values.append({"key": key.strip(), "name": (name if sep else key).strip()})
+        key, sep, rest = line.partition("=")
+        name, _sep, name_en = rest.partition("=")
+        value = {"key": key.strip(), "name": (name if sep else key).strip()}
+        if name_en.strip():
+            value["name_en"] = name_en.strip()
+        values.append(value)
     return values
 
 
@@ -184,6 +207,7 @@ async def add(category_id: int, data: NewAttribute) -> dict[str, str]:
     await CategoryAttribute(
         category=category_id, code=data.code, datatype=data.datatype, required=data.required,
         variable=data.variable, description=data.description.strip(), order=data.order,
+        description_en=data.description_en.strip()[:200],
         datatype_description=data.datatype_description.strip()[:200], values=values,
     ).save()
     return {}

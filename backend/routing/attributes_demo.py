@@ -12,15 +12,19 @@ from backend.routing.tables import Category, CategoryAttribute
 DEMO_ATTRIBUTES: dict[str, list[dict[str, Any]]] = {
     "oil_fumes": [
         {"code": "time_of_day", "datatype": "singlevaluelist", "required": True, "order": 1,
-         "description": "油烟主要在什么时段？",
-         "values": [{"key": "morning", "name": "早上"}, {"key": "noon", "name": "中午"},
-                    {"key": "evening", "name": "傍晚"}, {"key": "night", "name": "深夜"}]},
+         "description": "油烟主要在什么时段？", "description_en": "When are the fumes worst?",
+         "values": [{"key": "morning", "name": "早上", "name_en": "Morning"},
+                    {"key": "noon", "name": "中午", "name_en": "Noon"},
+                    {"key": "evening", "name": "傍晚", "name_en": "Evening"},
+                    {"key": "night", "name": "深夜", "name_en": "Late at night"}]},
         {"code": "effects", "datatype": "multivaluelist", "required": False, "order": 2,
-         "description": "造成了哪些影响？（可多选）",
-         "values": [{"key": "smell", "name": "气味"}, {"key": "smoke", "name": "烟雾进屋"},
-                    {"key": "noise", "name": "风机噪音"}, {"key": "grease", "name": "油污"}]},
+         "description": "造成了哪些影响？（可多选）", "description_en": "What does it cause? (choose any)",
+         "values": [{"key": "smell", "name": "气味", "name_en": "Smell"},
+                    {"key": "smoke", "name": "烟雾进屋", "name_en": "Smoke indoors"},
+                    {"key": "noise", "name": "风机噪音", "name_en": "Fan noise"},
+                    {"key": "grease", "name": "油污", "name_en": "Grease"}]},
         {"code": "shop_name", "datatype": "string", "required": False, "order": 3,
-         "description": "店铺名称（如知道）"},
+         "description": "店铺名称（如知道）", "description_en": "Name of the shop (if known)"},
     ],
 }
 

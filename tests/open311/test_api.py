@@ -176,7 +176,6 @@ async def test_token_flow(api) -> None:
 
 
 async def test_get_requests_filters_window_and_privacy(api) -> None:
-    _c, key = await new_client()
     phone = fresh_phone()
     reporter = await resident(phone)
     garbage = await Category.objects().where(Category.code == "garbage").first()
