@@ -1,4 +1,5 @@
-"""The demo district's extra questions: the oil-fumes category asks when and how (as FixMyStreet asks per category).
+"""The demo district's extra questions: the kept-animals category (pigeons on the roof) asks which, where
+and how, as FixMyStreet asks per category.
 
 Idempotent: an attribute is found by its category and code before it is created.
 """
@@ -10,21 +11,21 @@ from typing import Any
 from backend.routing.tables import Category, CategoryAttribute
 
 DEMO_ATTRIBUTES: dict[str, list[dict[str, Any]]] = {
-    "oil_fumes": [
-        {"code": "time_of_day", "datatype": "singlevaluelist", "required": True, "order": 1,
-         "description": "油烟主要在什么时段？", "description_en": "When are the fumes worst?",
-         "values": [{"key": "morning", "name": "早上", "name_en": "Morning"},
-                    {"key": "noon", "name": "中午", "name_en": "Noon"},
-                    {"key": "evening", "name": "傍晚", "name_en": "Evening"},
-                    {"key": "night", "name": "深夜", "name_en": "Late at night"}]},
+    "animals": [
+        {"code": "animal", "datatype": "singlevaluelist", "required": True, "order": 1,
+         "description": "饲养的是什么动物？", "description_en": "Which animals are kept?",
+         "values": [{"key": "pigeon", "name": "鸽子", "name_en": "Pigeons"},
+                    {"key": "dog", "name": "狗", "name_en": "Dogs"},
+                    {"key": "chicken", "name": "鸡", "name_en": "Chickens"},
+                    {"key": "cat", "name": "猫", "name_en": "Cats"}]},
         {"code": "effects", "datatype": "multivaluelist", "required": False, "order": 2,
          "description": "造成了哪些影响？（可多选）", "description_en": "What does it cause? (choose any)",
          "values": [{"key": "smell", "name": "气味", "name_en": "Smell"},
-                    {"key": "smoke", "name": "烟雾进屋", "name_en": "Smoke indoors"},
-                    {"key": "noise", "name": "风机噪音", "name_en": "Fan noise"},
-                    {"key": "grease", "name": "油污", "name_en": "Grease"}]},
-        {"code": "shop_name", "datatype": "string", "required": False, "order": 3,
-         "description": "店铺名称（如知道）", "description_en": "Name of the shop (if known)"},
+                    {"key": "droppings", "name": "粪便污染", "name_en": "Droppings"},
+                    {"key": "noise", "name": "噪音", "name_en": "Noise"},
+                    {"key": "blocked", "name": "占用楼道", "name_en": "Blocks the stairwell"}]},
+        {"code": "place", "datatype": "string", "required": False, "order": 3,
+         "description": "饲养位置（如楼顶、楼道）", "description_en": "Where are they kept (roof, stairwell)?"},
     ],
 }
 

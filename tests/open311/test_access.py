@@ -13,12 +13,12 @@ STAFF = ["wg_lx_1_1", "haixi", "haixi_head", "liuxiang", "zhzx", "hwk", "zzb"]
 
 
 async def _admin_urls() -> list[tuple[str, str]]:
-    cat = await Category.select(Category.id).where(Category.code == "oil_fumes").first()
+    cat = await Category.select(Category.id).where(Category.code == "animals").first()
     client, _key = await new_client()
     return [("GET", "/admin/open311"), ("POST", "/admin/open311"), ("POST", f"/admin/open311/{client['id']}/enabled"),
             ("POST", f"/admin/open311/{client['id']}/rotate"), ("GET", f"/admin/categories/{cat['id']}/attributes"),
             ("POST", f"/admin/categories/{cat['id']}/attributes"),
-            ("POST", f"/admin/categories/{cat['id']}/attributes/1/delete")]
+            ("POST", f"/admin/categories/{cat['id']}/attributes/999999999/delete")]
 
 
 @pytest.mark.parametrize("role", ["anonymous", "resident", *STAFF, "admin"])

@@ -31,11 +31,11 @@ async def _post(api, key: str, fmt: str = "json", **fields) -> object:
     return await api.post(f"{API}/requests.{fmt}", data=data, headers={"x-csrftoken": ""})
 
 
-async def _oil_fumes_form(key: str) -> list[tuple[str, str]]:
+async def _animals_form(key: str) -> list[tuple[str, str]]:
     lat, lon = await point_in("LX-1-1")
-    return [("api_key", key), ("service_code", "oil_fumes"), ("lat", str(lat)), ("long", str(lon)),
-            ("description", "楼下饭店油烟直排，晚上最严重"), ("attribute[time_of_day]", "evening"),
-            ("attribute[effects][]", "smell"), ("attribute[effects][]", "smoke"),
+    return [("api_key", key), ("service_code", "animals"), ("lat", str(lat)), ("long", str(lon)),
+            ("description", "邻居在楼顶养了几十只鸽子，楼道也放了鸽笼"), ("attribute[animal]", "chicken"),
+            ("attribute[effects][]", "smell"), ("attribute[effects][]", "droppings"),
             ("first_name", "小明"), ("last_name", "王"), ("phone", "13912345678"), ("email", "wang@example.cn"),
             ("device_id", "kiosk-7"), ("account_id", "acct-42"), ("address_string", "海西社区3号楼2单元")]
 
@@ -51,28 +51,28 @@ async def test_discovery_and_services_in_both_formats(api) -> None:
     services = (await api.get(f"{API}/services.json")).json()
     assert all(set(s) == SERVICE_FIELDS for s in services)
     by_code = {s["service_code"]: s for s in services}
-    assert by_code["oil_fumes"]["metadata"] is True and by_code["garbage"]["metadata"] is False
-    assert by_code["oil_fumes"]["service_name"] == "油烟" and by_code["oil_fumes"]["type"] == "realtime"
+    assert by_code["animals"]["metadata"] is True and by_code["garbage"]["metadata"] is False
+    assert by_code["animals"]["service_name"] == "饲养动物" and by_code["animals"]["type"] == "realtime"
     r = await api.get(f"{API}/services.xml")
     assert r.headers["content-type"].startswith("text/xml")
     doc = valid_xml(r.content)
     assert [e.findtext("service_code") for e in doc.findall("service")] == [s["service_code"] for s in services]
-    assert doc.find("service[service_code='oil_fumes']/metadata").text == "true"
+    assert doc.find("service[service_code='animals']/metadata").text == "true"
 
 
 async def test_service_definition_lists_the_category_attributes(api) -> None:
-    d = (await api.get(f"{API}/services/oil_fumes.json")).json()
-    assert d["service_code"] == "oil_fumes"
-    assert [a["code"] for a in d["attributes"]] == ["time_of_day", "effects", "shop_name"]
+    d = (await api.get(f"{API}/services/animals.json")).json()
+    assert d["service_code"] == "animals"
+    assert [a["code"] for a in d["attributes"]] == ["animal", "effects", "place"]
     assert all(set(a) == ATTRIBUTE_FIELDS for a in d["attributes"])
     first = d["attributes"][0]
     assert first["datatype"] == "singlevaluelist" and first["required"] is True and first["order"] == 1
-    assert {"key": "evening", "name": "傍晚"} in first["values"]
+    assert {"key": "chicken", "name": "鸡"} in first["values"]
     assert d["attributes"][1]["datatype"] == "multivaluelist"
-    doc = valid_xml((await api.get(f"{API}/services/oil_fumes.xml")).content)
+    doc = valid_xml((await api.get(f"{API}/services/animals.xml")).content)
     assert doc.findtext("attributes/attribute[code='effects']/datatype") == "multivaluelist"
-    assert [v.findtext("key") for v in doc.findall("attributes/attribute[code='time_of_day']/values/value")] == [
-        "morning", "noon", "evening", "night"]
+    assert [v.findtext("key") for v in doc.findall("attributes/attribute[code='animal']/values/value")] == [
+        "pigeon", "dog", "chicken", "cat"]
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -91,7 +91,7 @@ async def test_unknown_things_are_404_in_the_spec_error_format(api, fmt: str) ->
 
 async def test_post_request_enters_the_one_submission_service(api) -> None:
     api_client, key = await new_client()
-    form = await _oil_fumes_form(key)
+    form = await _animals_form(key)
     r = await api.post(f"{API}/requests.json", data=form)
     assert r.status_code == 200, r.text
     [answer] = r.json()
@@ -102,7 +102,7 @@ async def test_post_request_enters_the_one_submission_service(api) -> None:
     # Routing as for the report form: the community where it arises, the first assignment and event, the source.
     assert req.source == "open311" and req.community == haixi.id and req.status == "assigned"
     assert req.current_unit is not None and req.current_person is not None
-    assert req.attributes == {"time_of_day": "evening", "effects": ["smell", "smoke"]}
+    assert req.attributes == {"animal": "chicken", "effects": ["smell", "droppings"]}
     assert req.contact_name == "王小明" and req.contact_phone == "13912345678"
     [event] = await Event.select().where(Event.request == req.id).output(load_json=True)
     assert event["action"] == "submit" and event["data"]["source"] == "open311"
@@ -120,11 +120,11 @@ async def test_post_request_enters_the_one_submission_service(api) -> None:
 
 
 async def test_bad_posts_answer_every_error_and_store_nothing(api) -> None:
-    api_client, key = await new_client(services=["oil_fumes", "garbage"])
+    api_client, key = await new_client(services=["animals", "garbage"])
     before = await Request.count()
-    r = await api.post(f"{API}/requests.json", data={"service_code": "oil_fumes", "description": "x"})
+    r = await api.post(f"{API}/requests.json", data={"service_code": "animals", "description": "x"})
     assert r.status_code == 403 and "api_key" in r.json()[0]["description"]
-    r = await _post(api, "o311_wrong_key_0123456789", service_code="oil_fumes")
+    r = await _post(api, "o311_wrong_key_0123456789", service_code="animals")
     assert r.status_code == 403
     r = await _post(api, key, service_code="no_such", description="x", lat="37.85", long="112.53")
     assert r.status_code == 404 and "service_code" in r.json()[0]["description"]
@@ -132,14 +132,14 @@ async def test_bad_posts_answer_every_error_and_store_nothing(api) -> None:
     assert r.status_code == 403  # not among this client's allowed services
     # No location, a value outside the list, the required attribute missing: all reported at once.
     r = await api.post(f"{API}/requests.json", data=[
-        ("api_key", key), ("service_code", "oil_fumes"), ("description", "油烟"),
+        ("api_key", key), ("service_code", "animals"), ("description", "饲养动物"),
         ("attribute[effects][]", "smell"), ("attribute[effects][]", "fire")])
     assert r.status_code == 400
     described = [e["description"] for e in r.json()]
     assert all(e["code"] == 400 for e in r.json()) and len(described) == 3, described
     assert any(d.startswith("location:") for d in described)
     assert any(d.startswith("attribute[effects]:") and "fire" in d for d in described)
-    assert any(d.startswith("attribute[time_of_day]:") for d in described)
+    assert any(d.startswith("attribute[animal]:") for d in described)
     r = await api.post(f"{API}/requests.xml", data={"api_key": key, "service_code": "garbage",
                                                        "lat": "1", "long": "1", "description": "远方"})
     doc = valid_xml(r.content)
@@ -165,7 +165,7 @@ async def test_address_string_or_address_id_place_the_request(api) -> None:
 
 async def test_token_flow(api) -> None:
     _c, key = await new_client(token=True)
-    r = await api.post(f"{API}/requests.json", data=await _oil_fumes_form(key))
+    r = await api.post(f"{API}/requests.json", data=await _animals_form(key))
     [answer] = r.json()
     assert "service_request_id" not in answer and answer["token"]
     r = await api.get(f"{API}/tokens/{answer['token']}.json")
@@ -230,7 +230,7 @@ async def test_get_requests_filters_window_and_privacy(api) -> None:
 
 async def test_extensions_show_channel_and_notes(api) -> None:
     _c, key = await new_client()
-    r = await api.post(f"{API}/requests.json", data=await _oil_fumes_form(key))
+    r = await api.post(f"{API}/requests.json", data=await _animals_form(key))
     code = r.json()[0]["service_request_id"]
     plain = (await api.get(f"{API}/requests/{code}.json")).json()[0]
     assert "extended_attributes" not in plain
@@ -242,12 +242,12 @@ async def test_extensions_show_channel_and_notes(api) -> None:
 
 async def test_back_office_update_moves_the_request_through_the_transition_service(api) -> None:
     _c, key = await new_client()
-    code = (await api.post(f"{API}/requests.json", data=await _oil_fumes_form(key))).json()[0][
+    code = (await api.post(f"{API}/requests.json", data=await _animals_form(key))).json()[0][
         "service_request_id"]
     office, office_key = await new_client(acts_as="haixi")  # 海西社区's own system, acting as its staff
     r = await api.post(f"{API}/servicerequestupdates.xml", data={
         "api_key": office_key, "update_id": "BO-1", "service_request_id": code, "status": "IN_PROGRESS",
-        "description": "已联系店主安装净化器", "updated_datetime": "2026-12-01T10:00:00+08:00"})
+        "description": "已联系养鸽人，约定三天内清理鸽笼", "updated_datetime": "2026-12-01T10:00:00+08:00"})
     assert r.status_code == 200, r.text
     doc = valid_xml(r.content)
     assert doc.findtext("request_update/update_id")
@@ -263,12 +263,12 @@ async def test_back_office_update_moves_the_request_through_the_transition_servi
     assert await Event.count().where(Event.request == req.id) == 3
     r = await api.post(f"{API}/servicerequestupdates.json", data={
         "api_key": office_key, "update_id": "BO-2", "service_request_id": code, "status": "FIXED",
-        "description": "净化器已安装，油烟问题解决"})
+        "description": "鸽笼已移走，楼道已清理"})
     assert r.status_code == 200
     req = await Request.objects().where(Request.code == code).first()
     assert req.status == "resolved" and await ApiUpdate.count().where(ApiUpdate.client == office["id"]) == 2
     item = (await api.get(f"{API}/requests/{code}.json")).json()[0]
-    assert item["status"] == "closed" and item["status_notes"] == "净化器已安装，油烟问题解决"
+    assert item["status"] == "closed" and item["status_notes"] == "鸽笼已移走，楼道已清理"
     # The updates feed (FixMyStreet's GET servicerequestupdates) lists them.
     start = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     feed = (await api.get(f"{API}/servicerequestupdates.json", params={"start_date": start})).json()

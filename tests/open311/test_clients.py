@@ -51,13 +51,13 @@ async def test_georeport_reads_services_definitions_and_requests(base: str, fmt:
     geo = GeoReport(base, output_format=fmt)
     services = await asyncio.to_thread(geo.get_service_list)
     by_code = {s["service_code"]: s for s in services}
-    assert by_code["oil_fumes"]["service_name"] == "油烟"
-    assert str(by_code["oil_fumes"]["metadata"]).lower() == "true"
-    definition = await asyncio.to_thread(geo.get_service_definition, "oil_fumes")
+    assert by_code["animals"]["service_name"] == "饲养动物"
+    assert str(by_code["animals"]["metadata"]).lower() == "true"
+    definition = await asyncio.to_thread(geo.get_service_definition, "animals")
     attrs = definition["attributes"] if fmt == "json" else definition["attributes"]["attribute"]
-    assert [a["code"] for a in attrs] == ["time_of_day", "effects", "shop_name"]
+    assert [a["code"] for a in attrs] == ["animal", "effects", "place"]
     values = attrs[0]["values"] if fmt == "json" else attrs[0]["values"]["value"]
-    assert [v["key"] for v in values] == ["morning", "noon", "evening", "night"]
+    assert [v["key"] for v in values] == ["pigeon", "dog", "chicken", "cat"]
 
     listed = await asyncio.to_thread(geo.get_service_requests, service_code="garbage", status="open")
     listed = listed if isinstance(listed, list) else [listed]
@@ -72,8 +72,8 @@ async def test_civicbot_posts_with_attributes_follows_the_token_and_reads_it_bac
     bot = _civicbot(base)
     lat, lon = await point_in("LX-1-1")
     sent = await asyncio.to_thread(
-        bot.create_request, "oil_fumes", dry_run=False, confirm="SEND", api_key=key, validate_remote=True,
-        lat=lat, lng=lon, description="小区门口烧烤店油烟很大", attributes={"time_of_day": "night",
+        bot.create_request, "animals", dry_run=False, confirm="SEND", api_key=key, validate_remote=True,
+        lat=lat, lng=lon, description="楼道里养鸡，气味很大", attributes={"animal": "cat",
                                                                            "effects": ["smell", "noise"]},
         first_name="芳", last_name="李", phone="13700001111", device_id="civicbot-test")
     [answer] = sent.response
@@ -81,19 +81,19 @@ async def test_civicbot_posts_with_attributes_follows_the_token_and_reads_it_bac
     [found] = await asyncio.to_thread(bot.get_token, answer["token"])
     code = found["service_request_id"]
     req = await Request.objects().where(Request.code == code).output(load_json=True).first()
-    assert req.source == "open311" and req.attributes == {"time_of_day": "night", "effects": ["smell", "noise"]}
+    assert req.source == "open311" and req.attributes == {"animal": "cat", "effects": ["smell", "noise"]}
     assert req.contact_name == "李芳"
 
     listed = await asyncio.to_thread(bot.list_requests, service_request_ids=[code])
     assert [x["service_request_id"] for x in listed] == [code]
     item = await asyncio.to_thread(bot.get_request, code)
-    assert item["service_name"] == "油烟" and "13700001111" not in str(item) and "李芳" not in str(item)
+    assert item["service_name"] == "饲养动物" and "13700001111" not in str(item) and "李芳" not in str(item)
 
     # The client's own validation against our live definition refuses what our server would refuse too.
     from civicbot.open311 import ValidationError
 
     with pytest.raises(ValidationError):
-        await asyncio.to_thread(bot.create_request, "oil_fumes", dry_run=False, confirm="SEND", api_key=key,
+        await asyncio.to_thread(bot.create_request, "animals", dry_run=False, confirm="SEND", api_key=key,
                                 validate_remote=True, lat=lat, lng=lon, description="缺少必答题")
 
 
@@ -102,15 +102,15 @@ async def test_back_office_update_moves_the_request_and_clients_receive_it(base:
     bot = _civicbot(base)
     lat, lon = await point_in("LX-1-1")
     sent = await asyncio.to_thread(
-        bot.create_request, "oil_fumes", dry_run=False, confirm="SEND", api_key=key, lat=lat, lng=lon,
-        description="餐馆油烟直排", attributes={"time_of_day": "noon"})
+        bot.create_request, "animals", dry_run=False, confirm="SEND", api_key=key, lat=lat, lng=lon,
+        description="楼顶鸽子粪便污染", attributes={"animal": "dog"})
     code = sent.response[0]["service_request_id"]
 
     _office, office_key = await new_client(name="海西社区业务系统", acts_as="haixi")
     since = (utcnow() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     async with httpx.AsyncClient() as back_office:  # as FixMyStreet's Open311.pm posts an update
-        for update_id, status, text in (("HX-100", "IN_PROGRESS", "已上门查看，责令安装油烟净化器"),
-                                        ("HX-101", "FIXED", "净化器已安装并验收")):
+        for update_id, status, text in (("HX-100", "IN_PROGRESS", "已上门查看，责令清理楼道鸽笼"),
+                                        ("HX-101", "FIXED", "鸽笼已移走并清扫消毒")):
             r = await back_office.post(base + "/servicerequestupdates.xml", data={
                 "api_key": office_key, "update_id": update_id, "service_request_id": code, "status": status,
                 "description": text, "updated_datetime": utcnow().isoformat(timespec="seconds"),
@@ -123,11 +123,11 @@ async def test_back_office_update_moves_the_request_and_clients_receive_it(base:
 
     # Receiving it: the request reads closed with the back office's note, by either client library.
     item = await asyncio.to_thread(bot.get_request, code)
-    assert item["status"] == "closed" and item["status_notes"] == "净化器已安装并验收"
+    assert item["status"] == "closed" and item["status_notes"] == "鸽笼已移走并清扫消毒"
     one = await asyncio.to_thread(GeoReport(base, output_format="xml").get_service_request, code)
     assert one["status"] == "closed"
     async with httpx.AsyncClient() as h:
         feed = xmltodict.parse((await h.get(base + "/servicerequestupdates.xml", params={"start_date": since})).content)
     updates = [u for u in feed["service_requests_updates"]["request_update"] if u["service_request_id"] == code]
     assert [u["status"] for u in updates] == ["in_progress", "in_progress", "fixed"]
-    assert updates[-1]["description"] == "净化器已安装并验收"
+    assert updates[-1]["description"] == "鸽笼已移走并清扫消毒"

@@ -10,45 +10,45 @@ from tests.support.factories import fresh_phone, unique
 from tests.support.photos import HAIXI_POINT, code_from, report_data
 
 
-async def _oil_fumes() -> int:
-    row = await Category.select(Category.id).where(Category.code == "oil_fumes").first()
+async def _animals() -> int:
+    row = await Category.select(Category.id).where(Category.code == "animals").first()
     return row["id"]
 
 
 async def test_report_form_shows_the_questions_and_marks_bad_answers(client) -> None:
-    cat = await _oil_fumes()
+    cat = await _animals()
     r = await client.get("/report")
-    assert f'data-category-attributes="{cat}"' in r.text and "油烟主要在什么时段？" in r.text
-    assert f'name="cattr-{cat}-effects" value="smoke"' in r.text
+    assert f'data-category-attributes="{cat}"' in r.text and "饲养的是什么动物？" in r.text
+    assert f'name="cattr-{cat}-effects" value="droppings"' in r.text
     await client.login_resident(fresh_phone())
     before = await Request.count()
     data = await report_data(client, category=cat, **HAIXI_POINT)
     data[f"cattr-{cat}-effects"] = ["smell", "fire"]  # "fire" is not an option; the required question is unanswered
     r = await client.post("/report", data=data)
     assert r.status_code == 400
-    assert re.search(rf'data-testid="error-cattr-{cat}-time_of_day">请填写「油烟主要在什么时段？」', r.text)
+    assert re.search(rf'data-testid="error-cattr-{cat}-animal">请填写「饲养的是什么动物？」', r.text)
     assert f'data-testid="error-cattr-{cat}-effects"' in r.text and "fire" in r.text
     assert 'value="smell" checked' in r.text  # what was chosen stays chosen
     assert await Request.count() == before
 
 
 async def test_answers_are_stored_and_shown_to_staff_and_resident(client, new_client) -> None:
-    cat = await _oil_fumes()
+    cat = await _animals()
     await client.login_resident(fresh_phone())
     data = await report_data(client, category=cat, **HAIXI_POINT)
-    data |= {f"cattr-{cat}-time_of_day": "night", f"cattr-{cat}-effects": ["smell", "noise"],
-             f"cattr-{cat}-shop_name": "老王烧烤", "cattr-999999-x": "ignored"}
+    data |= {f"cattr-{cat}-animal": "cat", f"cattr-{cat}-effects": ["smell", "noise"],
+             f"cattr-{cat}-place": "楼顶鸽笼", "cattr-999999-x": "ignored"}
     r = await client.post("/report", data=data)
     assert r.status_code == 303, r.text
     code = code_from(r.headers["location"])
     req = await Request.objects().where(Request.code == code).output(load_json=True).first()
-    assert req.attributes == {"time_of_day": "night", "effects": ["smell", "noise"], "shop_name": "老王烧烤"}
+    assert req.attributes == {"animal": "cat", "effects": ["smell", "noise"], "place": "楼顶鸽笼"}
     mine = await client.get(f"/r/{code}")
-    assert "深夜" in mine.text and "气味、风机噪音" in mine.text
+    assert "猫" in mine.text and "气味、噪音" in mine.text
     async with new_client() as w:
         await w.login_staff("wg_lx_1_1")
         page = await w.get(f"/staff/requests/{req.id}")
-        assert 'data-testid="attribute-answers"' in page.text and "老王烧烤" in page.text
+        assert 'data-testid="attribute-answers"' in page.text and "楼顶鸽笼" in page.text
 
 
 async def test_other_categories_ignore_the_questions(client) -> None:
