@@ -29,7 +29,18 @@ async def _context(form: dict[str, Any] | None = None, errors: dict[str, str] | 
     categories = await Category.select(Category.code, Category.name).where(Category.active == True).order_by(
         Category.sort, Category.id)
     return {"clients": clients, "calls": calls, "categories": categories, "errors": errors or {},
-            "form": form or {"rate_limit": "60", "services": []}, "new_key": new_key, "new_name": new_name}
+            "form": form or {"rate_limit": "60", "services": []}, "new_key": new_key, "new_name": new_name,
+            "edit_forms": {}}
+
+
+def _read(raw: Any) -> tuple[dict[str, Any], service.NewClient]:
+    form: dict[str, Any] = {k: str(raw.get(k) or "").strip()[:200] for k in FORM_FIELDS}
+    form["services"] = [s for s in raw.getall("services", []) if isinstance(s, str)][:100]
+    rate = form["rate_limit"]
+    return form, service.NewClient(
+        name=form["name"], contact=form["contact"], allowed_services=form["services"],
+        rate_limit=int(rate) if rate.isascii() and rate.isdigit() and len(rate) < 7 else 0,
+        returns_token=form["returns_token"] == "1", acts_as_username=form["acts_as"])
 
 
 class Open311AdminController(Controller):
@@ -42,18 +53,24 @@ class Open311AdminController(Controller):
 
     @post("/")
     async def create(self, request: Request) -> Response:
-        raw = await request.form()
-        form: dict[str, Any] = {k: str(raw.get(k) or "").strip()[:200] for k in FORM_FIELDS}
-        form["services"] = [s for s in raw.getall("services", []) if isinstance(s, str)][:100]
-        rate = form["rate_limit"]
-        client, key, errors = await service.create_client(service.NewClient(
-            name=form["name"], contact=form["contact"], allowed_services=form["services"],
-            rate_limit=int(rate) if rate.isascii() and rate.isdigit() and len(rate) < 7 else 0,
-            returns_token=form["returns_token"] == "1", acts_as_username=form["acts_as"]))
+        form, data = _read(await request.form())
+        client, key, errors = await service.create_client(data)
         if client is None:
             return page(request, "open311/admin.html", await _context(form, errors), status_code=400)
         # The key is shown on this one answer and never again (only its hash is stored).
         return page(request, "open311/admin.html", await _context(new_key=key, new_name=client.name))
+
+    @post("/{client_id:int}")
+    async def edit(self, request: Request, client_id: int) -> Response:
+        form, data = _read(await request.form())
+        errors = await service.update_client(client_id, data) if client_id < 2**31 else None
+        if errors is None:
+            raise NotFoundException(_("客户端不存在"))
+        if errors:
+            ctx = await _context(errors={f"{client_id}-{k}": v for k, v in errors.items()})
+            ctx["edit_forms"] = {client_id: form}
+            return page(request, "open311/admin.html", ctx, status_code=400)
+        return Redirect("/admin/open311", status_code=303)
 
     @post("/{client_id:int}/enabled")
     async def toggle(self, request: Request, client_id: int) -> Response:

@@ -91,8 +91,8 @@ class NewClient:
     acts_as_username: str = ""
 
 
-async def create_client(data: NewClient) -> tuple[ApiClient | None, str, dict[str, str]]:
-    """A new client and its key (the only time the key exists in clear). Returns (client, key, errors)."""
+async def _checked(data: NewClient) -> tuple[dict[Any, Any], dict[str, str]]:
+    """The client's settings as columns, or the errors by field."""
     errors: dict[str, str] = {}
     name = data.name.strip()
     if not name or len(name) > 80:
@@ -116,14 +116,31 @@ async def create_client(data: NewClient) -> tuple[ApiClient | None, str, dict[st
             errors["acts_as"] = _("找不到该工作人员账号")
         else:
             acts_as = viewer_row["id"]
+    values = {ApiClient.name: name, ApiClient.contact: data.contact.strip(), ApiClient.allowed_services: codes,
+              ApiClient.rate_limit: data.rate_limit, ApiClient.returns_token: data.returns_token,
+              ApiClient.acts_as: acts_as}
+    return values, errors
+
+
+async def create_client(data: NewClient) -> tuple[ApiClient | None, str, dict[str, str]]:
+    """A new client and its key (the only time the key exists in clear). Returns (client, key, errors)."""
+    values, errors = await _checked(data)
     if errors:
         return None, "", errors
     key = "o311_" + secrets.token_urlsafe(32)
-    client = ApiClient(name=name, contact=data.contact.strip(), key_prefix=key[:KEY_PREFIX_LEN], key_hash=_hash(key),
-                       enabled=True, allowed_services=codes, rate_limit=data.rate_limit,
-                       returns_token=data.returns_token, acts_as=acts_as)
+    client = ApiClient(key_prefix=key[:KEY_PREFIX_LEN], key_hash=_hash(key), enabled=True,
+                       **{column._meta.name: value for column, value in values.items()})
     await client.save()
     return client, key, {}
+
+
+async def update_client(client_id: int, data: NewClient) -> dict[str, str] | None:
+    """Change a client's settings (not its key); the errors by field, or None when there is no such client."""
+    values, errors = await _checked(data)
+    if errors:
+        return errors
+    done = await ApiClient.update(values).where(ApiClient.id == client_id).returning(ApiClient.id)
+    return {} if done else None
 
 
 async def set_enabled(client_id: int, enabled: bool) -> bool:
@@ -581,9 +598,12 @@ async def post_update(client: dict[str, Any], form: dict[str, str]) -> list[dict
         raise ApiError(400, errors)
     if client["acts_as"] is None:
         raise ApiError.one(403, "api_key", _("该客户端未绑定工作人员账号，不能提交办理更新"))
-    req = await Request.select(Request.id, Request.status, Request.kind).where(Request.code == code[:20]).first()
+    req = await Request.select(Request.id, Request.status, Request.kind, Request.category.code).where(
+        Request.code == code[:20]).first()
     if req is None:
         raise ApiError.one(404, "service_request_id", _("未找到该诉求：{code}").format(code=code[:30]))
+    if client["allowed_services"] and req["category.code"] not in client["allowed_services"]:
+        raise ApiError.one(403, "service_code", _("该客户端无权提交此类别：{code}").format(code=req["category.code"]))
     previous = await ApiUpdate.select(ApiUpdate.id, ApiUpdate.event).where(
         (ApiUpdate.client == client["id"]) & (ApiUpdate.update_id == update_id)).first()
     if previous is not None:

@@ -52,6 +52,18 @@ async def test_admin_issues_a_key_once_sees_its_calls_and_disables_it(phone, sho
     assert name in calls and "GET /open311/v2/services.json" in calls
     await shot(page, "client-and-calls")
 
+    # Settings can change later (not the key): a bad limit is marked, a good one saved.
+    await card.locator("summary:has-text('修改设置')").click()
+    edit = card.locator("[data-testid=edit-client]")
+    await edit.locator("input[name=rate_limit]").fill("0")
+    await edit.locator("button:has-text('保存')").click()
+    card = page.locator(f"[data-testid=client][data-name='{name}']")
+    assert "每分钟调用上限应为 1 到 10000" in await card.locator(".field-error").inner_text()
+    await card.locator("[data-testid=edit-client] input[name=rate_limit]").fill("45")
+    await card.locator("[data-testid=edit-client] button:has-text('保存')").click()
+    await page.wait_for_url(re.compile(r"/admin/open311$"))
+    assert "每分钟 45 次" in await page.locator(f"[data-testid=client][data-name='{name}']").inner_text()
+
     # Disabled: the API refuses the key at once.
     await card.locator("button:has-text('停用')").click()
     await page.wait_for_url(re.compile(r"/admin/open311$"))

@@ -299,3 +299,21 @@ async def test_rate_limit_per_client(api) -> None:
     assert r.status_code == 429 and "2" in r.json()[0]["description"]
     statuses = [c["status"] for c in await ApiCall.select().where(ApiCall.client == api_client["id"])]
     assert statuses == [200, 200, 429]
+
+
+async def test_settings_change_and_allowed_services_bind_updates_too(api) -> None:
+    from backend.open311 import service
+
+    _c, key = await new_client()
+    code = (await _post(api, key, service_code="garbage", description="垃圾", address_id="LX-1")).json()[0][
+        "service_request_id"]
+    office, office_key = await new_client(acts_as="haixi", services=["animals"])
+    form = {"api_key": office_key, "update_id": "S-1", "service_request_id": code, "status": "in_progress"}
+    r = await api.post(f"{API}/servicerequestupdates.json", data=form)
+    assert r.status_code == 403  # garbage is not among its services
+    errors = await service.update_client(office["id"], service.NewClient(name="改名", rate_limit=0))
+    assert errors and "rate_limit" in errors
+    assert await service.update_client(office["id"], service.NewClient(
+        name="海西业务系统", rate_limit=10, allowed_services=[], acts_as_username="haixi")) == {}
+    assert (await api.post(f"{API}/servicerequestupdates.json", data=form)).status_code == 200
+    assert await service.update_client(999999999, service.NewClient(name="x")) is None
