@@ -31,7 +31,7 @@ async def test_admin_issues_a_key_once_sees_its_calls_and_disables_it(phone, sho
     await page.fill("#name", name)
     await page.fill("#contact", "热线中心 0351-12345")
     await page.fill("#rate_limit", "30")
-    await page.check("input[name=services][value=animals]")
+    await page.check("[data-testid=new-client] input[name=services][value=animals]")
     await page.fill("#acts_as", "haixi")
     await page.click("button:has-text('创建并生成 key')")
     key = (await page.locator("[data-testid=key-value]").inner_text()).strip()
