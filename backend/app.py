@@ -27,6 +27,8 @@ from backend.lights.controllers import AssessController, LightRulesController, L
 from backend.media.controllers import MediaController
 from backend.notices.controllers import NoticesController, NoticeTypesAdminController
 from backend.notify.controllers import NotificationsController
+from backend.open311.admin import Open311AdminController
+from backend.open311.controllers import Open311Controller
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
 from backend.pwa.controllers import PwaController
@@ -34,6 +36,7 @@ from backend.pwa.field import FieldController
 from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
+from backend.routing.attribute_controllers import CategoryAttributesController
 from backend.routing.controllers import (
     CommandCenterController,
     RoutingActionsController,
@@ -86,6 +89,7 @@ CONTROLLERS: list[type[Controller]] = [
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
     NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue
+    Open311Controller, Open311AdminController, CategoryAttributesController,  # Open311 API, its keys, questions
 ]
 
 
@@ -131,6 +135,8 @@ def create_app() -> Litestar:
             cookie_samesite="lax",
             cookie_secure=settings.https,
             exclude=["/healthz"],
+            # The Open311 API is authenticated by its api_key, not by cookies: no CSRF token there.
+            exclude=["/healthz", "^/open311/"],
         ),
         stores={"sessions": session_store},
         middleware=[

@@ -14,6 +14,7 @@ from backend.db import write_transaction
 from backend.notices.demo import load_notices_demo
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
+from backend.routing.attributes_demo import load_demo_attributes
 from backend.routing.tables import Category, CategoryDuty
 
 DEMO_PASSWORD = "demo1234"
@@ -167,6 +168,7 @@ async def load_demo() -> dict[str, int]:
 
     await load_demo_knowledge()
     await load_notices_demo()  # 村居公开: supervisors, sample notices of 海西社区, the overdue sweep
+        await load_demo_attributes()  # the categories' extra questions (Open311 service definitions)
     return {
         "units": await Unit.count(),
         "accounts": await Account.count(),

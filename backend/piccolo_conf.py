@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "backend.stats.piccolo_app",
         "backend.knowledge.piccolo_app",
         "backend.notices.piccolo_app",
+        "backend.open311.piccolo_app",
     ]
 )

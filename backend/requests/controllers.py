@@ -26,6 +26,7 @@ from backend.requests.reporting import (
     KIND_LABELS,
     SOURCE_LABELS,
     Draft,
+    attribute_answers,
     check_form,
     drop_draft,
     form_values,
@@ -52,6 +53,7 @@ from backend.requests.service import (
 from backend.requests.tables import Source, Status
 from backend.web.auth import draft_token
 from backend.web.forms import form_int
+from backend.routing.attributes import answers_of, for_categories
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 
@@ -104,8 +106,14 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
         "action": "/staff/report" if staff else "/report",
-        "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
-    }
+        "sources": {k: v for k, v in SOURCE_LABELS.items() if k in (Source.on_behalf.value, Source.patrol.value)},
+    } | await _attribute_context(values)
+
+
+async def _attribute_context(values: Values) -> dict[str, Any]:
+    """The categories' extra questions and the answers given so far (requests/_category_attributes.html)."""
+    ids = [c["id"] for c in await queries.categories()]
+    return {"category_attributes": await for_categories(ids), "attr_answers": attribute_answers(values)}
 
 
 def _blank(staff: bool) -> Values:
@@ -277,6 +285,7 @@ class ReportController(Controller):
             "can_withdraw": req["status"] in RULES["withdraw"].from_statuses,
             "can_comment": req["status"] in RULES["comment"].from_statuses,
             "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+            "attribute_answers": await answers_of(req["category"], req["attributes"]),
         } | _labels()
         return page(request, "requests/detail.html", ctx, status_code=status)
 
@@ -387,6 +396,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "actions": await staff_actions(viewer, req), "errors": errors or {}, "notes": notes or {},
         "conflict": conflict, "reporter_phone": await queries.reporter_phone(req["reporter"]),
         "counts": await queries.inbox_counts(viewer), "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+        "attribute_answers": await answers_of(req["category"], req["attributes"]),
     } | _labels()
     return page(request, "requests/staff_request.html", ctx, status_code=status)
 

@@ -23,6 +23,7 @@ from backend.organisation.tables import Unit, UnitKind
 from backend.redis import redis_client
 from backend.requests.service import MAX_DESCRIPTION, NewRequest
 from backend.requests.tables import Kind, Source
+from backend.routing import attributes as category_attributes
 from backend.routing import geo
 from backend.routing.tables import Category
 
@@ -41,6 +42,7 @@ SOURCE_LABELS = {
     Source.resident.value: "居民提交",
     Source.on_behalf.value: "网格员代报",
     Source.patrol.value: "巡查发现",
+    Source.open311.value: "Open311 接口",
 }
 
 
@@ -48,13 +50,36 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
+ATTR_FIELD = re.compile(r"^cattr-(\d{1,9})-([A-Za-z0-9_-]{1,40})$")
+
+
 def form_values(raw: Any) -> dict[str, str]:
-    """The text fields of a submitted form (a FormMultiDict or a dict), trimmed to sane lengths."""
+    """The text fields of a submitted form (a FormMultiDict or a dict), trimmed to sane lengths.
+
+    The answers to the categories' extra questions (fields ``cattr-<category>-<code>``, see
+    requests/_category_attributes.html) are kept as one JSON text under ``attributes``, so drafts keep them.
+    """
     out: dict[str, str] = {}
     for name in FIELDS:
         value = raw.get(name) if hasattr(raw, "get") else None
         out[name] = value.strip()[:5000] if isinstance(value, str) else ""
+    answers: dict[str, dict[str, list[str]]] = {}
+    items = raw.multi_items() if hasattr(raw, "multi_items") else []
+    for name, value in items:
+        m = ATTR_FIELD.match(name)
+        if m and isinstance(value, str) and value.strip():
+            answers.setdefault(m.group(1), {}).setdefault(m.group(2), []).append(value.strip()[:2000])
+    out["attributes"] = json.dumps(answers, ensure_ascii=False) if answers else ""
     return out
+
+
+def attribute_answers(values: dict[str, str]) -> dict[str, dict[str, list[str]]]:
+    """The raw answers kept in ``values["attributes"]``: {category id: {code: [values]}}."""
+    try:
+        data = json.loads(values.get("attributes") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 @dataclass
@@ -90,6 +115,12 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
         category_id = cat["id"] if cat else None
     if category_id is None:
         errors["category"] = _("请选择有效的诉求类别")
+    answers: dict[str, Any] = {}
+    if category_id is not None:
+        defs = await category_attributes.for_category(category_id)
+        raw = attribute_answers(values).get(str(category_id)) or {}
+        answers, attr_errors = category_attributes.validate(defs, raw if isinstance(raw, dict) else {})
+        errors |= {f"cattr-{category_id}-{code}": message for code, message in attr_errors.items()}
     text = values["description"]
     if not text:
         errors["description"] = _("请描述您反映的问题")
@@ -148,6 +179,7 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
         kind=kind, category_id=category_id, description=text, community_id=community_id, grid_id=grid_id,
         street_id=street_id, address=values["address"], lat=lat, lon=lon, is_public=values["is_public"] != "0",
         source=source, contact_name=contact_name, contact_phone=contact_phone, idempotency_key=key,
+        attributes=answers,
     )
     return Checked(data, {}, located)
 

@@ -181,6 +181,8 @@ class NewRequest:
     contact_name: str = ""
     contact_phone: str = ""
     idempotency_key: str | None = None
+    # Answers to the category's extra questions, already checked by backend.routing.attributes.validate()
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 def validate_new(data: NewRequest) -> dict[str, str]:
@@ -259,6 +261,7 @@ async def submit(
                     level=placement.level,
                     version=1,
                     idempotency_key=data.idempotency_key,
+                    attributes=data.attributes,
                     created_at=now,
                     updated_at=now,
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from piccolo.columns import JSON, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, JSONB, Boolean, DoublePrecision, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -37,6 +37,7 @@ class Source(str, Enum):
     resident = "resident"  # the resident's own phone
     on_behalf = "on_behalf"  # a grid worker filed it for a resident
     patrol = "patrol"  # a grid worker found it on patrol
+    open311 = "open311"  # another system through the Open311 API (the client: backend/open311 tables)
 
 
 class Request(Table):
@@ -66,6 +67,8 @@ class Request(Table):
     close_reason = Varchar(length=20, default="")
     version = Integer(default=1)
     idempotency_key = Varchar(length=64, null=True, default=None, unique=True)
+    # Answers to the category's extra questions (routing.CategoryAttribute): {code: value or [values]}
+    attributes = JSONB(default={})
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     accepted_at = Timestamptz(null=True, default=None)
     resolved_at = Timestamptz(null=True, default=None)

@@ -33,7 +33,9 @@ FIELDS = (
     "idempotency_key kind lang lead_person_id lead_unit_id level measures name next note office_hours outcome parent "
     "password phone promised_at public_title reason red_hours role score stage status story thanks_consent "
     "thanks_story title unit username value version wanted_by yellow_hours description lat lon address "
-    "contact_name contact_phone source is_public unit_id account_id person target remove_photo metric"
+    "contact_name contact_phone source is_public unit_id account_id person target remove_photo metric "
+    "contact rate_limit services acts_as returns_token enabled datatype values order required variable description_en "
+    "datatype_description api_key service_code long address_string address_id update_id service_request_id"
 ).split()
 JUNK_VALUES = [
     "-1",  # negative ids and scores
