@@ -23,6 +23,7 @@ from backend import wiring  # noqa: F401  (the transition hooks, listed in one p
 from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
+from backend.learning.controllers import LearningAdminController, LearningController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
 from backend.notify.controllers import NotificationsController
@@ -79,6 +80,7 @@ CONTROLLERS: list[type[Controller]] = [
     RatingController,  # satisfaction
     DashboardController, PublicStatsController,  # KPIs
     WishController,  # micro-wishes and claims
+    LearningController, LearningAdminController,  # party-member learning: practice, competitions, the bank
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
 ]
