@@ -11,6 +11,7 @@ import json
 from backend.accounts.service import hash_password
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import write_transaction
+from backend.learning.demo import load_learning_demo
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
 from backend.routing.tables import Category, CategoryDuty
@@ -162,6 +163,7 @@ async def load_demo() -> dict[str, int]:
         for phone, name, party in RESIDENTS:
             if not await Account.exists().where(Account.phone == phone):
                 await Account(kind=AccountKind.resident.value, phone=phone, name=name, is_party_member=party).save()
+    await load_learning_demo()  # party-member learning: the question bank, branches, competitions
     return {
         "units": await Unit.count(),
         "accounts": await Account.count(),

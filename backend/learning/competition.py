@@ -289,16 +289,18 @@ async def submit(viewer: Viewer, competition_id: int, question_id: int | None, c
     now = now_or(now)
     comp = await get(competition_id)
     question_ids = await _question_ids(competition_id)
+    if now >= comp["ends_at"]:
+        # Close the attempt where it stands (its score so far counts on the final board), then refuse.
+        await Attempt.update({Attempt.finished_at: comp["ends_at"], Attempt.current_started_at: None}).where(
+            (Attempt.competition == competition_id) & (Attempt.account == viewer.id)
+            & Attempt.finished_at.is_null())
+        raise LearningError(_("竞赛已结束，本次提交未计分"), 409)
     async with write_transaction():
         att = await _locked_attempt(competition_id, viewer.id)
         if att is None:
             raise LearningError(_("请先开始答题"), 409)
         if att["finished_at"] is not None:
             raise LearningError(_("您已完成本次竞赛，答案不再计分"), 409)
-        if now >= comp["ends_at"]:
-            await Attempt.update({Attempt.finished_at: comp["ends_at"], Attempt.current_started_at: None}).where(
-                Attempt.id == att["id"])
-            raise LearningError(_("竞赛已结束，本次提交未计分"), 409)
         order = question_order(question_ids, att["seed"])
         if question_id is None or question_id not in order:
             raise LearningError(_("这道题不在您的试卷中，未计分"), 400)
@@ -316,8 +318,13 @@ async def submit(viewer: Viewer, competition_id: int, question_id: int | None, c
             q = await Question.select(Question.kind, Question.options, Question.answer).where(
                 Question.id == question_id).output(load_json=True).first()
             assert q is not None
-            chosen = parse_chosen(q["kind"], len(q["options"]), choices, text)
-            correct = is_correct(q["kind"], q["answer"], chosen)
+            try:
+                chosen = parse_chosen(q["kind"], len(q["options"]), choices, text)
+            except LearningError:
+                if elapsed < limit:
+                    raise  # in time: ask again for an answer
+                timed_out = True  # the page's timer sent the form at zero with nothing chosen
+            correct = not timed_out and is_correct(q["kind"], q["answer"], chosen)
         points = 1 if correct else 0
         elapsed_ms = int(min(elapsed, limit).total_seconds() * 1000)
         inserted = await fetch_tuples(
