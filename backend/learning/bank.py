@@ -7,6 +7,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -168,19 +169,21 @@ def _rows(data: bytes) -> list[tuple[int, list[str]]]:
         raise LearningError(_("请选择要导入的 Excel 文件"), field="file")
     if len(data) > MAX_IMPORT_BYTES:
         raise LearningError(_("文件过大（最大 5 MB）"), 413, field="file")
+    out: list[tuple[int, list[str]]] = []
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        ws = wb.worksheets[0]
+        for line, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            if line > MAX_IMPORT_ROWS + 1:
+                raise LearningError(_("一次最多导入 {n} 道题").format(n=MAX_IMPORT_ROWS), field="file")
+            cells = [_text(v) for v in row][: len(TEMPLATE_HEADERS)]
+            out.append((line, cells + [""] * (len(TEMPLATE_HEADERS) - len(cells))))
+        wb.close()
+    except LearningError:
+        raise
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError,
+            ParseError) as exc:  # whatever a damaged or foreign file makes the reader fail with: bad input
         raise LearningError(_("不是有效的 Excel（.xlsx）文件，请下载模板填写后再导入"), field="file") from exc
-    ws = wb.worksheets[0]
-    out: list[tuple[int, list[str]]] = []
-    for line, row in enumerate(ws.iter_rows(values_only=True), start=1):
-        cells = [_text(v) for v in row][: len(TEMPLATE_HEADERS)]
-        cells += [""] * (len(TEMPLATE_HEADERS) - len(cells))
-        out.append((line, cells))
-        if line > MAX_IMPORT_ROWS + 1:
-            raise LearningError(_("一次最多导入 {n} 道题").format(n=MAX_IMPORT_ROWS), field="file")
-    wb.close()
     return out
 
 

@@ -26,6 +26,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,7 @@ def serve(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess
     out = log.open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+         "--workers", str(workers), "--timeout-keep-alive", "75", "--no-access-log", "--log-level", "warning"],
         env=env, cwd=ROOT, stdout=out, stderr=out)  # stdout: the app's JSON request log (server-side ms)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -144,7 +145,9 @@ async def generate(spec: dict) -> dict:
     pages: list[float] = []
     board: list[float] = []
     errors: list[str] = []
-    conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=60)
+    # Idle keep-alive connections are dropped by the client (30 s) before the server drops them (75 s):
+    # otherwise a member thinking between questions could be handed a connection the server just closed.
+    conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
     headers = {"x-csrftoken": spec["csrf"]}
 
     async def sleep_until(t: float) -> None:
@@ -199,7 +202,14 @@ async def generate(spec: dict) -> dict:
                 board.append((time.perf_counter() - t) * 1000)
                 await asyncio.sleep(5)
 
-    await asyncio.gather(*[member(s) for s in spec["members"]], *[poller(s) for s in spec["pollers"]])
+    async def guarded(job) -> None:
+        try:
+            await job
+        except (TimeoutError, aiohttp.ClientError) as exc:  # counted, and the other members go on
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    await asyncio.gather(*[guarded(member(s)) for s in spec["members"]],
+                         *[guarded(poller(s)) for s in spec["pollers"]])
     await conn.close()
     return {"submit": submit, "pages": pages, "board": board, "errors": errors}
 
@@ -286,8 +296,13 @@ def main() -> int:
                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
         finally:
             server.terminate()
-            server.wait(timeout=20)
-        results = [json.loads(Path(str(f) + ".out").read_text()) for f in files]
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        results = [json.loads(Path(str(f) + ".out").read_text()) for f in files if Path(str(f) + ".out").exists()]
+        shutil.rmtree(tmp, ignore_errors=True)
         submit = [v for r in results for v in r["submit"]]
         pages = [v for r in results for v in r["pages"]]
         board = [v for r in results for v in r["board"]]

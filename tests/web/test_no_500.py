@@ -34,6 +34,8 @@ FIELDS = (
     "password phone promised_at public_title reason red_hours role score stage status story thanks_consent "
     "thanks_story title unit username value version wanted_by yellow_hours description lat lon address "
     "contact_name contact_phone source is_public unit_id account_id person target remove_photo metric"
+    " question choice answer deactivate active stem option0 option1 explanation starts_at ends_at"
+    " seconds_per_question scope units category0 difficulty0 count0 difficulty"
 ).split()
 JUNK_VALUES = [
     "-1",  # negative ids and scores
