@@ -87,8 +87,11 @@ def is_correct(kind: str, answer: list[Any], chosen: list[Any]) -> bool:
     return bool(chosen) and sorted(set(chosen)) == sorted(set(answer))  # multi: all and only the right ones
 
 
-def parse_chosen(kind: str, option_count: int, choices: list[str], text: str) -> list[Any]:
-    """The form's answer as stored: option indexes, [bool], or [text]. Raises when nothing usable was sent."""
+def parse_chosen(kind: str, option_count: int, choices: list[str], text: str,
+                 order: list[int] | None = None) -> list[Any]:
+    """The form's answer as stored: original option indexes, [bool], or [text]. Raises when nothing usable
+    was sent. A choice arrives as its position on the member's page; ``order`` (the page's shuffle) maps it
+    back, so the page never shows which original option a box stands for."""
     if kind == "fill":
         value = (text or "").strip()[:200]
         if not value:
@@ -102,7 +105,7 @@ def parse_chosen(kind: str, option_count: int, choices: list[str], text: str) ->
     for c in choices:
         if not c.isdigit() or int(c) >= option_count:
             raise LearningError(_("所选答案不在本题选项中"), field="answer")
-        picked.add(int(c))
+        picked.add(order[int(c)] if order else int(c))
     if not picked:
         raise LearningError(_("请选择答案"), field="answer")
     if kind == "single" and len(picked) > 1:
@@ -121,5 +124,6 @@ def answer_text(kind: str, options: list[str], answer: list[Any]) -> str:
 
 
 def display_options(options: list[str], order: list[int]) -> list[dict[str, Any]]:
-    """Options in display order, each keeping its original index as the submitted value."""
-    return [{"value": i, "letter": LETTERS[pos], "text": options[i]} for pos, i in enumerate(order)]
+    """Options in the member's order. The submitted value is the position on the page; ``index`` (the
+    original option) stays on the server (templates do not render it)."""
+    return [{"value": pos, "index": i, "letter": LETTERS[pos], "text": options[i]} for pos, i in enumerate(order)]

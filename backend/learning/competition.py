@@ -289,7 +289,8 @@ async def play_state(viewer: Viewer, competition_id: int, now: datetime | None =
         Question.id == order[att["position"]]).output(load_json=True).first()
     assert q is not None
     deadline = att["current_started_at"] + timedelta(seconds=comp["seconds_per_question"])
-    st.question = q | {"display": display_options(q["options"], option_order(len(q["options"]), att["seed"], q["id"]))}
+    order = option_order(len(q["options"]), att["seed"], q["id"])
+    st.question = q | {"display": display_options(q["options"], order)}
     st.number = att["position"] + 1
     st.seconds_left = max(0.0, (deadline - now).total_seconds())
     st.expired = now > deadline + timedelta(seconds=GRACE_SECONDS)
@@ -339,8 +340,9 @@ async def submit(viewer: Viewer, competition_id: int, question_id: int | None, c
             q = await Question.select(Question.kind, Question.options, Question.answer).where(
                 Question.id == question_id).output(load_json=True).first()
             assert q is not None
+            shown = option_order(len(q["options"]), att["seed"], question_id)
             try:
-                chosen = parse_chosen(q["kind"], len(q["options"]), choices, text)
+                chosen = parse_chosen(q["kind"], len(q["options"]), choices, text, shown)
             except LearningError:
                 if elapsed < limit:
                     raise  # in time: ask again for an answer

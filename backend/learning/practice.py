@@ -77,7 +77,8 @@ async def answer(viewer: Viewer, question_id: int, choices: list[str], text: str
     q = await Question.select().where(Question.id == question_id).output(load_json=True).first()
     if q is None:
         raise LearningError(_("题目不存在"), 404)
-    chosen = parse_chosen(q["kind"], len(q["options"]), choices, text)
+    order = shuffled_options(q["options"], f"{viewer.id}:{day}:{question_id}")
+    chosen = parse_chosen(q["kind"], len(q["options"]), choices, text, order)
     correct = is_correct(q["kind"], q["answer"], chosen)
     try:
         await PracticeAnswer(account=viewer.id, day=day, question=question_id, chosen=chosen, correct=correct,

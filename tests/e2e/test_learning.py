@@ -39,7 +39,7 @@ async def test_member_practises_and_takes_a_competition(phone, shot) -> None:
     result = page.locator("[data-testid=practice-result]")
     assert "正确答案" in await result.inner_text()
     await shot(page, "practice-result")
-    # The competition: start, the timer counts down, answer three questions (the right option has value 0).
+    # The competition: start, the timer counts down, answer three questions (the right option reads 对的).
     await page.goto(f"/learning/competitions/{cid}")
     async with page.expect_navigation():
         await page.click("[data-testid=start]")
@@ -54,7 +54,7 @@ async def test_member_practises_and_takes_a_competition(phone, shot) -> None:
             assert await axe_violations(page) == []
             box = await page.locator(".answer-choice").first.bounding_box()
             assert box["height"] >= 56  # big tap targets
-        await page.click(".answer-choice:has(input[value='0'])")
+        await page.click(".answer-choice:has-text('对的')")
         async with page.expect_navigation():
             await page.click("[data-testid=submit]")
     assert "3" in await page.locator("[data-testid=score]").inner_text()

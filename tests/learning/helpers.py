@@ -65,6 +65,15 @@ async def current_question(viewer: Viewer, cid: int, now: datetime) -> int:
     return int(st.question["id"])
 
 
+async def choice(viewer: Viewer, cid: int, now: datetime, right: bool = True) -> tuple[int, list[str]]:
+    """The current question and the page value of its right option (the helper's questions: the first
+    original option) or of a wrong one. Pages show positions, not original options."""
+    st = await competition.play_state(viewer, cid, now)
+    assert st.question is not None
+    values = [str(o["value"]) for o in st.question["display"] if (o["index"] == 0) == right]
+    return int(st.question["id"]), values[:1]
+
+
 def xlsx(rows: list[list[Any]], headers: list[str] | None = None) -> bytes:
     wb = Workbook()
     ws = wb.active

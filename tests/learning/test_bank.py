@@ -62,6 +62,13 @@ async def test_wrong_template_and_junk_files_are_refused() -> None:
         await bank.import_xlsx(dept, xlsx([["单选", "x"]], headers=["题目", "答案"]))
     with pytest.raises(LearningError, match="有效的 Excel"):
         await bank.import_xlsx(dept, b"PK\x03\x04 not really a zip")
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # a zip, but no workbook in it
+        z.writestr("hello.txt", "你好")
+    with pytest.raises(LearningError, match="有效的 Excel"):
+        await bank.import_xlsx(dept, buf.getvalue())
     with pytest.raises(LearningError, match="请选择"):
         await bank.import_xlsx(dept, b"")
     with pytest.raises(LearningError, match="没有题目"):

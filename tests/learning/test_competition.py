@@ -11,7 +11,7 @@ import pytest
 from backend.learning import competition
 from backend.learning.common import LearningError
 from backend.learning.tables import Attempt, AttemptAnswer, Competition
-from tests.learning.helpers import current_question, member, questions, running_competition
+from tests.learning.helpers import choice, current_question, member, questions, running_competition
 from tests.support.people import staff
 
 
@@ -23,8 +23,8 @@ async def test_answers_within_the_time_score_and_late_ones_do_not() -> None:
     cid, t0 = await running_competition(n=3, seconds=20)
     viewer = await member()
     await competition.start(viewer, cid, t0)
-    q1 = await current_question(viewer, cid, t0 + timedelta(seconds=5))
-    out = await competition.submit(viewer, cid, q1, ["0"], "", t0 + timedelta(seconds=19))
+    q1, right = await choice(viewer, cid, t0 + timedelta(seconds=5))
+    out = await competition.submit(viewer, cid, q1, right, "", t0 + timedelta(seconds=19))
     assert not out.timed_out and out.score == 1
     # The second question's clock started with that answer; 30 s later it is over, whatever the page says.
     t1 = t0 + timedelta(seconds=19)
@@ -37,8 +37,8 @@ async def test_answers_within_the_time_score_and_late_ones_do_not() -> None:
     assert row["timed_out"] and row["points"] == 0
     # The third question, answered wrong in time, finishes the attempt.
     t2 = t1 + timedelta(seconds=30)
-    q3 = await current_question(viewer, cid, t2)
-    out = await competition.submit(viewer, cid, q3, ["1"], "", t2 + timedelta(seconds=3))
+    q3, wrong = await choice(viewer, cid, t2, right=False)
+    out = await competition.submit(viewer, cid, q3, wrong, "", t2 + timedelta(seconds=3))
     assert out.finished and out.score == 1
     att = await _attempt(viewer, cid)
     assert att["finished_at"] is not None and att["answered"] == 3 and att["time_ms"] == 19000 + 20000 + 3000
@@ -84,9 +84,10 @@ async def test_tampered_answers_are_refused_and_score_nothing() -> None:
     assert order[0] == st.question["id"]
     with pytest.raises(LearningError, match="当前题目"):  # skipping ahead to a later question
         await competition.submit(viewer, cid, order[2], ["0"], "", t0 + timedelta(seconds=1))
-    await competition.submit(viewer, cid, order[0], ["0"], "", t0 + timedelta(seconds=2))
+    _q, right = await choice(viewer, cid, t0)
+    await competition.submit(viewer, cid, order[0], right, "", t0 + timedelta(seconds=2))
     with pytest.raises(LearningError, match="不会重复计分"):  # the same question again
-        await competition.submit(viewer, cid, order[0], ["0"], "", t0 + timedelta(seconds=3))
+        await competition.submit(viewer, cid, order[0], right, "", t0 + timedelta(seconds=3))
     att = await _attempt(viewer, cid)
     assert att["score"] == 1 and att["answered"] == 1
 
@@ -173,9 +174,9 @@ async def test_200_members_answering_at_once_count_every_answer_once() -> None:
         accepted = 0
         for step in range(n_questions):
             now = t0 + timedelta(seconds=step + 1)
-            q = await current_question(m, cid, now)
+            q, right = await choice(m, cid, now)
             # Every member double-submits each answer at the same moment: exactly one counts.
-            results = await asyncio.gather(*[competition.submit(m, cid, q, ["0"], "", now) for _ in range(2)],
+            results = await asyncio.gather(*[competition.submit(m, cid, q, right, "", now) for _ in range(2)],
                                            return_exceptions=True)
             ok = [r for r in results if not isinstance(r, Exception)]
             refused = [r for r in results if isinstance(r, LearningError)]
@@ -203,3 +204,21 @@ async def test_an_empty_answer_is_asked_again_in_time_and_a_timeout_at_zero() ->
     out = await competition.submit(viewer, cid, q, [], "", t0 + timedelta(seconds=20.5))
     assert out.timed_out and not out.finished and out.score == 0
     assert await current_question(viewer, cid, t0 + timedelta(seconds=21)) != q
+
+
+@pytest.mark.parametrize("kind", ["judge", "fill", "multi"])
+async def test_every_question_type_runs_to_the_end(kind: str) -> None:
+    cid, t0 = await running_competition(n=6, seconds=30, kind=kind)
+    viewer = await member()
+    await competition.start(viewer, cid, t0)
+    right = {"judge": (["1"], ""), "fill": ([], "答案")}
+    for i in range(6):
+        now = t0 + timedelta(seconds=i + 1)
+        if kind == "multi":
+            st = await competition.play_state(viewer, cid, now)
+            values = [str(o["value"]) for o in st.question["display"] if o["index"] in (0, 1)]
+            q, answer = st.question["id"], (values, "")
+        else:
+            q, answer = await current_question(viewer, cid, now), right[kind]
+        out = await competition.submit(viewer, cid, q, *answer, now)
+        assert out.finished == (i == 5) and out.score == i + 1

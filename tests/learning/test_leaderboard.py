@@ -6,16 +6,16 @@ from datetime import timedelta
 
 from backend.learning import competition, leaderboard
 from backend.learning.tables import Attempt
-from tests.learning.helpers import current_question, member, running_competition
+from tests.learning.helpers import choice, member, running_competition
 
 
 async def _take(viewer, cid, t0, right: int, total: int, seconds: int = 2) -> None:
     await competition.start(viewer, cid, t0)
     now = t0
     for i in range(total):
-        q = await current_question(viewer, cid, now)
+        q, value = await choice(viewer, cid, now, right=i < right)
         now = now + timedelta(seconds=seconds)
-        await competition.submit(viewer, cid, q, ["0"] if i < right else ["1"], "", now)
+        await competition.submit(viewer, cid, q, value, "", now)
 
 
 async def test_branch_average_and_participation_rate() -> None:

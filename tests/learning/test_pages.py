@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from backend.db import utcnow
 from backend.learning.tables import Attempt, Competition
-from tests.learning.helpers import member, questions, running_competition
+from tests.learning.helpers import choice, member, questions, running_competition
 
 
 async def test_anonymous_and_non_members_are_kept_out(client, new_client) -> None:
@@ -46,9 +47,12 @@ async def test_member_takes_a_competition_over_http(client) -> None:
         page = await client.get(f"/learning/competitions/{cid}/play")
         assert f"第 {n} / 2 题" in page.text and 'data-seconds-left="' in page.text
         qid = re.search(r'name="question" value="(\d+)"', page.text).group(1)
+        # The boxes carry their position on the page, never the original option (that would hint the answer).
+        assert re.findall(r'name="choice" value="(\d+)"', page.text) == ["0", "1", "2", "3"]
         empty = await client.post(f"/learning/competitions/{cid}/answer", data={"question": qid})
         assert empty.status_code == 400 and "请选择答案" in empty.text
-        r = await client.post(f"/learning/competitions/{cid}/answer", data={"question": qid, "choice": "0"})
+        _q, right = await choice(viewer, cid, utcnow())
+        r = await client.post(f"/learning/competitions/{cid}/answer", data={"question": qid, "choice": right})
         assert r.status_code == 303
     done = await client.get(f"/learning/competitions/{cid}/play")
     assert "我的得分" in done.text and re.search(r"<strong>2</strong> / 2", done.text)
@@ -94,7 +98,10 @@ async def test_practice_pages(client) -> None:
     page = await client.get("/learning/practice")
     assert page.status_code == 200 and "第 1 题" in page.text
     qid = re.search(r'name="question" value="(\d+)"', page.text).group(1)
-    choices, text = await _right_choice(int(qid))
+    from backend.db import utcnow
+    from backend.learning.common import local_day
+
+    choices, text = await _right_choice(viewer, int(qid), local_day(utcnow()))
     r = await client.post("/learning/practice", data={"question": qid, "choice": choices, "answer": text})
     assert r.status_code == 200
     assert "回答正确 +1 分" in r.text and "正确答案" in r.text and "第 2 题" in r.text

@@ -46,13 +46,15 @@ def test_fill_in_accepts_any_listed_answer_ignoring_width_case_and_spaces() -> N
         parse_chosen("fill", 0, [], "   ")
 
 
-async def _right_choice(qid: int) -> tuple[list[str], str]:
+async def _right_choice(viewer, qid: int, day) -> tuple[list[str], str]:
+    """The form values of the right answer as the member's page shows them (options in the page's order)."""
     q = await Question.select().where(Question.id == qid).output(load_json=True).first()
     if q["kind"] == "fill":
         return [], q["answer"][0]
     if q["kind"] == "judge":
         return ["1" if q["answer"][0] else "0"], ""
-    return [str(i) for i in q["answer"]], ""
+    order = practice.shuffled_options(q["options"], f"{viewer.id}:{day}:{qid}")
+    return [str(pos) for pos, i in enumerate(order) if i in q["answer"]], ""
 
 
 async def test_daily_practice_scores_and_caps(monkeypatch) -> None:
@@ -64,23 +66,23 @@ async def test_daily_practice_scores_and_caps(monkeypatch) -> None:
     todays = await practice.todays_questions(viewer.id, st.day)
     assert st.question["id"] == todays[0]
     # right, wrong, right
-    choices, text = await _right_choice(todays[0])
+    choices, text = await _right_choice(viewer, todays[0], st.day)
     result = await practice.answer(viewer, todays[0], choices, text, day1)
     assert result["correct"] and result["question"]["explanation"] is not None and result["right_answer"]
     with pytest.raises(LearningError, match="已经答过"):  # a double submit counts once
         await practice.answer(viewer, todays[0], choices, text, day1)
-    q1 = await Question.select(Question.kind).where(Question.id == todays[1]).first()
-    wrong = {"single": (["99"], ""), "multi": (["99"], ""), "judge": ([], ""), "fill": ([], "完全不对")}[q1["kind"]]
-    if q1["kind"] in ("single", "multi"):
-        right, _t = await _right_choice(todays[1])
-        opts = await Question.select(Question.options).where(Question.id == todays[1]).output(load_json=True).first()
-        wrong = ([str(next(i for i in range(len(opts["options"])) if str(i) not in right))], "")
+    q1 = await Question.select(Question.kind, Question.options).where(Question.id == todays[1]).output(
+        load_json=True).first()
+    right, _t = await _right_choice(viewer, todays[1], st.day)
+    if q1["kind"] == "fill":
+        wrong: tuple[list[str], str] = ([], "完全不对")
     elif q1["kind"] == "judge":
-        right, _t = await _right_choice(todays[1])
         wrong = (["0" if right == ["1"] else "1"], "")
+    else:
+        wrong = ([next(str(p) for p in range(len(q1["options"])) if str(p) not in right)], "")
     result = await practice.answer(viewer, todays[1], *wrong, day1)
     assert not result["correct"]
-    choices, text = await _right_choice(todays[2])
+    choices, text = await _right_choice(viewer, todays[2], st.day)
     await practice.answer(viewer, todays[2], choices, text, day1)
     st = await practice.state(viewer, day1)
     assert (st.answered, st.points, st.question) == (3, 2, None)  # the day's cap is reached
