@@ -259,6 +259,7 @@ def main() -> int:
         import logging
 
         logging.disable(logging.INFO)
+        print(f"load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         t = time.perf_counter()
         seeded = asyncio.run(seed(args.members, args.questions, args.window))
         print(f"seeded {args.members} members in branches, sessions and a {args.questions}-question competition "
@@ -309,6 +310,9 @@ def main() -> int:
         errors = [e for r in results for e in r["errors"]]
         state = asyncio.run(check(seeded["competition"], args.members, args.questions))
         rate = len(submit) / wall if wall else 0
+        n_requests = len(submit) + len(pages) + len(board) + args.members
+        print(f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the machine is shared); "
+              f"server CPU per request {server_cpu / max(n_requests, 1) * 1000:.1f} ms over {n_requests} requests")
         print(f"window {args.window:.0f} s ({wall:.0f} s wall), {args.workers} web processes, {args.procs} generator "
               f"processes; server CPU {server_cpu:.0f} s, generators (and set-up) CPU {gen_cpu:.0f} s")
         ok_submit = pct(submit, 95) <= 100
