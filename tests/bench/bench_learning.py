@@ -38,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 QUESTION = re.compile(r'name="question" value="(\d+)"')
 CHOICE = re.compile(r'name="choice" value="(\d+)"')
+# Members still answering at window × CUTOFF stop (an overloaded server would otherwise stretch the run
+# without end); the report says how many answers were left.
+CUTOFF = 1.5
 
 
 def pct(values: list[float], p: float) -> float:
@@ -104,9 +107,10 @@ async def check(cid: int, n_members: int, n_questions: int) -> dict:
                                   "WHERE competition = {}", cid))[0]
         points = (await fetch_tuples("SELECT coalesce(sum(aa.points), 0) FROM attempt_answer aa JOIN attempt a "
                                      "ON a.id = aa.attempt WHERE a.competition = {}", cid))[0][0]
+        # Every accepted answer is stored once: answer rows = the attempts' counters, scores = points.
         return {"answers": answers, "attempts": att[0], "finished": att[1], "answered": att[2], "score": att[3],
-                "points": points, "ok": answers == n_members * n_questions == att[2] and att[1] == n_members
-                and att[3] == points}
+                "points": points, "complete": answers == n_members * n_questions and att[1] == n_members,
+                "ok": answers == att[2] and att[3] == points}
     finally:
         await db.close_connection_pool()
 
@@ -145,6 +149,7 @@ async def generate(spec: dict) -> dict:
     pages: list[float] = []
     board: list[float] = []
     errors: list[str] = []
+    unfinished: list[int] = []
     # Idle keep-alive connections are dropped by the client (30 s) before the server drops them (75 s):
     # otherwise a member thinking between questions could be handed a connection the server just closed.
     conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
@@ -165,6 +170,9 @@ async def generate(spec: dict) -> dict:
                     errors.append(f"start {r.status}")
                     return
             for i in range(n_q):
+                if time.time() > t0 + window * CUTOFF:
+                    unfinished.append(n_q - i)  # the server fell behind: stop, and say how much was left
+                    return
                 t = time.perf_counter()
                 async with s.get(f"/learning/competitions/{cid}/play") as r:
                     html = await r.text()
@@ -211,7 +219,7 @@ async def generate(spec: dict) -> dict:
     await asyncio.gather(*[guarded(member(s)) for s in spec["members"]],
                          *[guarded(poller(s)) for s in spec["pollers"]])
     await conn.close()
-    return {"submit": submit, "pages": pages, "board": board, "errors": errors}
+    return {"submit": submit, "pages": pages, "board": board, "errors": errors, "unfinished": unfinished}
 
 
 def child(path: str) -> None:
@@ -323,8 +331,10 @@ def main() -> int:
               f"p95 {pct(pages, 95):6.1f} ms  p99 {pct(pages, 99):6.1f} ms")
         print(f"live board GET   n={len(board):6d}           p50 {pct(board, 50):6.1f} ms  "
               f"p95 {pct(board, 95):6.1f} ms  p99 {pct(board, 99):6.1f} ms  {'ok' if ok_board else 'SLOW'}")
-        print(f"database: {state['answers']} answers, {state['attempts']} attempts ({state['finished']} finished), "
-              f"scores sum {state['score']} = points sum {state['points']}: {'ok' if state['ok'] else 'MISMATCH'}")
+        left = sum(v for r in results for v in r.get("unfinished", []))
+        print(f"database: {state['answers']} answer rows = attempts' answered {state['answered']}; {state['attempts']} "
+              f"attempts ({state['finished']} finished); scores sum {state['score']} = points sum {state['points']}: "
+              f"{'ok' if state['ok'] else 'MISMATCH'}; answers not sent (stopped at window x {CUTOFF}): {left}")
         server_ms: dict[str, list[float]] = {"answer": [], "board": []}
         for raw in (svc.base / "server.log").read_text(errors="replace").splitlines():
             if raw.startswith("{"):
@@ -336,7 +346,7 @@ def main() -> int:
         for kind, values in server_ms.items():
             print(f"server-side {kind:<6} (request log) p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms")
         print(f"errors: {len(errors)}" + (f" e.g. {errors[:5]}" if errors else ""))
-        return 0 if ok_submit and ok_board and state["ok"] and not errors else 1
+        return 0 if ok_submit and ok_board and state["ok"] and state["complete"] and not errors else 1
 
 
 if __name__ == "__main__":
