@@ -23,6 +23,7 @@ from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
+from backend.learning.controllers import LearningAdminController, LearningController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
 from backend.notices.controllers import NoticesController, NoticeTypesAdminController
@@ -86,6 +87,7 @@ CONTROLLERS: list[type[Controller]] = [
     DashboardController, PublicStatsController,  # KPIs
     WishController,  # micro-wishes and claims
     KnowledgeController, KnowledgeStaffController,  # policy answers: public pages and the owners' work
+    LearningController, LearningAdminController,  # party-member learning: practice, competitions, the bank
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
     NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue

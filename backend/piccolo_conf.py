@@ -25,5 +25,6 @@ APP_REGISTRY = AppRegistry(
         "backend.knowledge.piccolo_app",
         "backend.notices.piccolo_app",
         "backend.open311.piccolo_app",
+        "backend.learning.piccolo_app",
     ]
 )
