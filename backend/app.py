@@ -136,7 +136,6 @@ def create_app() -> Litestar:
             header_name="x-csrftoken",
             cookie_samesite="lax",
             cookie_secure=settings.https,
-            exclude=["/healthz"],
             # The Open311 API is authenticated by its api_key, not by cookies: no CSRF token there.
             exclude=["/healthz", "^/open311/"],
         ),

@@ -11,8 +11,8 @@ import json
 from backend.accounts.service import hash_password
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import write_transaction
-from backend.notices.demo import load_notices_demo
 from backend.learning.demo import load_learning_demo
+from backend.notices.demo import load_notices_demo
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
 from backend.routing.attributes_demo import load_demo_attributes
@@ -165,11 +165,11 @@ async def load_demo() -> dict[str, int]:
         for phone, name, party in RESIDENTS:
             if not await Account.exists().where(Account.phone == phone):
                 await Account(kind=AccountKind.resident.value, phone=phone, name=name, is_party_member=party).save()
+        await load_demo_attributes()  # the categories' extra questions (Open311 service definitions)
     from backend.knowledge.demo import load_demo_knowledge  # policy Q&A demo entries (issue 18)
 
     await load_demo_knowledge()
     await load_notices_demo()  # 村居公开: supervisors, sample notices of 海西社区, the overdue sweep
-        await load_demo_attributes()  # the categories' extra questions (Open311 service definitions)
     await load_learning_demo()  # party-member learning: the question bank, branches, competitions
     return {
         "units": await Unit.count(),

@@ -51,9 +51,9 @@ from backend.requests.service import (
     transition,
 )
 from backend.requests.tables import Source, Status
+from backend.routing.attributes import answers_of, for_categories
 from backend.web.auth import draft_token
 from backend.web.forms import form_int
-from backend.routing.attributes import answers_of, for_categories
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
 

@@ -36,7 +36,6 @@ FIELDS = (
     "contact_name contact_phone source is_public unit_id account_id person target remove_photo metric "
     "contact rate_limit services acts_as returns_token enabled datatype values order required variable description_en "
     "datatype_description api_key service_code long address_string address_id update_id service_request_id"
-    "contact_name contact_phone source is_public unit_id account_id person target remove_photo metric"
     " question choice answer deactivate active stem option0 option1 explanation starts_at ends_at"
     " seconds_per_question scope units category0 difficulty0 count0 difficulty"
 ).split()
