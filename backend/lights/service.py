@@ -276,9 +276,11 @@ async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: date
             return flips  # another run flipped it first
         heal = {}
         # The event the KPIs count; written by record_many() before this transaction commits.
+        # Hours from the clock's start to this deadline: "超过 24 小时未受理" (the timeline's sentence).
+        hours = int((due - aware(clock["started_at"])).total_seconds() // 3600)  # type: ignore[operator]
         events.append({"request_id": clock["request"], "action": "light", "assignment_id": clock["assignment"],
-                       "data": {"stage": clock["stage"], "color": color, "assignment": clock["assignment"]},
-                       "is_public": False, "note": f"{COLOR_LABELS[color]}：超过{STAGE_LABELS[clock['stage']]}时限"})
+                       "data": {"stage": clock["stage"], "color": color, "assignment": clock["assignment"],
+                                "hours": hours}, "is_public": False, "note": ""})
         flip = Flip(clock["id"], clock["assignment"], clock["request"], clock["unit"], clock["stage"], color)
         if color == "red":
             ex = Explanation(clock=clock["id"], request=clock["request"], assignment=clock["assignment"],

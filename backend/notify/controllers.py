@@ -11,7 +11,7 @@ from markupsafe import escape
 from backend.i18n import gettext as _
 from backend.notify import hooks as _hooks  # noqa: F401  (registers the transition notifications)
 from backend.notify import push
-from backend.notify.service import unread_count
+from backend.notify.service import render, unread_count
 from backend.notify.tables import Notification
 from backend.notify.vapid import public_key
 from backend.web.guards import signed_in, viewer_of
@@ -44,6 +44,7 @@ class NotificationsController(Controller):
             .limit(PAGE_SIZE)
         )
         unread = await unread_count(viewer.id)
+        rows = [r | render(r) for r in rows]
         return page(request, "notify/index.html", {"items": rows, "unread": unread, "vapid_key": public_key()},
                     block="content")
 

@@ -379,6 +379,9 @@
     xhr.open("POST", form.action);
     var token = getCookie("csrftoken");
     if (token) xhr.setRequestHeader("x-csrftoken", token);
+    // The page the redirect leads to is fetched here only to follow it: its one-time confirmation is
+    // kept for the page the browser shows next (the header stays on the followed same-origin redirect).
+    xhr.setRequestHeader("x-qg-background", "1");
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
     };
