@@ -43,8 +43,8 @@ class LightState:
         return _("超过受理时限") if self.stage == "accept" else _("超过办结时限")
 
     def countdown(self, now: datetime | None = None) -> str:
-        """Time left to the next light: "3 小时后亮黄灯"."""
-        if self.next_due_at is None:
+        """Time left to the next light: "3 小时后亮黄灯" (only a light worse than the current one)."""
+        if self.next_due_at is None or SEVERITY[self.next_color] <= self.severity:
             return ""
         seconds = int((self.next_due_at - (now or utcnow())).total_seconds())
         if self.next_color == "red":

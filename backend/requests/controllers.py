@@ -33,6 +33,7 @@ from backend.requests.reporting import (
     load_draft,
     new_key,
     resident_account_for,
+    route_preview,
     save_draft,
 )
 from backend.requests.service import (
@@ -101,7 +102,7 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "located": located,
         "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
-        "action": "/staff/report" if staff else "/report",
+        "action": "/staff/report" if staff else "/report", "route": await route_preview(values),
         "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
     }
 
@@ -215,6 +216,12 @@ class ReportController(Controller):
         if viewer is not None and viewer.is_staff:
             return Redirect("/staff/report", status_code=303)
         return await _show_form(request, _blank(False), {}, staff=False, kept=0, status=200)
+
+    @get("/report/route")
+    async def route(self, request: Request) -> Response:
+        """Where the report will go, shown on the form once a location is chosen (reads only)."""
+        values = {k: str(request.query_params.get(k) or "")[:50] for k in ("lat", "lon", "community", "category")}
+        return page(request, "requests/_route_preview.html", {"route": await route_preview(values)})
 
     @post("/report")
     async def report_submit(self, request: Request) -> Response:

@@ -83,7 +83,7 @@ async def test_resident_is_told_when_done_rates_and_sees_the_rating(browser, liv
     assert "您的评价：不满意" in re.sub(r"\s+", "", await given.inner_text())
     assert "灯泡又坏了，请再看看" in await given.inner_text()
     reopened = await given.locator("[data-testid=reopened]").inner_text()
-    assert "已退回重新办理，现由" in reopened and "第1网格" in reopened and "韩鹏" in reopened
+    assert "已退回重新办理，现由 海西社区 负责" in reopened and "韩鹏" in reopened
     steps = await labels(page)
     assert steps.index("居民评价：不满意") < steps.index("重新办理")
     timeline = await page.locator("[data-testid=timeline]").inner_text()
@@ -166,8 +166,10 @@ async def test_handlers_see_lights_sorted_with_time_left(phone, shot) -> None:
     await page.goto(f"/staff/requests/{red.id}")
     steps = await labels(page)
     assert "超过 24 小时未受理，亮黄灯" in steps and "超过 48 小时未受理，亮红灯" in steps
-    # Accepted: the accept clock stopped; the resolve clock's red is still running.
-    assert await page.locator("[data-testid=request-light]").get_attribute("data-light") == "yellow"
+    # Accepted: the accept clock stopped, its lights are history; the resolve clock runs (120 h to yellow).
+    top = page.locator("[data-testid=request-light]")
+    assert await top.get_attribute("data-light") == "none"
+    assert "2 天后亮黄灯" in await top.inner_text()
 
 
 async def test_street_and_command_center_queues_show_lights_and_internal_notes_stay_internal(
@@ -196,22 +198,24 @@ async def test_street_and_command_center_queues_show_lights_and_internal_notes_s
     await ctx.close()
 
     # The street sends the red one on to the command center; the dispatcher sees it with its light.
-    await service.transition(red.id, "escalate", street, 2, note="内部：需多部门", now=now - timedelta(hours=25))
+    await service.transition(red.id, "escalate", street, 2, note="内部：需多部门", now=now - timedelta(hours=25.5))
     ctx = await browser.new_context(base_url=live_server, **PHONE)
     page = await ctx.new_page()
     await login_staff(page, "zhzx")
     await page.goto("/cc/queue")
     row = page.locator(f"[data-testid=queue-item][data-code='{red.code}']")
     assert "黄灯" in await row.locator("[data-testid=light-badge]").inner_text()
-    assert "23 小时后亮红灯" in await row.locator("[data-testid=light-countdown]").inner_text()
+    assert "22 小时后亮红灯" in await row.locator("[data-testid=light-countdown]").inner_text()
     await shot(page, "cc-queue")
     await page.goto(f"/cc/requests/{red.id}/dispatch")
-    await page.check(f"input[name=lead_unit_id][value='{(await unit('CGJ-HWK')).id}']")
+    hwk = (await unit("CGJ-HWK")).id
+    await page.check(f"input[name=lead_unit_id][value='{hwk}']")
+    await page.uncheck(f"input[name=assist_unit_ids][value='{hwk}']")  # offered as assisting by duty
     await page.fill("#d-note", "内部：请环卫科三日内清运")
     async with page.expect_navigation():
         await page.click("form[action$='/dispatch'] button[type=submit]")
-    assert f"已派单：{red.code} 由 环卫科 主办" in await page.locator("[data-testid=flash]").inner_text()
     await shot(page, "dispatched")
+    assert f"已派单：{red.code} 由 环卫科 主办" in await page.locator("[data-testid=flash]").inner_text()
     await ctx.close()
 
     # The resident sees every hand-off and who has it now, not the staff's reasons and instructions.

@@ -333,9 +333,22 @@
       var keyInput = form.querySelector("input[name=idempotency_key]");
       if (keyInput) keyInput.value = randomKey().replace(/-/g, "");
       renderOutbox();
-      say(msg("queued", "当前没有网络，已保存在手机上，联网后自动发送。"));
-      var main = document.getElementById("main");
-      if (main) main.focus();
+      var text = msg("queued", "当前没有网络，已保存在手机上，联网后自动发送。");
+      say(text);
+      // Say it where the person is looking (by the button just pressed), not only at the top of the page.
+      var here = form.parentNode && form.parentNode.querySelector("[data-queued-note]");
+      if (!here) {
+        here = document.createElement("p");
+        here.className = "alert alert-ok";
+        here.setAttribute("data-queued-note", "");
+        here.setAttribute("data-testid", "queued-here");
+        here.setAttribute("role", "status");
+        here.tabIndex = -1;
+        form.parentNode.insertBefore(here, form.nextSibling);
+      }
+      here.textContent = text;
+      here.focus();
+      if (here.scrollIntoView) here.scrollIntoView({ block: "center" });
     });
   }
 
