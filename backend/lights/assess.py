@@ -105,7 +105,7 @@ class Figures:
 
     @property
     def small_sample(self) -> bool:
-        return self.accept_n < MIN_N
+        return 0 < self.accept_n < MIN_N
 
     @staticmethod
     def _rate(n: int, d: int) -> float | None:
@@ -245,7 +245,7 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
 
             add(e["path"], bump_r)
 
-    ranked = sorted((f for f in rows[1:] if f.score is not None and not f.small_sample),
+    ranked = sorted((f for f in rows[1:] if f.score is not None and f.accept_n >= MIN_N),
                     key=lambda f: (-f.score, -f.accept_n, f.name))
     for i, f in enumerate(ranked, 1):
         f.rank = i

@@ -220,7 +220,8 @@ class ReportController(Controller):
     @get("/report/route")
     async def route(self, request: Request) -> Response:
         """Where the report will go, shown on the form once a location is chosen (reads only)."""
-        values = {k: str(request.query_params.get(k) or "")[:50] for k in ("lat", "lon", "community", "category")}
+        values = {k: str(request.query_params.get(k) or "")[:50]
+                  for k in ("lat", "lon", "community", "category", "place")}
         return page(request, "requests/_route_preview.html", {"route": await route_preview(values)})
 
     @post("/report")

@@ -28,7 +28,7 @@ from backend.routing.tables import Category
 DRAFT_TTL = 3600
 KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 FIELDS = ("kind", "category", "description", "lat", "lon", "community", "address", "is_public",
-          "idempotency_key", "source", "contact_name", "contact_phone")
+          "idempotency_key", "source", "contact_name", "contact_phone", "place")
 
 KIND_LABELS = {
     Kind.help.value: "求助",
@@ -87,12 +87,16 @@ class Place:
     lon: float | None = None
     located: str = ""
     error: str = ""
-    corrected: bool = False  # the resident chose another community than the one the phone located
+    corrected: bool = False  # the resident chose their community over the one the phone located
+    # The phone located one community and the resident chose another: the form asks which one is meant.
+    located_id: int | None = None
+    chosen_id: int | None = None
 
 
 async def locate(values: dict[str, str]) -> Place:
-    """The community (and grid) of the form's location: the phone's position, unless the resident chose a
-    community (the correction wins; the point is kept); else the chosen community alone."""
+    """The community (and grid) of the form's location: the phone's position (where the problem is, which
+    may lie outside the resident's own community), or the chosen community; when both are given and differ,
+    the position counts unless the resident picked ``place=community`` (the correction; the point is kept)."""
     place = Place()
     chosen = None
     if _is_id(values.get("community", "")):
@@ -109,7 +113,9 @@ async def locate(values: dict[str, str]) -> Place:
             return place
         place.lat, place.lon = lat, lon
         where = await geo.locate(lon, lat)
-        if where is not None and (chosen is None or chosen["id"] == where.community_id):
+        if where is not None and chosen is not None and chosen["id"] != where.community_id:
+            place.located_id, place.chosen_id = where.community_id, chosen["id"]
+        if where is not None and (chosen is None or values.get("place") != "community"):
             place.community_id, place.grid_id, place.street_id = where.community_id, where.grid_id, where.street_id
         elif chosen is None:
             place.error = _("您的位置不在迎泽区范围内，请选择所在社区并填写地址")
@@ -243,7 +249,7 @@ async def route_preview(values: dict[str, str]) -> dict[str, Any]:
     from backend.accounts.tables import Account as Acc
     from backend.routing.service import default_grid, initial_placement
 
-    if not (values.get("lat") or values.get("lon") or values.get("community")):
+    if not (values.get("lat") or values.get("lon") or values.get("community")):  # nothing chosen yet
         return {}
     place = await locate(values)
     if place.error or place.community_id is None:
@@ -256,7 +262,8 @@ async def route_preview(values: dict[str, str]) -> dict[str, Any]:
     community = Unit(_ignore_missing=True, id=place.community_id, parent=place.street_id)
     grid_id = place.grid_id or await default_grid(place.community_id)
     placement = await initial_placement(category, community, grid_id)
-    ids = [i for i in (place.street_id, place.community_id, grid_id, placement.unit_id) if i]
+    ids = [i for i in (place.street_id, place.community_id, grid_id, placement.unit_id, place.located_id,
+                       place.chosen_id) if i]
     names = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(ids))}
     person = await Acc.select(Acc.name, Acc.public_title).where(Acc.id == (placement.person_id or 0)).first()
     return {
@@ -265,4 +272,6 @@ async def route_preview(values: dict[str, str]) -> dict[str, Any]:
         "unit": names.get(placement.unit_id, ""), "level": placement.level,
         "person": f"{(person or {}).get('public_title') or ''} {(person or {}).get('name') or ''}".strip(),
         "corrected": place.corrected, "by_gps": place.lat is not None and not place.corrected,
+        "choice": {"located": names.get(place.located_id, ""), "chosen": names.get(place.chosen_id, ""),
+                   "place": "community" if place.corrected else "gps"} if place.located_id else None,
     }
