@@ -413,6 +413,22 @@ async def sweep(*, now: datetime | None = None, limit: int = BATCH) -> int:
     return total
 
 
+async def light_history(request_id: int, upto: datetime) -> int:
+    """Back-filled history (the demo district's year): light this request's lights that fell due before
+    ``upto``, each at its own deadline, so the events and explanation tasks carry the time they happened.
+    Nobody is notified. Returns the lights flipped."""
+    async with write_transaction():
+        clocks = await _clock_query().where((LightClock.request == request_id) & (LightClock.next_due_at <= upto))
+        due = sorted((aware(c[f"{color}_due_at"]), c["id"], color, c) for c in clocks for color in COLORS
+                     if c[f"{color}_lit_at"] is None and aware(c[f"{color}_due_at"]) <= upto)  # type: ignore[operator]
+        flipped = 0
+        for at, _id, color, clock in due:
+            events: list[dict[str, Any]] = []
+            flipped += len(await _flip(clock, color, None, at, events))
+            await record_many(events, now=at)
+    return flipped
+
+
 async def due_clock_ids(now: datetime, limit: int = 500) -> list[int]:
     """The sweep query: one range scan of the ``next_due_at`` index."""
     rows = await LightClock.select(LightClock.id).where(LightClock.next_due_at <= now).order_by(

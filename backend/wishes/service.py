@@ -14,11 +14,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
-from backend.db import aware, is_sqlite, utcnow, write_transaction
+from backend.db import aware, is_sqlite, on_commit, utcnow, write_transaction
 from backend.organisation.tables import Unit, UnitKind
 from backend.wishes.photos import PhotoError, StoredPhoto, delete_photo, store_photo
 from backend.wishes.tables import (
@@ -537,7 +538,7 @@ async def claim(actor: Viewer | None, wish_id: int, *, now: datetime | None = No
         claim_id = rows[0]["id"]
         await Wish.update({Wish.current_claim: claim_id}).where(Wish.id == wish_id)
     wish = won[0]
-    await schedule_lapse(claim_id, due)
+    await on_commit(partial(schedule_lapse, claim_id, due))  # at once (no transaction is open here)
     await _notify([wish["owner"]], "您的微心愿已被党员认领", f"{wish['title']}：认领人将在 {CONTACT_DAYS} 天内与您联系",
                   f"/wishes/{wish_id}")
     await _notify_community(wish["community"], "微心愿已被认领", wish["title"], f"/wishes/{wish_id}")
