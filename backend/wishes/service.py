@@ -271,7 +271,7 @@ def validate(data: WishInput, today: date) -> tuple[dict[str, Any], dict[str, st
 
 
 async def communities() -> list[dict[str, Any]]:
-    return await Unit.select(Unit.id, Unit.name, Unit.path).where(
+    return await Unit.select(Unit.id, Unit.name, Unit.path, Unit.parent.name.as_alias("street")).where(
         (Unit.kind == UnitKind.community.value) & (Unit.active == True)
     ).order_by(Unit.path)
 
@@ -402,7 +402,8 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
     is_manager = manages(actor, wish["community_path"])
     is_author = actor.id in (wish["owner"], wish["created_by"])
     author_states = (WishStatus.draft.value, WishStatus.pending.value, WishStatus.rejected.value)
-    manager_states = (WishStatus.pending.value, *PUBLIC_STATUSES)
+    done = (WishStatus.fulfilled.value, WishStatus.confirmed.value)  # what was fulfilled stays as it was
+    manager_states = (WishStatus.pending.value, *(st for st in PUBLIC_STATUSES if st not in done))
     if is_manager and wish["status"] in manager_states:
         pass
     elif is_author and wish["status"] in author_states:
@@ -451,6 +452,21 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
         raise
     if new_status == WishStatus.pending.value and wish["status"] != new_status:
         await _notify_community(wish["community"], "有新的微心愿待审核", cleaned["title"], f"/wishes/{wish_id}")
+
+
+async def submit_for_verification(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
+    """The author sends a draft (or a rejected wish, unchanged) to the community for verification."""
+    now = _now(now)
+    wish = await _load(wish_id)
+    if actor.id not in (wish["owner"], wish["created_by"]):
+        raise NotAllowed("只有心愿的发布人可以提交审核")
+    if wish["status"] not in (WishStatus.draft.value, WishStatus.rejected.value):
+        raise InvalidState(f"心愿当前为「{STATUS_LABELS[wish['status']]}」，不能提交审核")
+    changed = await Wish.update({Wish.status: WishStatus.pending.value, Wish.updated_at: now}).where(
+        (Wish.id == wish_id) & (Wish.status == wish["status"])).returning(Wish.id)
+    if not changed:
+        raise InvalidState("心愿刚刚被他人更新，请刷新后再试")
+    await _notify_community(wish["community"], "有新的微心愿待审核", wish["title"], f"/wishes/{wish_id}")
 
 
 async def approve(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
@@ -835,6 +851,7 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
         history = await Claim.select(Claim.all_columns(), Claim.member.name, Claim.member.phone).where(
             Claim.wish == wish_id).order_by(Claim.id)
     if current is not None and (can_manage or is_author):
+        # Those who confirm (the community, the drafter) see who claimed it, how to reach them, and their notes.
         member = await Account.select(Account.id, Account.name, Account.phone).where(
             Account.id == current["member"]).first()
     if not can_see_private:

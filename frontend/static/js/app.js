@@ -461,6 +461,22 @@
     });
   }
 
+  // "分享此心愿": the phone's share sheet (Web Share API), else copy the link.
+  function setupShare(btn) {
+    if (btn.__qg) return;
+    btn.__qg = true;
+    if (!navigator.share && !(navigator.clipboard && navigator.clipboard.writeText)) return;
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var url = btn.getAttribute("data-share-url");
+      if (navigator.share) {
+        navigator.share({ title: btn.getAttribute("data-share-title") || document.title, url: url })["catch"](function () {});
+      } else {
+        navigator.clipboard.writeText(url).then(function () { say(btn.getAttribute("data-copied") || url); });
+      }
+    });
+  }
+
   function enhance(scope) {
     Array.prototype.forEach.call(scope.querySelectorAll("form[data-offline-queue]"), function (f) {
       if (f.__qg) return;
@@ -468,6 +484,7 @@
       f.addEventListener("submit", onQueuedFormSubmit);
     });
     Array.prototype.forEach.call(scope.querySelectorAll("[data-push-subscribe]"), setupPush);
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-share]"), setupShare);
   }
 
   function start() {
