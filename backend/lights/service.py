@@ -19,6 +19,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, is_sqlite, on_commit, utcnow, write_transaction
+from backend.i18n import N_
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
@@ -484,23 +485,28 @@ async def announce(flips: list[Flip]) -> None:
             return members[key]
 
         cc_id = (await command_center()).id if any(f.color == "red" for f in flips) else None
-        messages: list[tuple[list[int], str, str, str, str]] = []
+        # (recipients, title key, body key, url, kind, params): rendered in the reader's language when shown.
+        messages: list[tuple[list[int], str, str, str, str, dict[str, str]]] = []
         for f in flips:
-            code = codes.get(f.request_id, "")
-            title = f"{COLOR_LABELS[f.color]}：诉求 {code} 超过{STAGE_LABELS[f.stage]}时限"
-            messages.append(([*await of(f.unit_id), persons.get(f.assignment_id)], title, "请尽快处理", "/staff",
-                             "light"))
+            params = {"code": codes.get(f.request_id, ""), "color_label": COLOR_LABELS[f.color],
+                      "stage_label": STAGE_LABELS[f.stage], "hours": str(EXPLANATION_HOURS)}
+            title = N_("{color_label}：诉求 {code} 超过{stage_label}时限")
+            messages.append(([*await of(f.unit_id), persons.get(f.assignment_id)], title, N_("请尽快处理"), "/staff",
+                             "light", params))
             if f.color == "red" and cc_id is not None:
-                messages.append((await of(cc_id), title, "请电话督办责任单位", "/cc/lights", "light"))
-                messages.append((await of(f.unit_id, Role.unit_head), f"请提交书面说明：诉求 {code} 亮红灯",
-                                 f"请在 {EXPLANATION_HOURS} 小时内说明原因、已采取的措施和承诺办结时间",
-                                 f"/lights/explanations/{f.explanation_id}", "explanation"))
-        rows = [Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300])
-                for ids, title, body, url, kind in messages for a in sorted({i for i in ids if i})]
+                messages.append((await of(cc_id), title, N_("请电话督办责任单位"), "/cc/lights", "light", params))
+                messages.append((await of(f.unit_id, Role.unit_head), N_("请提交书面说明：诉求 {code} 亮红灯"),
+                                 N_("请在 {hours} 小时内说明原因、已采取的措施和承诺办结时间"),
+                                 f"/lights/explanations/{f.explanation_id}", "explanation", params))
+        messages = [(ids, title.format(**{k: v for k, v in p.items()}), body.format(**p), url, kind,
+                     p | {"_title": title, "body_key": body}) for ids, title, body, url, kind, p in messages]
+        rows = [Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300],
+                             key=p["_title"], params={k: v for k, v in p.items() if k != "_title"})
+                for ids, title, body, url, kind, p in messages for a in sorted({i for i in ids if i})]
         if rows:
             await Notification.insert(*rows)
         groups: dict[tuple[tuple[int, ...], str], list[tuple[str, str, str]]] = {}
-        for ids, title, body, url, kind in messages:
+        for ids, title, body, url, kind, _p in messages:
             key = (tuple(sorted({i for i in ids if i})), kind)
             if key[0]:
                 groups.setdefault(key, []).append((title, body, url))
