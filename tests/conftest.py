@@ -21,6 +21,7 @@ ENGINE = os.environ.get("TEST_DB", "sqlite")
 _BASE = Path(tempfile.mkdtemp(prefix="qg-test-"))
 os.environ["QG_DATA_DIR"] = str(_BASE / "data")
 os.environ["QG_DEMO"] = "1"
+os.environ["QG_DEMO_HISTORY"] = "0"  # `cli demo` in tests loads the organisation only (tests/demo loads a sample year)
 os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ.pop("DATABASE_URL", None)

@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
+from backend.lights.badges import light_states
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests import service as requests
 from backend.requests.service import RequestError, StaleVersion
@@ -377,6 +378,7 @@ class CommandCenterController(Controller):
                 "errors": errors,
                 "open_assists": open_assists,
                 "arrival": arrival,
+                "light": (await light_states([request_id]))[request_id],
             },
             status_code=status,
         )

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_first_visitor_sees_a_year_of_history(browser, live_server, shot) -> None:
-    await load_history(120)  # the same sample as tests/demo (idempotent: loaded once per run)
+    await load_history(120, complete_staff=False)  # the sample of tests/demo (idempotent: loaded once per run)
     ctx = await browser.new_context(base_url=live_server, viewport={"width": 1600, "height": 1000},
                                     locale="zh-CN", timezone_id="Asia/Shanghai")
     page = await ctx.new_page()

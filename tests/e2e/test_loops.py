@@ -208,6 +208,7 @@ async def test_street_and_command_center_queues_show_lights_and_internal_notes_s
     assert "22 小时后亮红灯" in await row.locator("[data-testid=light-countdown]").inner_text()
     await shot(page, "cc-queue")
     await page.goto(f"/cc/requests/{red.id}/dispatch")
+    assert await page.locator("[data-testid=request-light]").get_attribute("data-light") == "yellow"
     hwk = (await unit("CGJ-HWK")).id
     await page.check(f"input[name=lead_unit_id][value='{hwk}']")
     await page.uncheck(f"input[name=assist_unit_ids][value='{hwk}']")  # offered as assisting by duty

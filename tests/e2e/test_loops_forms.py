@@ -135,4 +135,4 @@ async def test_assessment_shows_its_definition_marks_small_samples_and_exports_n
     col = header.index("按时受理率") + 1
     cells = [ws.cell(row=r, column=col) for r in range(3, ws.max_row + 1)]
     cells = [c for c in cells if c.value is not None]
-    assert cells and all(isinstance(c.value, float) and c.number_format == "0.0%" for c in cells)
+    assert cells and all(isinstance(c.value, int | float) and c.number_format == "0.0%" for c in cells)
