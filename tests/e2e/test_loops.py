@@ -48,6 +48,7 @@ async def test_resident_is_told_when_done_rates_and_sees_the_rating(browser, liv
     w = await worker_ctx.new_page()
     await login_staff(w, "wg_lx_1_1")
     await w.goto(f"/staff/requests/{req.id}")
+    await shot(w, "worker-request")
     async with w.expect_navigation():
         await w.click(f"form[action='/staff/requests/{req.id}/accept'] button[type=submit]")
     assert f"已受理 {req.code}" in await w.locator("[data-testid=flash]").inner_text()
@@ -189,6 +190,7 @@ async def test_street_and_command_center_queues_show_lights_and_internal_notes_s
     page = await ctx.new_page()
     await login_staff(page, "liuxiang")
     await page.goto("/street/queue")
+    await shot(page, "street-queue-top")
     codes = await page.locator("[data-testid=queue-item]").evaluate_all("els => els.map(e => e.dataset.code)")
     assert codes.index(red.code) < codes.index(yellow.code)
     row = page.locator(f"[data-testid=queue-item][data-code='{red.code}']")
