@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from backend.i18n import N_, gettext
 from backend.organisation.tables import Unit
 from backend.routing.tables import Category
 from backend.stats.service import (
@@ -28,29 +29,31 @@ from backend.stats.service import (
 
 # (key, label, metric behind the number, kind of value, definition). The definitions are shown on the page.
 KPI_SPEC: tuple[tuple[str, str, str, str, str], ...] = (
-    ("accepted", "受理数", "accepted", "count",
-     "统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。"),
-    ("completed", "办结数", "completed", "count",
-     "受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。"),
-    ("completion_rate", "办结率", "completed", "rate", "办结数 ÷ 受理数。"),
-    ("satisfaction_rate", "满意度", "satisfied", "rate",
-     "（“满意”+“基本满意”评价次数）÷ 全部评价次数；每一次评价都计入，不满意后重新办理的仍计入；"
-     "逾期未评价自动结案的不计入分子也不计入分母，单独列出。"),
-    ("ratings", "评价次数", "rated", "count", "居民对办理结果作出的评价总次数。"),
-    ("ratings_bad", "不满意次数", "dissatisfied", "count", "评价为“不满意”的次数（每次均退回原承办单位重新办理）。"),
-    ("not_rated", "未评价结案数", "not_rated", "count", "办结后居民逾期未评价、由系统自动结案的诉求数；从不计为满意。"),
-    ("community_share", "社区层面办结占比", "community", "rate",
-     "办结数中，全过程的承办单位始终是社区或网格（从未上报到街道、区级或部门）的诉求所占比例。"),
-    ("accept_median", "受理用时（中位数）", "accept_time", "duration",
-     "从提交到首次受理（或直接答复）的时长，取中位数（最近秩法）。"),
-    ("accept_p90", "受理用时（第90百分位）", "accept_time", "duration", "同上，取第 90 百分位（最近秩法）。"),
-    ("resolve_median", "办结用时（中位数）", "resolve_time", "duration",
-     "已办结诉求从提交到最后一次办结（或答复）的时长，取中位数。"),
-    ("resolve_p90", "办结用时（第90百分位）", "resolve_time", "duration", "同上，取第 90 百分位。"),
-    ("yellow", "黄灯次数", "yellow", "count", "受理或办理超时亮黄灯的次数（来自亮灯事件）。"),
-    ("red", "红灯次数", "red", "count", "受理或办理超时亮红灯的次数（来自亮灯事件）；红灯须书面说明。"),
-    ("reopen_rate", "重办率", "reopened", "rate", "至少被重新办理一次的诉求数 ÷ 至少办结过一次的诉求数。"),
-    ("open", "积压（未办结）", "open", "count", "受理数中当前仍未办结的诉求数，下方按提交至今的时长分段。"),
+    ("accepted", N_("受理数"), "accepted", "count",
+     N_("统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。")),
+    ("completed", N_("办结数"), "completed", "count",
+     N_("受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。")),
+    ("completion_rate", N_("办结率"), "completed", "rate", N_("办结数 ÷ 受理数。")),
+    ("satisfaction_rate", N_("满意度"), "satisfied", "rate",
+     N_("（“满意”+“基本满意”评价次数）÷ 全部评价次数；每一次评价都计入，不满意后重新办理的仍计入；"
+     "逾期未评价自动结案的不计入分子也不计入分母，单独列出。")),
+    ("ratings", N_("评价次数"), "rated", "count", N_("居民对办理结果作出的评价总次数。")),
+    ("ratings_bad", N_("不满意次数"), "dissatisfied", "count",
+     N_("评价为“不满意”的次数（每次均退回原承办单位重新办理）。")),
+    ("not_rated", N_("未评价结案数"), "not_rated", "count",
+     N_("办结后居民逾期未评价、由系统自动结案的诉求数；从不计为满意。")),
+    ("community_share", N_("社区层面办结占比"), "community", "rate",
+     N_("办结数中，全过程的承办单位始终是社区或网格（从未上报到街道、区级或部门）的诉求所占比例。")),
+    ("accept_median", N_("受理用时（中位数）"), "accept_time", "duration",
+     N_("从提交到首次受理（或直接答复）的时长，取中位数（最近秩法）。")),
+    ("accept_p90", N_("受理用时（第90百分位）"), "accept_time", "duration", N_("同上，取第 90 百分位（最近秩法）。")),
+    ("resolve_median", N_("办结用时（中位数）"), "resolve_time", "duration",
+     N_("已办结诉求从提交到最后一次办结（或答复）的时长，取中位数。")),
+    ("resolve_p90", N_("办结用时（第90百分位）"), "resolve_time", "duration", N_("同上，取第 90 百分位。")),
+    ("yellow", N_("黄灯次数"), "yellow", "count", N_("受理或办理超时亮黄灯的次数（来自亮灯事件）。")),
+    ("red", N_("红灯次数"), "red", "count", N_("受理或办理超时亮红灯的次数（来自亮灯事件）；红灯须书面说明。")),
+    ("reopen_rate", N_("重办率"), "reopened", "rate", N_("至少被重新办理一次的诉求数 ÷ 至少办结过一次的诉求数。")),
+    ("open", N_("积压（未办结）"), "open", "count", N_("受理数中当前仍未办结的诉求数，下方按提交至今的时长分段。")),
 )
 
 
@@ -63,8 +66,8 @@ def fmt_duration(seconds: float | None) -> str:
         return "—"
     hours = seconds / 3600
     if hours < 48:
-        return f"{hours:.1f} 小时"
-    return f"{hours / 24:.1f} 天"
+        return gettext("{n} 小时").format(n=f"{hours:.1f}")
+    return gettext("{n} 天").format(n=f"{hours / 24:.1f}")
 
 
 def kpi_rows(k: Kpis) -> list[dict[str, Any]]:
@@ -76,9 +79,12 @@ def kpi_rows(k: Kpis) -> list[dict[str, Any]]:
         rows.append({"key": key, "label": label, "metric": metric, "kind": kind, "value": value,
                      "display": display, "definition": definition})
     for bkey, blabel, _lo, _hi in BACKLOG_BUCKETS:
-        rows.append({"key": f"backlog_{bkey}", "label": f"积压 · {blabel}", "metric": f"backlog_{bkey}",
-                     "kind": "count", "value": k.backlog.get(bkey, 0), "display": str(k.backlog.get(bkey, 0)),
-                     "definition": f"仍未办结、提交至今{blabel}的诉求数。"})
+        # Labels composed here are translated here (the page's _() leaves a translated text as it is).
+        span = gettext(blabel)
+        rows.append({"key": f"backlog_{bkey}", "label": gettext(N_("积压 · {span}")).format(span=span),
+                     "metric": f"backlog_{bkey}", "kind": "count", "value": k.backlog.get(bkey, 0),
+                     "display": str(k.backlog.get(bkey, 0)),
+                     "definition": gettext(N_("仍未办结、提交至今{span}的诉求数。")).format(span=span)})
     return rows
 
 

@@ -42,6 +42,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db import is_sqlite, utcnow
+from backend.i18n import N_
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind, Status
 from backend.routing.tables import Category
@@ -55,11 +56,11 @@ LEVELS = ("community", "street", "district")
 MAX_DAYS = 3660
 MAX_BUCKETS = 400
 BACKLOG_BUCKETS: tuple[tuple[str, str, float, float], ...] = (
-    ("lt1d", "不足1天", 0, 1),
-    ("d1_3", "1–3天", 1, 3),
-    ("d3_7", "3–7天", 3, 7),
-    ("d7_30", "7–30天", 7, 30),
-    ("ge30d", "30天以上", 30, math.inf),
+    ("lt1d", N_("不足1天"), 0, 1),
+    ("d1_3", N_("1–3天"), 1, 3),
+    ("d3_7", N_("3–7天"), 3, 7),
+    ("d7_30", N_("7–30天"), 7, 30),
+    ("ge30d", N_("30天以上"), 30, math.inf),
 )
 KIND_LABELS = {"help": "求助", "suggestion": "建议", "consultation": "咨询", "complaint": "投诉"}
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
