@@ -14,14 +14,15 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import aware, utcnow
-from backend.i18n import N_
+from backend.i18n import N_, gettext
 from backend.lights.tables import Explanation, LightClock
 from backend.organisation.tables import Unit
 from backend.requests.tables import Event
 from backend.settings import get_settings
 
-KIND_FILTERS = {"street": "街道", "community": "社区", "grid": "网格", "department": "部门", "section": "科室"}
-SCORE_NOTE = "综合得分 = 按时受理率 × 40 + 按时办结率 × 40 + 按时说明率 × 20（无红灯说明任务时按满分计）"
+KIND_FILTERS = {"street": N_("街道"), "community": N_("社区"), "grid": N_("网格"), "department": N_("部门"),
+                "section": N_("科室")}
+SCORE_NOTE = N_("综合得分 = 按时受理率 × 40 + 按时办结率 × 40 + 按时说明率 × 20（无红灯说明任务时按满分计）")
 DEFINITION = N_("每条诉求在每个承办单位有两个计时：受理和办结。"
               "一个计时在期间内到期（黄灯期限已到）或在期间内提前完成时计入："
               "黄灯期限前已受理、办结或转交（上报、派单、退回）为按时，期限已到仍未完成为超时；尚未到期且未完成的计时不计。"
@@ -52,8 +53,8 @@ class Period:
     @property
     def label(self) -> str:
         if self.start.month == 1 and self.start.day == 1 and self.end == date(self.start.year, 12, 31):
-            return f"{self.start.year} 年度"
-        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+            return gettext("{year} 年度").format(year=self.start.year)
+        return gettext("{start} 至 {end}").format(start=f"{self.start:%Y-%m-%d}", end=f"{self.end:%Y-%m-%d}")
 
 
 def parse_period(year: str | None, start: str | None, end: str | None) -> Period:

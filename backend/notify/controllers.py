@@ -56,7 +56,8 @@ class NotificationsController(Controller):
         n = await unread_count(viewer.id)
         html = f'<span class="count" data-testid="unread-count">{n}</span>' if n else '<span class="count"></span>'
         if n:
-            html = html.replace("</span>", f'<span class="sr-only"> {escape(_("条未读"))}</span></span>')
+            unread = escape(_("条未读"))
+            html = html.replace("</span>", f'<span class="sr-only"> {unread}</span></span>')
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store", "Vary": "HX-Request"})
 
     @post("/notifications/read")

@@ -210,7 +210,7 @@ def trend_svg(points: list[tuple[date, Kpis]], grain: str) -> str:
     slot = plot_w / n
     bar = max(1.0, slot * 0.38)
     parts = [f'<svg class="trend" viewBox="0 0 {width} {height}" role="img" preserveAspectRatio="none" '
-             f'aria-label="受理与办结趋势" xmlns="http://www.w3.org/2000/svg">',
+             f'aria-label="{escape(gettext("受理与办结趋势"))}" xmlns="http://www.w3.org/2000/svg">',
              f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{width - 8}" y2="{pad_t + plot_h}" stroke="#999"/>',
              f'<text x="{pad_l - 4}" y="{pad_t + 10}" text-anchor="end" font-size="11">{peak}</text>',
              f'<text x="{pad_l - 4}" y="{pad_t + plot_h}" text-anchor="end" font-size="11">0</text>']
@@ -221,7 +221,8 @@ def trend_svg(points: list[tuple[date, Kpis]], grain: str) -> str:
         x0 = pad_l + i * slot + slot * 0.1
         ha = plot_h * k.accepted / peak
         hc = plot_h * k.completed / peak
-        tip = escape(f"{key.isoformat()} 受理 {k.accepted} 办结 {k.completed} 满意度 {fmt_rate(k.satisfaction_rate)}")
+        tip = escape(gettext("{day} 受理 {a} 办结 {c} 满意度 {s}").format(
+            day=key.isoformat(), a=k.accepted, c=k.completed, s=fmt_rate(k.satisfaction_rate)))
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x0:.1f}" y="{pad_t + plot_h - ha:.1f}" width="{bar:.1f}" height="{ha:.1f}" '
                      f'fill="#9aa5b1"/>'
