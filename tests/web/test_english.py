@@ -1,5 +1,6 @@
 """English, completely (issue 16): every page, as every role, in English, shows no Chinese outside what
-people entered (descriptions, notes, comments, names) and the names of places and units (proper names).
+people entered (descriptions, notes, comments, names) and the names of places, units and people (proper
+names); categories are data with English names and are shown translated.
 
 What counts as user content or a proper name is read from the database (every stored text of the kinds
 above), and removed from the page before looking for Han characters; the language switch ("中文") is the
@@ -18,7 +19,6 @@ from backend.lights.tables import Explanation, PhoneCall
 from backend.organisation.tables import Unit
 from backend.ratings.tables import Rating
 from backend.requests.tables import Event, Request
-from backend.routing.tables import Category
 from backend.wishes.tables import Claim, Wish
 from tests.web.test_no_500 import ROLES, _demo_request, _sign_in, fill, routes
 
@@ -43,7 +43,7 @@ async def user_texts() -> list[str]:
                     texts.add(v.strip())
 
     await add(Unit.select(Unit.name), "name")
-    await add(Category.select(Category.name), "name")
+    # Category names are not here: categories are data with English names, shown translated.
     await add(Account.select(Account.name, Account.public_title), "name", "public_title")
     await add(Request.select(Request.description, Request.address, Request.answer, Request.contact_name),
               "description", "address", "answer", "contact_name")
