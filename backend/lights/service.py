@@ -19,7 +19,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, is_sqlite, on_commit, utcnow, write_transaction
-from backend.i18n import N_
+from backend.i18n import N_, gettext
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
@@ -569,11 +569,12 @@ async def board(now: datetime | None = None) -> list[dict[str, Any]]:
 
 
 def duration_label(seconds: int) -> str:
+    """How long a light has been on, in the reader's language (called while the page renders)."""
     if seconds < 3600:
-        return f"{max(seconds, 0) // 60} 分钟"
+        return gettext("{m} 分钟").format(m=max(seconds, 0) // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
-    return f"{seconds // 86400} 天 {seconds % 86400 // 3600} 小时"
+        return gettext("{h} 小时 {m} 分").format(h=seconds // 3600, m=seconds % 3600 // 60)
+    return gettext("{d} 天 {h} 小时").format(d=seconds // 86400, h=seconds % 86400 // 3600)
 
 
 # ---------------------------------------------------------------- explanations
@@ -693,8 +694,8 @@ async def review_explanation(expl_id: int, viewer: Viewer, *, decision: str, com
                      is_public=False, now=now)
     if decision == "return":
         heads = await unit_members(ex["unit"], Role.unit_head)
-        await notify_accounts(heads, "书面说明被退回，请补充", comment_t, f"/lights/explanations/{expl_id}",
-                              kind="explanation")
+        await notify_accounts(heads, "", comment_t, f"/lights/explanations/{expl_id}", kind="explanation",
+                              key=N_("书面说明被退回，请补充"))
 
 
 async def log_call(expl_id: int, viewer: Viewer, *, called_at: datetime | None, callee: Any, outcome: Any,

@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from backend.accounts.tables import Account
+from backend.i18n import _catalog
 from backend.lights.tables import Explanation, PhoneCall
 from backend.organisation.tables import Unit
 from backend.ratings.tables import Rating
 from backend.requests.tables import Event, Request
+from backend.routing.tables import Category
 from backend.wishes.tables import Claim, Wish
 from tests.web.test_no_500 import ROLES, _demo_request, _sign_in, fill, routes
 
@@ -43,7 +45,11 @@ async def user_texts() -> list[str]:
                     texts.add(v.strip())
 
     await add(Unit.select(Unit.name), "name")
-    # Category names are not here: categories are data with English names, shown translated.
+    # Categories are data with English names, shown translated; one an admin added without English is data.
+    english = _catalog("en")
+    for row in await Category.select(Category.name):
+        if not english.get(row["name"]) and HAN.search(row["name"]):
+            texts.add(row["name"])
     await add(Account.select(Account.name, Account.public_title), "name", "public_title")
     await add(Request.select(Request.description, Request.address, Request.answer, Request.contact_name),
               "description", "address", "answer", "contact_name")
@@ -52,6 +58,10 @@ async def user_texts() -> list[str]:
     await add(Wish.select(Wish.title, Wish.story, Wish.beneficiary_name, Wish.beneficiary_address, Wish.thanks_story,
                           Wish.reject_reason), "title", "story", "beneficiary_name", "beneficiary_address",
               "thanks_story", "reject_reason")
+    for row in await Wish.select(Wish.display_name):  # "闫先生": the surname is a name, the honorific is not
+        surname = re.sub(r"(先生|女士|家)$", "", row["display_name"] or "")
+        if HAN.search(surname):
+            texts.add(surname)
     await add(Claim.select(Claim.contact_note, Claim.fulfil_note, Claim.release_reason), "contact_note",
               "fulfil_note", "release_reason")
     await add(Explanation.select(Explanation.reason, Explanation.measures, Explanation.review_comment), "reason",
