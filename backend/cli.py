@@ -38,7 +38,10 @@ async def demo() -> dict[str, int]:
     db = engine()
     await db.start_connection_pool(min_size=1, max_size=4)
     try:
-        return await load_demo()
+        counts = await load_demo()
+        from backend.demo_history import load_history  # a year of history (QG_DEMO_HISTORY=0 skips it)
+
+        return counts | {"history": await load_history()}
     finally:
         await db.close_connection_pool()
 

@@ -23,6 +23,18 @@ def engine() -> PostgresEngine:
 # The callbacks waiting for the open write transaction to commit (None: no write transaction open).
 _on_commit: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("on_commit", default=None)
 log = logging.getLogger("qungong.db")
+# Replaying history (the demo's year): changes are written, nothing is announced outside the database.
+_quiet: ContextVar[bool] = ContextVar("quiet", default=False)
+
+
+@asynccontextmanager
+async def without_side_effects() -> AsyncIterator[None]:
+    """Inside: ``on_commit`` callbacks (arq jobs, pushes) are dropped; rows are written as usual."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 async def on_commit(callback: Callable[[], Awaitable[Any]]) -> None:
@@ -31,6 +43,8 @@ async def on_commit(callback: Callable[[], Awaitable[Any]]) -> None:
     For side effects outside the database (arq jobs, pushes): they must not announce a change that
     may still roll back. A failing callback is logged; the database is the truth and sweeps repair.
     """
+    if _quiet.get():
+        return
     pending = _on_commit.get()
     if pending is None:
         await _run_callbacks([callback])

@@ -67,6 +67,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:  # the gettext convention: marks a msgid for extraction
+    """Mark a message for the catalog without translating it now (it is translated when shown)."""
+    return message
+
+
 def pick_locale(cookie: str | None, accept_language: str | None) -> str:
     # Chinese by default, whatever the browser says: English only when the visitor picks it.
     if cookie in LOCALES:

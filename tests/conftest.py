@@ -28,6 +28,7 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 _BASE = Path(tempfile.mkdtemp(prefix="qg-test-"))
 os.environ["QG_DATA_DIR"] = str(_BASE / "data")
 os.environ["QG_DEMO"] = "1"
+os.environ["QG_DEMO_HISTORY"] = "0"  # `cli demo` in tests loads the organisation only (tests/demo loads a sample year)
 os.environ["PICCOLO_CONF"] = "backend.piccolo_conf"
 os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
 os.environ.pop("REDIS_URL", None)

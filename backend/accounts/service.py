@@ -21,6 +21,7 @@ from backend.accounts import throttle
 from backend.accounts.sms import get_gateway
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow
+from backend.i18n import gettext
 from backend.organisation.tables import Unit
 from backend.redis import hit, redis_client
 from backend.settings import get_settings
@@ -125,11 +126,11 @@ class Viewer:
 
     @property
     def display(self) -> str:
-        """'Name · role @ unit' for the header."""
+        """'Name · role @ unit' for the header, in the reader's language (read while the page renders)."""
         if self.is_staff:
             m = self.memberships[0]
-            return f"{self.name} · {m.role_label} · {m.unit_name}"
-        label = "党员" if self.is_party_member else "居民"
+            return f"{self.name} · {gettext(m.role_label)} · {m.unit_name}"
+        label = gettext("党员") if self.is_party_member else gettext("居民")
         return f"{mask_phone(self.phone or '')} · {label}"
 
 

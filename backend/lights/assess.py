@@ -14,13 +14,21 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import aware, utcnow
-from backend.lights.tables import Explanation
+from backend.i18n import N_, gettext
+from backend.lights.tables import Explanation, LightClock
 from backend.organisation.tables import Unit
-from backend.requests.tables import Assignment, AssignmentRole, Event
+from backend.requests.tables import Event
 from backend.settings import get_settings
 
-KIND_FILTERS = {"street": "街道", "community": "社区", "grid": "网格", "department": "部门", "section": "科室"}
-SCORE_NOTE = "综合得分 = 按时受理率 × 40 + 按时办结率 × 40 + 按时说明率 × 20（无红灯说明任务时按满分计）"
+KIND_FILTERS = {"street": N_("街道"), "community": N_("社区"), "grid": N_("网格"), "department": N_("部门"),
+                "section": N_("科室")}
+SCORE_NOTE = N_("综合得分 = 按时受理率 × 40 + 按时办结率 × 40 + 按时说明率 × 20（无红灯说明任务时按满分计）")
+DEFINITION = N_("每条诉求在每个承办单位有两个计时：受理和办结。"
+              "一个计时在期间内到期（黄灯期限已到）或在期间内提前完成时计入："
+              "黄灯期限前已受理、办结或转交（上报、派单、退回）为按时，期限已到仍未完成为超时；尚未到期且未完成的计时不计。"
+              "按时率 = 按时的计时数 ÷ 计入的计时数。")
+MIN_N = 5  # a unit with fewer counted accept clocks is shown but not ranked (one report must not top a ranking)
+SMALL_SAMPLE_NOTE = N_("计入的受理计时少于 {n} 个的单位标为“样本不足”，不参与排名。")
 
 
 class AssessError(Exception):
@@ -45,8 +53,8 @@ class Period:
     @property
     def label(self) -> str:
         if self.start.month == 1 and self.start.day == 1 and self.end == date(self.start.year, 12, 31):
-            return f"{self.start.year} 年度"
-        return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+            return gettext("{year} 年度").format(year=self.start.year)
+        return gettext("{start} 至 {end}").format(start=f"{self.start:%Y-%m-%d}", end=f"{self.end:%Y-%m-%d}")
 
 
 def parse_period(year: str | None, start: str | None, end: str | None) -> Period:
@@ -80,8 +88,9 @@ class Figures:
     path: str
     depth: int
     requests: set[int] = field(default_factory=set)
-    assignments: int = 0
+    accept_n: int = 0  # accept clocks counted in the period
     accepted_on_time: int = 0
+    resolve_n: int = 0  # resolve clocks counted in the period
     resolved_on_time: int = 0
     yellow: int = 0
     red: int = 0
@@ -97,17 +106,21 @@ class Figures:
     def handled(self) -> int:
         return len(self.requests)
 
+    @property
+    def small_sample(self) -> bool:
+        return 0 < self.accept_n < MIN_N
+
     @staticmethod
     def _rate(n: int, d: int) -> float | None:
         return n / d if d else None
 
     @property
     def accept_rate(self) -> float | None:
-        return self._rate(self.accepted_on_time, self.assignments)
+        return self._rate(self.accepted_on_time, self.accept_n)
 
     @property
     def resolve_rate(self) -> float | None:
-        return self._rate(self.resolved_on_time, self.assignments)
+        return self._rate(self.resolved_on_time, self.resolve_n)
 
     @property
     def explain_rate(self) -> float | None:
@@ -119,10 +132,11 @@ class Figures:
 
     @property
     def score(self) -> float | None:
-        if not self.assignments:
+        if not self.accept_n:
             return None
+        resolve = self.resolve_rate if self.resolve_rate is not None else 1.0  # nothing due to resolve yet
         explain = self.explain_rate if self.explain_rate is not None else 1.0
-        return round(40 * (self.accept_rate or 0) + 40 * (self.resolve_rate or 0) + 20 * explain, 1)
+        return round(40 * (self.accept_rate or 0) + 40 * resolve + 20 * explain, 1)
 
 
 def can_assess(viewer: Viewer | None, unit_path: str) -> bool:
@@ -175,31 +189,31 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
             if path.startswith(f.path):
                 fn(f)
 
-    # Lead assignments opened in the period: requests handled and on-time acceptance/resolution.
-    assignments = await Assignment.select(
-        Assignment.id, Assignment.request, Assignment.accepted_at, Assignment.resolved_at,
-        Assignment.unit.path.as_alias("path"),
-    ).where((Assignment.role == AssignmentRole.lead.value) & (Assignment.opened_at >= lo)
-            & (Assignment.opened_at < hi) & Assignment.unit.path.like(prefix))
-    ids = [a["id"] for a in assignments]
-    late: set[tuple[int, str]] = set()
-    for i in range(0, len(ids), 500):
-        for e in await Event.select(Event.assignment, Event.data).where(
-                (Event.action == "light") & Event.assignment.is_in(ids[i:i + 500])):
-            d = _data(e["data"])
-            if d.get("color") == "yellow":
-                late.add((e["assignment"], d.get("stage", "")))
-    for a in assignments:
-        acc = a["accepted_at"] is not None and (a["id"], "accept") not in late
-        res = a["resolved_at"] is not None and (a["id"], "resolve") not in late
+    # Per clock (one per lead assignment and stage): counted when it was decided in the period — its
+    # yellow deadline came (and it had not stopped before it: late), or it stopped before its deadline
+    # (accepted, resolved or handed on in time: on time). Clocks still running before their deadline wait.
+    now = utcnow()
+    in_period = ((LightClock.yellow_due_at >= lo) & (LightClock.yellow_due_at < hi)) | (
+        (LightClock.stopped_at >= lo) & (LightClock.stopped_at < hi))
+    for c in await LightClock.select(
+            LightClock.request, LightClock.stage, LightClock.yellow_due_at, LightClock.stopped_at,
+            LightClock.unit.path.as_alias("path")).where(in_period & LightClock.unit.path.like(prefix)):
+        due, stop = aware(c["yellow_due_at"]), aware(c["stopped_at"])
+        on_time = stop is not None and stop <= due  # type: ignore[operator]
+        decided = stop if on_time else due
+        if decided is None or decided > now or not (lo <= decided < hi):
+            continue
 
-        def bump(f: Figures, a: dict[str, Any] = a, acc: bool = acc, res: bool = res) -> None:
-            f.requests.add(a["request"])
-            f.assignments += 1
-            f.accepted_on_time += acc
-            f.resolved_on_time += res
+        def bump(f: Figures, c: dict[str, Any] = c, on_time: bool = on_time) -> None:
+            f.requests.add(c["request"])
+            if c["stage"] == "accept":
+                f.accept_n += 1
+                f.accepted_on_time += on_time
+            else:
+                f.resolve_n += 1
+                f.resolved_on_time += on_time
 
-        add(a["path"], bump)
+        add(c["path"], bump)
 
     # Lights lit in the period, charged to the unit of the assignment they belong to.
     for e in await Event.select(Event.data, Event.assignment.unit.path.as_alias("path")).where(
@@ -244,7 +258,8 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
 
         add(path, bump_n)
 
-    ranked = sorted((f for f in rows[1:] if f.score is not None), key=lambda f: (-f.score, -f.handled, f.name))
+    ranked = sorted((f for f in rows[1:] if f.score is not None and f.accept_n >= MIN_N),
+                    key=lambda f: (-f.score, -f.accept_n, f.name))
     for i, f in enumerate(ranked, 1):
         f.rank = i
     others = sorted(rows[1:], key=lambda f: (f.rank is None, f.rank or 0, f.path))
@@ -257,18 +272,28 @@ def pct(value: float | None) -> str:
 
 
 HEADERS = ["排名", "单位", "诉求数", "按时受理", "按时受理率", "按时办结", "按时办结率", "黄灯", "红灯",
-           "按时说明", "说明总数", "满意度", "综合得分", "公开逾期黄灯", "公开逾期红灯"]
+           "按时说明", "说明总数", "满意度", "综合得分", "受理计时数", "办结计时数", "评价数", "样本",
+           "公开逾期黄灯", "公开逾期红灯"]
+RATE_COLUMNS = (4, 6, 11)  # percentages (numbers in the XLSX, formatted as percent)
 
 
-def table(result: dict[str, Any]) -> list[list[Any]]:
+def table(result: dict[str, Any], *, numbers: bool = False) -> list[list[Any]]:
+    """One row per unit and the total. ``numbers``: rates as fractions and blanks as None (for XLSX cells)."""
     out: list[list[Any]] = []
+    blank = None if numbers else "—"
+
+    def rate(value: float | None) -> Any:
+        return (value if value is not None else None) if numbers else pct(value)
+
     for f in [*result["rows"], result["total"]]:
-        rank: Any = f.rank if f.rank is not None else "—"
-        name = f.name if f is not result["total"] else f"{f.name}（合计）"
-        out.append([rank if f is not result["total"] else "", name, f.handled, f.accepted_on_time,
-                    pct(f.accept_rate), f.resolved_on_time, pct(f.resolve_rate), f.yellow, f.red,
-                    f.explanations_on_time, f.explanations, pct(f.satisfaction),
-                    "—" if f.score is None else f.score, f.notice_yellow, f.notice_red])
+        total = f is result["total"]
+        rank: Any = "" if total else (f.rank if f.rank is not None else blank)
+        name = f"{f.name}（合计）" if total else f.name
+        out.append([rank, name, f.handled, f.accepted_on_time, rate(f.accept_rate), f.resolved_on_time,
+                    rate(f.resolve_rate), f.yellow, f.red, f.explanations_on_time, f.explanations,
+                    rate(f.satisfaction), blank if f.score is None else f.score, f.accept_n, f.resolve_n,
+                    f.ratings, "样本不足" if f.small_sample and not total else "",
+                    f.notice_yellow, f.notice_red])
     return out
 
 
@@ -291,10 +316,14 @@ def to_xlsx(result: dict[str, Any]) -> bytes:
     ws.append(HEADERS)
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for row in table(result):
+    for row in table(result, numbers=True):
         ws.append(row)
+        for col in RATE_COLUMNS:
+            ws.cell(row=ws.max_row, column=col + 1).number_format = "0.0%"
     ws.append([])
+    ws.append([DEFINITION])
     ws.append([SCORE_NOTE])
+    ws.append([SMALL_SAMPLE_NOTE.format(n=MIN_N)])
     ws.column_dimensions["B"].width = 28
     buf = io.BytesIO()
     wb.save(buf)

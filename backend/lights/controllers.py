@@ -189,7 +189,9 @@ class AssessController(Controller):
         query = str(request.url.query or "")
         return page(request, "lights/assess.html", {**result, "pct": assess.pct, "kinds": assess.KIND_FILTERS,
                                                     "q": request.query_params, "query": query,
-                                                    "score_note": assess.SCORE_NOTE})
+                                                    "score_note": assess.SCORE_NOTE, "definition": assess.DEFINITION,
+                                                    "small_sample_note": assess.SMALL_SAMPLE_NOTE,
+                                                    "min_n": assess.MIN_N})
 
     @get("/export.csv")
     async def csv(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ UPDATE, so a job that runs twice, late or never changes nothing more than a job 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
@@ -16,6 +17,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, on_commit, utcnow, write_transaction
+from backend.i18n import N_, gettext
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, parse_office_hours
 from backend.lights.tables import ClockKind, Explanation, ExplanationStatus, LightClock, LightRule, PhoneCall
 from backend.lights.timers import Timer, schedule
@@ -272,9 +274,11 @@ async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: date
             return flips  # another run flipped it first
         heal = {}
         # The event the KPIs count; written by record_many() before this transaction commits.
+        # Hours from the clock's start to this deadline: "超过 24 小时未受理" (the timeline's sentence).
+        hours = int((due - aware(clock["started_at"])).total_seconds() // 3600)  # type: ignore[operator]
         events.append({"request_id": clock["request"], "action": "light", "assignment_id": clock["assignment"],
-                       "data": {"stage": clock["stage"], "color": color, "assignment": clock["assignment"]},
-                       "is_public": False, "note": f"{COLOR_LABELS[color]}：超过{STAGE_LABELS[clock['stage']]}时限"})
+                       "data": {"stage": clock["stage"], "color": color, "assignment": clock["assignment"],
+                                "hours": hours}, "is_public": False, "note": ""})
         flip = Flip(clock["id"], clock["assignment"], clock["request"], clock["unit"], clock["stage"], color)
         if color == "red":
             ex = Explanation(clock=clock["id"], request=clock["request"], assignment=clock["assignment"],
@@ -385,6 +389,22 @@ async def sweep(*, now: datetime | None = None, limit: int = BATCH) -> int:
     return total
 
 
+async def light_history(request_id: int, upto: datetime) -> int:
+    """Back-filled history (the demo district's year): light this request's lights that fell due before
+    ``upto``, each at its own deadline, so the events and explanation tasks carry the time they happened.
+    Nobody is notified. Returns the lights flipped."""
+    async with write_transaction():
+        clocks = await _clock_query().where((LightClock.request == request_id) & (LightClock.next_due_at <= upto))
+        due = sorted((aware(c[f"{color}_due_at"]), c["id"], color, c) for c in clocks for color in COLORS
+                     if c[f"{color}_lit_at"] is None and aware(c[f"{color}_due_at"]) <= upto)  # type: ignore[operator]
+        flipped = 0
+        for at, _id, color, clock in due:
+            events: list[dict[str, Any]] = []
+            flipped += len(await _flip(clock, color, None, at, events))
+            await record_many(events, now=at)
+    return flipped
+
+
 async def due_clock_ids(now: datetime, limit: int = 500) -> list[int]:
     """The sweep query: one range scan of the ``next_due_at`` index."""
     rows = await LightClock.select(LightClock.id).where(LightClock.next_due_at <= now).order_by(
@@ -420,6 +440,12 @@ async def repair_all(*, now: datetime | None = None) -> int:
     return await sweep(now=now)
 
 
+def _notice(ids: Iterable[int | None], key: str, body_key: str, url: str, kind: str, params: dict[str, str]) -> Notice:
+    """A light's notice, stored as its key and fields (and the Chinese text, for pushes and old readers)."""
+    return Notice(tuple(ids), key.format(**params), body_key.format(**params), url, kind, key,
+                  tuple((params | {"body_key": body_key}).items()))
+
+
 async def announce(flips: list[Flip]) -> None:
     """After the commit: tell the responsible unit and person; red also tells the command center and the
     unit head. One INSERT for the whole batch; one push per recipient group."""
@@ -439,17 +465,19 @@ async def announce(flips: list[Flip]) -> None:
             return members[key]
 
         cc_id = (await command_center()).id if any(f.color == "red" for f in flips) else None
+        # Stored as a key and its fields: each reader sees the notice in their own language (notify.render).
         notices: list[Notice] = []
         for f in flips:
-            code = codes.get(f.request_id, "")
-            title = f"{COLOR_LABELS[f.color]}：诉求 {code} 超过{STAGE_LABELS[f.stage]}时限"
-            notices.append(Notice((*await of(f.unit_id), persons.get(f.assignment_id)), title, "请尽快处理", "/staff",
-                                  "light"))
+            params = {"code": codes.get(f.request_id, ""), "color_label": COLOR_LABELS[f.color],
+                      "stage_label": STAGE_LABELS[f.stage], "hours": str(EXPLANATION_HOURS)}
+            title = N_("{color_label}：诉求 {code} 超过{stage_label}时限")
+            notices.append(_notice([*await of(f.unit_id), persons.get(f.assignment_id)], title, N_("请尽快处理"),
+                                   "/staff", "light", params))
             if f.color == "red" and cc_id is not None:
-                notices.append(Notice(tuple(await of(cc_id)), title, "请电话督办责任单位", "/cc/lights", "light"))
-                notices.append(Notice(tuple(await of(f.unit_id, Role.unit_head)), f"请提交书面说明：诉求 {code} 亮红灯",
-                                      f"请在 {EXPLANATION_HOURS} 小时内说明原因、已采取的措施和承诺办结时间",
-                                      f"/lights/explanations/{f.explanation_id}", "explanation"))
+                notices.append(_notice(await of(cc_id), title, N_("请电话督办责任单位"), "/cc/lights", "light", params))
+                notices.append(_notice(await of(f.unit_id, Role.unit_head), N_("请提交书面说明：诉求 {code} 亮红灯"),
+                                       N_("请在 {hours} 小时内说明原因、已采取的措施和承诺办结时间"),
+                                       f"/lights/explanations/{f.explanation_id}", "explanation", params))
         await notify_burst(notices, summary="{n} 条红黄灯提醒")
     except Exception:  # a notification never undoes a light
         log.exception("light notifications failed for %d flips", len(flips))
@@ -502,11 +530,12 @@ async def board(now: datetime | None = None) -> list[dict[str, Any]]:
 
 
 def duration_label(seconds: int) -> str:
+    """How long a light has been on, in the reader's language (called while the page renders)."""
     if seconds < 3600:
-        return f"{max(seconds, 0) // 60} 分钟"
+        return gettext("{m} 分钟").format(m=max(seconds, 0) // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} 小时 {seconds % 3600 // 60} 分"
-    return f"{seconds // 86400} 天 {seconds % 86400 // 3600} 小时"
+        return gettext("{h} 小时 {m} 分").format(h=seconds // 3600, m=seconds % 3600 // 60)
+    return gettext("{d} 天 {h} 小时").format(d=seconds // 86400, h=seconds % 86400 // 3600)
 
 
 # ---------------------------------------------------------------- explanations
@@ -616,8 +645,8 @@ async def review_explanation(expl_id: int, viewer: Viewer, *, decision: str, com
                      is_public=False, now=now)
     if decision == "return":
         heads = await unit_members(ex["unit"], Role.unit_head)
-        await notify_accounts(heads, "书面说明被退回，请补充", comment_t, f"/lights/explanations/{expl_id}",
-                              kind="explanation")
+        await notify_accounts(heads, "", comment_t, f"/lights/explanations/{expl_id}", kind="explanation",
+                              key=N_("书面说明被退回，请补充"))
 
 
 async def log_call(expl_id: int, viewer: Viewer, *, called_at: datetime | None, callee: Any, outcome: Any,

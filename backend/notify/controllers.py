@@ -10,7 +10,7 @@ from markupsafe import escape
 
 from backend.i18n import gettext as _
 from backend.notify import push
-from backend.notify.service import unread_count
+from backend.notify.service import render, unread_count
 from backend.notify.tables import Notification
 from backend.notify.vapid import public_key
 from backend.web.guards import signed_in, viewer_of
@@ -43,6 +43,7 @@ class NotificationsController(Controller):
             .limit(PAGE_SIZE)
         )
         unread = await unread_count(viewer.id)
+        rows = [r | render(r) for r in rows]
         return page(request, "notify/index.html", {"items": rows, "unread": unread, "vapid_key": public_key()},
                     block="content")
 
@@ -54,7 +55,8 @@ class NotificationsController(Controller):
         n = await unread_count(viewer.id)
         html = f'<span class="count" data-testid="unread-count">{n}</span>' if n else '<span class="count"></span>'
         if n:
-            html = html.replace("</span>", f'<span class="sr-only"> {escape(_("条未读"))}</span></span>')
+            unread = escape(_("条未读"))
+            html = html.replace("</span>", f'<span class="sr-only"> {unread}</span></span>')
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store", "Vary": "HX-Request"})
 
     @post("/notifications/read")

@@ -9,9 +9,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from backend.accounts.tables import Membership, Role
 from backend.db import on_commit
+from backend.i18n import gettext
 from backend.notify.push import enqueue_push
 from backend.notify.tables import Notification
 
@@ -27,15 +29,23 @@ class Notice:
     body: str = ""
     url: str = ""
     kind: str = ""
+    key: str = ""  # a msgid with {fields}: shown in the reader's language (render)
+    params: tuple[tuple[str, str], ...] = ()  # its fields; "body_key" names the body's msgid
 
 
 async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
-                          kind: str = "") -> list[int]:
+                          kind: str = "", *, key: str = "", params: dict[str, Any] | None = None) -> list[int]:
+    """Store a notice per account. With ``key`` (a Chinese msgid with ``{name}`` fields) the notice is
+    rendered at display time in the reader's language (see ``render``); ``title`` is then derived from it."""
     ids = sorted({a for a in account_ids if a})
     if not ids:
         return []
+    params = {k: str(v) for k, v in (params or {}).items()}
+    if key:
+        title = _format(key, params, translate=False)
     await Notification.insert(
-        *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300]) for a in ids]
+        *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300], key=key[:120],
+                       params=params) for a in ids]
     )
     # After the commit: never push a notice that may still roll back. Push is best effort (a failure
     # is logged); the in-app notification is stored either way.
@@ -46,7 +56,8 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
 async def notify_burst(notices: list[Notice], summary: str) -> None:
     """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
     recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
-    rows = [Notification(account=a, kind=n.kind, title=n.title[:120], body=n.body[:500], url=n.url[:300])
+    rows = [Notification(account=a, kind=n.kind, title=n.title[:120], body=n.body[:500], url=n.url[:300],
+                         key=n.key[:120], params=dict(n.params))
             for n in notices for a in sorted({i for i in n.accounts if i})]
     if rows:
         await Notification.insert(*rows)
@@ -62,6 +73,29 @@ async def notify_burst(notices: list[Notice], summary: str) -> None:
             await enqueue_push(list(ids), title, body, first.url)
         except Exception:
             log.exception("push failed")
+
+
+def _format(key: str, params: dict[str, Any], *, translate: bool = True) -> str:
+    """``key`` formatted with ``params``; parameters named ``*_label`` are msgids translated too."""
+    tr = gettext if translate else (lambda s: s)
+    values = {k: (tr(v) if k.endswith("_label") else v) for k, v in params.items()}
+    try:
+        return tr(key).format(**values)
+    except (KeyError, IndexError, ValueError):
+        return tr(key)
+
+
+def render(row: dict[str, Any]) -> dict[str, str]:
+    """A stored notice as the reader sees it now: title and body in the current language."""
+    params = row.get("params") or {}
+    if isinstance(params, str):
+        import json
+
+        params = json.loads(params or "{}")
+    title = _format(row["key"], params) if row.get("key") else row.get("title", "")
+    body_key = params.get("body_key")
+    body = _format(body_key, params) if body_key else row.get("body", "")
+    return {"title": title, "body": body}
 
 
 async def unit_members(unit_id: int, *roles: Role) -> list[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -17,6 +17,10 @@ class Notification(Table):
     url = Varchar(length=300, default="")
     read = Boolean(default=False, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    # Rendered at display time in the reader's language: title/body keys (Chinese msgids) and their
+    # parameters. ``title``/``body`` keep the Chinese text for push and for notices written before.
+    key = Varchar(length=120, default="")
+    params = JSONB(default={})
 
 
 class PushSubscription(Table):

@@ -26,8 +26,7 @@ async def _tasks(viewer: Viewer) -> list[dict[str, Any]]:
     from backend.requests import queries  # the request pages' read side (issue 3)
 
     rows = [r for r in await queries.inbox(viewer, limit=1000) if r["status"] in FIELD_STATUSES]
-    # In the field the newest work matters first (urgent before everything).
-    rows.sort(key=lambda r: (not r["urgent"], -r["created_at"].timestamp()))
+    # Sorted as the inbox: red, then yellow, then the oldest (each row carries its light).
     tasks = []
     for row in rows[:MAX_TASKS]:
         # The transition rules decide what is offered; the field page shows the three it has buttons for.

@@ -14,6 +14,7 @@ from backend.ratings import service
 from backend.ratings.service import MAX_COMMENT, SCORE_LABELS, NotFound
 from backend.requests.service import NotAllowed, RequestError
 from backend.requests.tables import Request as Req
+from backend.web.flash import N_, flash
 from backend.web.guards import signed_in, viewer_of
 from backend.web.render import page
 
@@ -47,7 +48,7 @@ class RatingController(Controller):
         score = str(data.get("score") or "")
         comment = str(data.get("comment") or "")
         try:
-            await service.rate(req["id"], viewer_of(request), score, comment)
+            result = await service.rate(req["id"], viewer_of(request), score, comment)
         except NotFound as exc:
             raise NotFoundException(exc.message) from exc
         except NotAllowed as exc:
@@ -58,7 +59,11 @@ class RatingController(Controller):
             return page(request, "ratings/rate.html",
                         {"req": req, "form": {"score": score, "comment": comment}, "errors": {exc.field: exc.message},
                          "ratings": await service.ratings_of(req["id"])}, status_code=400)
-        return Redirect(f"/r/{code}?rated={score}", status_code=303)
+        if result.action == "reopen":
+            flash(request, N_("感谢您的评价。诉求已退回重新办理，我们会尽快处理。"))
+        else:
+            flash(request, N_("感谢您的评价！"))
+        return Redirect(f"/r/{code}#my-rating", status_code=303)
 
 
 __all__ = ["MAX_COMMENT", "SCORE_LABELS", "RatingController"]

@@ -78,9 +78,9 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
     now = now or utcnow()
     rating_ids: list[int] = []
 
-    async def attach(request_id: int, _event_id: int) -> None:
-        # Runs inside transition()'s transaction, after its status check: the rating, the "rate" event
-        # and the close/reopen commit together or not at all.
+    async def prepare(request_id: int) -> None:
+        # Runs inside transition()'s transaction, after its status check and before its event: the rating,
+        # the "rate" event (first in the timeline) and the close/reopen commit together or not at all.
         resolution = await latest_resolution(request_id)
         if resolution is None:
             raise InvalidState("该诉求尚未办结，暂不能评价")
@@ -96,11 +96,12 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
     if req["status"] != Status.resolved.value:
         raise InvalidState("该诉求当前不在待评价状态（可能已评价或已结案）")
     if score in GOOD_SCORES:
-        result = await requests.transition(request_id, "close", viewer, None, now=now, attach=attach,
+        result = await requests.transition(request_id, "close", viewer, None, now=now, prepare=prepare,
                                            data={"reason": "rated", "score": score})
     else:
-        result = await requests.transition(request_id, "reopen", viewer, None, note=comment, now=now,
-                                           attach=attach, data={"reason": "dissatisfied", "score": score})
+        # The comment is the rating's (shown once, on the rating); the reopen names who handles it again.
+        result = await requests.transition(request_id, "reopen", viewer, None, now=now,
+                                           prepare=prepare, data={"reason": "dissatisfied", "score": score})
     return RateResult(rating_ids[0], score, result.action, result.to_status)
 
 

@@ -17,9 +17,11 @@ from litestar.response import Redirect
 from backend.accounts.service import Viewer, load_viewer
 from backend.accounts.tables import Role
 from backend.i18n import gettext as _
+from backend.lights.badges import light_states
 from backend.media import service as media
 from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
+from backend.ratings.service import SCORE_LABELS, ratings_of
 from backend.requests import queries
 from backend.requests.reporting import (
     KEY_RE,
@@ -33,6 +35,7 @@ from backend.requests.reporting import (
     load_draft,
     new_key,
     resident_account_for,
+    route_preview,
     save_draft,
 )
 from backend.requests.service import (
@@ -53,6 +56,7 @@ from backend.requests.service import (
 from backend.requests.tables import Source, Status
 from backend.routing.attributes import answers_of, for_categories
 from backend.web.auth import draft_token
+from backend.web.flash import N_, flash
 from backend.web.forms import form_int
 from backend.web.guards import resident_only, signed_in, staff_only, viewer_of
 from backend.web.render import page
@@ -93,7 +97,7 @@ def _int(value: Any) -> int | None:
 
 def _labels() -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "action_labels": ACTION_LABELS,
-            "source_labels": SOURCE_LABELS}
+            "source_labels": SOURCE_LABELS, "score_labels": SCORE_LABELS}
 
 
 async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, kept: int, located: str = "",
@@ -105,8 +109,8 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "located": located,
         "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
-        "action": "/staff/report" if staff else "/report",
-        "sources": {k: v for k, v in SOURCE_LABELS.items() if k in (Source.on_behalf.value, Source.patrol.value)},
+        "action": "/staff/report" if staff else "/report", "route": await route_preview(values),
+        "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
     } | await _attribute_context(values)
 
 
@@ -229,6 +233,13 @@ class ReportController(Controller):
             return Redirect("/staff/report", status_code=303)
         return await _show_form(request, _blank(False), {}, staff=False, kept=0, status=200)
 
+    @get("/report/route")
+    async def route(self, request: Request) -> Response:
+        """Where the report will go, shown on the form once a location is chosen (reads only)."""
+        values = {k: str(request.query_params.get(k) or "")[:50]
+                  for k in ("lat", "lon", "community", "category", "place")}
+        return page(request, "requests/_route_preview.html", {"route": await route_preview(values)})
+
     @post("/report")
     async def report_submit(self, request: Request) -> Response:
         viewer = viewer_of(request)
@@ -284,7 +295,7 @@ class ReportController(Controller):
             "note": note, "conflict": conflict, "version": req["version"],
             "can_withdraw": req["status"] in RULES["withdraw"].from_statuses,
             "can_comment": req["status"] in RULES["comment"].from_statuses,
-            "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
+            "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS, "ratings": await ratings_of(req["id"]),
             "attribute_answers": await answers_of(req["category"], req["attributes"]),
         } | _labels()
         return page(request, "requests/detail.html", ctx, status_code=status)
@@ -328,6 +339,7 @@ class ReportController(Controller):
         except BaseException:
             await media.discard(photos)
             raise
+        flash(request, N_("补充内容已提交"))
         return Redirect(f"/r/{code}", status_code=303)
 
     @post("/r/{code:str}/withdraw", guards=[resident_only])
@@ -343,6 +355,7 @@ class ReportController(Controller):
             fresh = await queries.request_row(request_id=req["id"]) or req
             return await self._detail(request, viewer, fresh, errors={"withdraw": exc.message}, status=exc.status,
                                       conflict=exc.message if isinstance(exc, StaleVersion) else "")
+        flash(request, N_("诉求 {code} 已撤回"), code=code)
         return Redirect(f"/r/{code}", status_code=303)
 
 
@@ -397,8 +410,20 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "conflict": conflict, "reporter_phone": await queries.reporter_phone(req["reporter"]),
         "counts": await queries.inbox_counts(viewer), "max_note": MAX_NOTE, "max_photos": media.MAX_PHOTOS,
         "attribute_answers": await answers_of(req["category"], req["attributes"]),
+        "ratings": await ratings_of(req["id"]),
+        "light": (await light_states([req["id"]]))[req["id"]],
     } | _labels()
     return page(request, "requests/staff_request.html", ctx, status_code=status)
+
+
+# The confirmation each staff action ends with (shown once on the next page, in the reader's language).
+DONE_LABELS = {
+    "accept": "已受理 {code}",
+    "progress": "已记录 {code} 的办理进展",
+    "resolve": "已办结 {code}，已通知居民评价",
+    "answer": "已答复 {code}，已通知居民评价",
+    "return": "已将 {code} 退回指挥中心",
+}
 
 
 class StaffRequestsController(Controller):
@@ -448,7 +473,8 @@ class StaffRequestsController(Controller):
         except PhotoError as exc:
             return await _staff_detail(request, viewer, req, errors={action: exc.message}, notes=notes, status=400)
         try:
-            await transition(request_id, action, viewer, version, note=note, attach=media.attacher(photos))
+            await transition(request_id, action, viewer, version, note=note, attach=media.attacher(photos),
+                             note_public=form.get("note_public") == "1")
         except RequestError as exc:
             await media.discard(photos)
             fresh = await _staff_request(viewer, request_id)
@@ -463,6 +489,7 @@ class StaffRequestsController(Controller):
         except BaseException:
             await media.discard(photos)
             raise
+        flash(request, DONE_LABELS[action], code=req["code"])
         return Redirect(f"/staff/requests/{request_id}", status_code=303)
 
     @post("/requests/{request_id:int}/accept")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account
+from backend.i18n import gettext as _
 from backend.media.service import photos_by_event
 from backend.organisation.tables import Unit
 from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
@@ -50,7 +52,7 @@ async def _inbox_scope(viewer: Viewer) -> Any:
 
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
                 limit: int = 200) -> list[dict[str, Any]]:
-    """The viewer's work: urgent first, then the oldest."""
+    """The viewer's work, each with its light: red, then yellow, then the oldest (urgent first within each)."""
     where = await _inbox_scope(viewer)
     if status in STATUS_LABELS:
         where = where & (Request.status == status)
@@ -60,8 +62,11 @@ async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: s
         where = where & (Request.kind == kind)
     if category.isdigit():
         where = where & (Request.category == int(category))
-    return await Request.select(*LIST_COLUMNS).where(where).order_by(Request.urgent, ascending=False).order_by(
+    rows = await Request.select(*LIST_COLUMNS).where(where).order_by(Request.urgent, ascending=False).order_by(
         Request.created_at).limit(limit)
+    from backend.lights.badges import with_lights  # the lights domain reads requests, not the other way
+
+    return await with_lights(rows)
 
 
 async def inbox_counts(viewer: Viewer) -> dict[str, int]:
@@ -126,6 +131,10 @@ async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view
     photos = await photos_by_event(request_id)
     out = []
     for ev in await timeline(request_id, public_only=public_only):
+        data = ev["data"] or {}
+        if isinstance(data, str):
+            data = json.loads(data or "{}")
+        note_internal = bool(data.get("note_internal"))
         is_resident = ev["actor_role"] == "resident"
         if is_resident:
             actor = "居民"
@@ -136,11 +145,48 @@ async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view
         out.append({
             "id": ev["id"], "action": ev["action"], "label": ACTION_LABELS.get(ev["action"], ev["action"]),
             "to_status": ev["to_status"], "status_label": STATUS_LABELS.get(ev["to_status"], ""),
-            "note": ev["note"], "created_at": ev["created_at"], "actor": actor, "by_resident": is_resident,
+            "note": _visible_note(ev, data, note_internal and not staff_view),
+            "note_internal": note_internal and staff_view, "sentence": event_sentence(ev["action"], data),
+            "created_at": ev["created_at"], "actor": actor, "by_resident": is_resident,
             "unit": ev.get("unit.name") or "", "person": _who("person", ev), "photos": photos.get(ev["id"], []),
-            "internal": not ev["is_public"], "data": ev["data"] if staff_view else None,
+            "internal": not ev["is_public"], "data": data if staff_view else None,
         })
     return out
+
+
+def _visible_note(ev: dict[str, Any], data: dict[str, Any], hide_internal: bool) -> str:
+    if ev["action"] == "light":
+        return ""  # the sentence says it all
+    if hide_internal:
+        return str(data.get("public_note") or "")  # e.g. the dispatch's hand-off, without the instruction
+    return ev["note"]
+
+
+LIGHT_SENTENCE_LABELS = {
+    ("accept", "yellow"): "超过 {hours} 小时未受理，亮黄灯",
+    ("accept", "red"): "超过 {hours} 小时未受理，亮红灯",
+    ("resolve", "yellow"): "超过 {hours} 小时未办结，亮黄灯",
+    ("resolve", "red"): "超过 {hours} 小时未办结，亮红灯",
+}
+LIGHT_SHORT_LABELS = {
+    ("accept", "yellow"): "超过受理时限，亮黄灯",
+    ("accept", "red"): "超过受理时限，亮红灯",
+    ("resolve", "yellow"): "超过办结时限，亮黄灯",
+    ("resolve", "red"): "超过办结时限，亮红灯",
+}
+SCORE_LABELS = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+
+
+def event_sentence(action: str, data: dict[str, Any]) -> str:
+    """What a system event says, in the reader's language ("超过 24 小时未受理，亮黄灯"), or "" for the label."""
+    if action == "light":
+        key = (str(data.get("stage")), str(data.get("color")))
+        if data.get("hours") and key in LIGHT_SENTENCE_LABELS:
+            return _(LIGHT_SENTENCE_LABELS[key]).format(hours=data["hours"])
+        return _(LIGHT_SHORT_LABELS.get(key, "红黄灯"))
+    if action == "rate" and data.get("score") in SCORE_LABELS:
+        return _("居民评价：{score}").format(score=_(SCORE_LABELS[data["score"]]))
+    return ""
 
 
 async def reporter_phone(account_id: int | None) -> str:

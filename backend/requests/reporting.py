@@ -30,7 +30,7 @@ from backend.routing.tables import Category
 DRAFT_TTL = 3600
 KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 FIELDS = ("kind", "category", "description", "lat", "lon", "community", "address", "is_public",
-          "idempotency_key", "source", "contact_name", "contact_phone")
+          "idempotency_key", "source", "contact_name", "contact_phone", "place")
 
 KIND_LABELS = {
     Kind.help.value: "求助",
@@ -102,6 +102,63 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 9
 
 
+@dataclass
+class Place:
+    """Where a report will go, from the form's location fields."""
+
+    community_id: int | None = None
+    grid_id: int | None = None
+    street_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    located: str = ""
+    error: str = ""
+    corrected: bool = False  # the resident chose their community over the one the phone located
+    # The phone located one community and the resident chose another: the form asks which one is meant.
+    located_id: int | None = None
+    chosen_id: int | None = None
+
+
+async def locate(values: dict[str, str]) -> Place:
+    """The community (and grid) of the form's location: the phone's position (where the problem is, which
+    may lie outside the resident's own community), or the chosen community; when both are given and differ,
+    the position counts unless the resident picked ``place=community`` (the correction; the point is kept)."""
+    place = Place()
+    chosen = None
+    if _is_id(values.get("community", "")):
+        chosen = await Unit.select(Unit.id, Unit.parent).where(
+            (Unit.id == int(values["community"])) & (Unit.kind == UnitKind.community.value)
+            & (Unit.active == True)).first()
+        if chosen is None:
+            place.error = _("所选社区不存在")
+            return place
+    if values.get("lat") or values.get("lon"):
+        lat, lon = _float(values.get("lat", "")), _float(values.get("lon", ""))
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            place.error = _("定位信息无效，请重新定位或选择社区")
+            return place
+        place.lat, place.lon = lat, lon
+        where = await geo.locate(lon, lat)
+        if where is not None and chosen is not None and chosen["id"] != where.community_id:
+            place.located_id, place.chosen_id = where.community_id, chosen["id"]
+        if where is not None and (chosen is None or values.get("place") != "community"):
+            place.community_id, place.grid_id, place.street_id = where.community_id, where.grid_id, where.street_id
+        elif chosen is None:
+            place.error = _("您的位置不在迎泽区范围内，请选择所在社区并填写地址")
+            return place
+        else:
+            place.corrected = where is not None
+    if place.community_id is None:
+        if chosen is None:
+            place.error = _("请使用定位，或选择所在社区并填写地址")
+            return place
+        place.community_id, place.street_id = chosen["id"], chosen["parent"]
+    names = await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in([place.street_id, place.community_id]))
+    by_id = {r["id"]: r["name"] for r in names}
+    place.located = f"{by_id.get(place.street_id, '')} · {by_id.get(place.community_id, '')}"
+    return place
+
+
 async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
     """Validate everything the service would refuse, so the form can show all errors at once."""
     errors: dict[str, str] = {}
@@ -128,32 +185,11 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
         errors["description"] = _("描述不能超过 {max} 字（当前 {n} 字）").format(max=MAX_DESCRIPTION, n=len(text))
     if len(values["address"]) > 200:
         errors["address"] = _("地址不能超过 200 字")
-    community_id = grid_id = street_id = None
-    lat = lon = None
-    located = ""
-    if values["lat"] or values["lon"]:
-        lat, lon = _float(values["lat"]), _float(values["lon"])
-        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            errors["location"] = _("定位信息无效，请重新定位或选择社区")
-        else:
-            where = await geo.locate(lon, lat)
-            if where is None:
-                errors["location"] = _("您的位置不在迎泽区范围内，请选择所在社区并填写地址")
-            else:
-                community_id, grid_id, street_id = where.community_id, where.grid_id, where.street_id
-                names = await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in([street_id, community_id]))
-                by_id = {r["id"]: r["name"] for r in names}
-                located = f"{by_id.get(street_id, '')} · {by_id.get(community_id, '')}"
-    elif _is_id(values["community"]):
-        row = await Unit.select(Unit.id, Unit.parent).where(
-            (Unit.id == int(values["community"])) & (Unit.kind == UnitKind.community.value)
-            & (Unit.active == True)).first()
-        if row is None:
-            errors["location"] = _("所选社区不存在")
-        else:
-            community_id, street_id = row["id"], row["parent"]
-    else:
-        errors["location"] = _("请使用定位，或选择所在社区并填写地址")
+    where = await locate(values)
+    community_id, grid_id, street_id, lat, lon, located = (
+        where.community_id, where.grid_id, where.street_id, where.lat, where.lon, where.located)
+    if where.error:
+        errors["location"] = where.error
     if values["is_public"] not in ("", "0", "1"):
         errors["is_public"] = _("请选择是否公开")
     key = values["idempotency_key"]
@@ -241,3 +277,41 @@ async def save_draft(draft: Draft) -> None:
 
 async def drop_draft(key: str) -> None:
     await redis_client().delete(_redis_key(key))
+
+
+# ---------------------------------------------------------------- where it will go
+
+
+async def route_preview(values: dict[str, str]) -> dict[str, Any]:
+    """Before sending: the community, grid, unit and responsible person the report will go to, decided by
+    the same rules as the submission itself. ``{}`` when no location was given yet; ``error`` when it is
+    unusable. Reads only."""
+    from backend.accounts.tables import Account as Acc
+    from backend.routing.service import default_grid, initial_placement
+
+    if not (values.get("lat") or values.get("lon") or values.get("community")):  # nothing chosen yet
+        return {}
+    place = await locate(values)
+    if place.error or place.community_id is None:
+        return {"error": place.error}
+    found = None
+    if _is_id(values.get("category", "")):
+        found = await Category.select(Category.id, Category.default_level).where(
+            (Category.id == int(values["category"])) & (Category.active == True)).first()
+    category = Category(_ignore_missing=True, **(found or {"id": 0, "default_level": "community"}))
+    community = Unit(_ignore_missing=True, id=place.community_id, parent=place.street_id)
+    grid_id = place.grid_id or await default_grid(place.community_id)
+    placement = await initial_placement(category, community, grid_id)
+    ids = [i for i in (place.street_id, place.community_id, grid_id, placement.unit_id, place.located_id,
+                       place.chosen_id) if i]
+    names = {r["id"]: r["name"] for r in await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in(ids))}
+    person = await Acc.select(Acc.name, Acc.public_title).where(Acc.id == (placement.person_id or 0)).first()
+    return {
+        "street": names.get(place.street_id, ""), "community": names.get(place.community_id, ""),
+        "community_id": place.community_id, "grid": names.get(grid_id, "") if grid_id else "",
+        "unit": names.get(placement.unit_id, ""), "level": placement.level,
+        "person": f"{(person or {}).get('public_title') or ''} {(person or {}).get('name') or ''}".strip(),
+        "corrected": place.corrected, "by_gps": place.lat is not None and not place.corrected,
+        "choice": {"located": names.get(place.located_id, ""), "chosen": names.get(place.chosen_id, ""),
+                   "place": "community" if place.corrected else "gps"} if place.located_id else None,
+    }

@@ -365,6 +365,9 @@ RULES: dict[str, Rule] = {
     "close": Rule(frozenset({Status.resolved}), "system_or_reporter"),
 }
 
+# Actions whose note is an internal instruction or reason: shown to staff only unless marked public.
+INTERNAL_NOTE_ACTIONS = frozenset({"escalate", "dispatch", "return"})
+
 ACTION_LABELS = {
     "submit": "提交诉求",
     "accept": "受理",
@@ -381,6 +384,10 @@ ACTION_LABELS = {
     "reopen": "重新办理",
     "close": "结案",
     "rate": "满意度评价",  # a record() event written by backend/ratings
+    "light": "红黄灯",  # record() events of backend/lights
+    "explanation": "书面说明",
+    "explanation_review": "审核书面说明",
+    "phone_call": "督办电话",
 }
 STATUS_LABELS = {
     "submitted": "已提交",
@@ -420,9 +427,16 @@ async def transition(
     assignment_id: int | None = None,
     data: dict[str, Any] | None = None,
     attach: EventAttach | None = None,
+    prepare: Callable[[int], Awaitable[None]] | None = None,
+    note_public: bool | None = None,
     now: datetime | None = None,
 ) -> TransitionResult:
     """Apply ``action`` to a request. ``actor=None`` is the system (timers), allowed only where the rule says.
+
+    ``prepare(request_id)`` runs in the transaction after the checks and before the change's event is
+    written (a rating's own event comes before the close or reopen it causes). ``note_public``: whether
+    the resident sees the note; internal actions (escalation reasons, dispatch instructions, returns)
+    keep their note staff-only unless the author publishes it.
 
     Raises RequestError subclasses; on any refusal nothing is written.
     """
@@ -448,12 +462,16 @@ async def transition(
             raise InvalidState(f"当前状态（{label}）不能{ACTION_LABELS[action]}")
         lead = await open_lead(request_id)
         await _check_actor(rule, action, actor, req, lead, assignment_id)
+        if prepare is not None:
+            await prepare(request_id)
         from_status = req["status"]
         to_status = from_status
         unit_id, person_id = req["current_unit"], req["current_person"]
         values: dict[Any, Any] = {}
         event_assignment = lead["id"] if lead else None
         event_data = dict(data or {})
+        if note and action in INTERNAL_NOTE_ACTIONS and not note_public:
+            event_data["note_internal"] = True  # the step is public, its note stays with the staff
 
         if action == "accept":
             to_status = Status.accepted.value

@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
+from backend.lights.badges import light_states
 from backend.notices import duties as notice_duties
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
@@ -38,6 +39,7 @@ from backend.routing.service import (
     set_category_rule,
 )
 from backend.routing.tables import Category
+from backend.web.flash import N_, flash
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, staff_only, viewer_of
 from backend.web.render import is_htmx, page
@@ -176,6 +178,16 @@ async def routing_context(request_id: int, viewer: Viewer) -> dict[str, Any]:
     }
 
 
+async def _unit_name(result: requests.TransitionResult) -> str:
+    """The unit now responsible after a hand-off (for the confirmation)."""
+    unit_id = result.data.get("lead_unit")
+    if unit_id is None:
+        row = await Req.select(Req.current_unit).where(Req.id == result.request_id).first()
+        unit_id = row["current_unit"] if row else None
+    row = await Unit.select(Unit.name).where(Unit.id == (unit_id or 0)).first()
+    return row["name"] if row else ""
+
+
 async def _dispatch_note(lead_id: int, assist_ids: list[int], note: str) -> str:
     """The dispatch event's note names the units, so the public timeline shows every hand-off
     ("主办：庙前街道；协办：区城管局环卫科"), followed by what the dispatcher wrote."""
@@ -233,9 +245,11 @@ class RoutingActionsController(Controller):
             version = form_int(_one(data.get("version")))
             if version is None:
                 raise RequestError("表单已失效，请刷新后重试")
-            await requests.transition(request_id, "escalate", viewer, version, note=note)
+            result = await requests.transition(request_id, "escalate", viewer, version, note=note,
+                                               note_public=_one(data.get("note_public")) == "1")
         except RequestError as exc:
             return await self._reshow(request, request_id, {"note": note}, exc, "escalate")
+        flash(request, N_("已上报，现由 {unit} 负责"), unit=await _unit_name(result))
         return Redirect(f"/staff/requests/{request_id}", status_code=303)
 
     @post("/{request_id:int}/assist-report")
@@ -249,12 +263,14 @@ class RoutingActionsController(Controller):
             if version is None or assignment_id is None:
                 raise RequestError("表单已失效，请刷新后重试")
             await requests.transition(
-                request_id, "assist_report", viewer, version, note=note, assignment_id=assignment_id
+                request_id, "assist_report", viewer, version, note=note, assignment_id=assignment_id,
+                note_public=_one(data.get("note_public")) == "1",
             )
         except RequestError as exc:
             return await self._reshow(
                 request, request_id, {"note": note, "assignment_id": assignment_id}, exc, "assist_report"
             )
+        flash(request, N_("协办情况已提交"))
         return Redirect(f"/staff/requests/{request_id}", status_code=303)
 
 
@@ -353,6 +369,7 @@ class CommandCenterController(Controller):
                 "errors": errors,
                 "open_assists": open_assists,
                 "arrival": arrival,
+                "light": (await light_states([request_id]))[request_id],
             },
             status_code=status,
         )
@@ -400,7 +417,8 @@ class CommandCenterController(Controller):
         }
         new_assists = [u for u in assists if u not in busy]
         try:
-            await requests.transition(
+            handoff = await _dispatch_note(leads[0], new_assists, "")
+            result = await requests.transition(
                 request_id,
                 "dispatch",
                 viewer,
@@ -409,12 +427,16 @@ class CommandCenterController(Controller):
                 lead_unit_id=leads[0],
                 lead_person_id=person,
                 assist_unit_ids=new_assists,
+                # Residents see the hand-off; the dispatcher's instruction only if published.
+                data={"public_note": handoff},
+                note_public=_one(data.get("note_public")) == "1",
             )
         except StaleVersion as exc:
             return await self._dispatch_page(request, request_id, None, {"lead": exc.message}, status=409)
         except RequestError as exc:
             field = exc.field if exc.field in ("lead", "assist", "lead_person", "note") else "lead"
             return await self._dispatch_page(request, request_id, form, {field: exc.message}, status=exc.status)
+        flash(request, N_("已派单：{code} 由 {unit} 主办"), code=result.code, unit=await _unit_name(result))
         return Redirect("/cc/queue", status_code=303)
 
     @post("/requests/{request_id:int}/close-assist")
@@ -438,6 +460,7 @@ class CommandCenterController(Controller):
             return await self._dispatch_page(
                 request, request_id, None, {"close_assist": exc.message}, status=exc.status
             )
+        flash(request, N_("已结束协办"))
         back = f"/cc/requests/{request_id}/dispatch"
         return Redirect(back, status_code=303)
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.lights.badges import with_lights
 from backend.organisation.tables import Unit
 from backend.requests.tables import OPEN_STATUSES, Event, Request
 from backend.routing.service import RoutingError, command_center
@@ -73,7 +74,8 @@ async def dispatch_queue() -> list[dict[str, Any]]:
     arrivals = await _arrivals([r["id"] for r in rows])
     for r in rows:
         r["arrival"] = arrivals.get(r["id"])
-    rows.sort(key=lambda r: r["status"] != "returned")  # stable: keeps urgent/oldest order within groups
+    await with_lights(rows)  # red, yellow, oldest
+    rows.sort(key=lambda r: r["status"] != "returned")  # stable: keeps the light order within groups
     return rows
 
 
@@ -174,7 +176,8 @@ class CategoryGroup:
 async def street_queue(
     unit_ids: list[int], category_id: int | None = None
 ) -> tuple[list[CategoryGroup], dict[int, int]]:
-    """Open requests led by the viewer's street(s), grouped by category; and the count per category."""
+    """Open requests led by the viewer's street(s), grouped by category, each group sorted red, yellow,
+    oldest; and the count per category."""
     if not unit_ids:
         return [], {}
     rows = (
@@ -188,6 +191,7 @@ async def street_queue(
     for r in rows:
         counts[r["category"]] = counts.get(r["category"], 0) + 1
     arrivals = await _arrivals([r["id"] for r in rows])
+    await with_lights(rows)
     groups: dict[int, CategoryGroup] = {}
     for r in rows:
         if category_id is not None and r["category"] != category_id:

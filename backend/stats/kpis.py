@@ -17,14 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from backend.db import utcnow
+from backend.i18n import N_
 from backend.stats.facts import Fact
 
 BACKLOG_BUCKETS: tuple[tuple[str, str, float, float], ...] = (
-    ("lt1d", "不足1天", 0, 1),
-    ("d1_3", "1–3天", 1, 3),
-    ("d3_7", "3–7天", 3, 7),
-    ("d7_30", "7–30天", 7, 30),
-    ("ge30d", "30天以上", 30, math.inf),
+    ("lt1d", N_("不足1天"), 0, 1),
+    ("d1_3", N_("1–3天"), 1, 3),
+    ("d3_7", N_("3–7天"), 3, 7),
+    ("d7_30", N_("7–30天"), 7, 30),
+    ("ge30d", N_("30天以上"), 30, math.inf),
 )
 
 
@@ -221,28 +222,37 @@ class Shown:
 
 
 SHOWN: tuple[Shown, ...] = (
-    Shown("accepted", "受理数", "accepted", "count", "统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。"),
-    Shown("completed", "办结数", "completed", "count",
-          "受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。"),
-    Shown("completion_rate", "办结率", "completed", "rate", "办结数 ÷ 受理数。"),
-    Shown("satisfaction_rate", "满意度", "satisfied", "rate",
-          "（“满意”+“基本满意”评价次数）÷ 全部评价次数；每一次评价都计入，不满意后重新办理的仍计入；"
-          "逾期未评价自动结案的不计入分子也不计入分母，单独列出。"),
-    Shown("ratings", "评价次数", "rated", "count", "居民对办理结果作出的评价总次数。"),
-    Shown("ratings_bad", "不满意次数", "dissatisfied", "count",
-          "评价为“不满意”的次数（每次均退回原承办单位重新办理）。"),
-    Shown("not_rated", "未评价结案数", "not_rated", "count",
-          "办结后居民逾期未评价、由系统自动结案的诉求数；从不计为满意。"),
-    Shown("community_share", "社区层面办结占比", "community", "rate",
-          "办结数中，全过程的承办单位始终是社区或网格（从未上报到街道、区级或部门）的诉求所占比例。"),
-    Shown("accept_median", "受理用时（中位数）", "accept_time", "duration",
-          "从提交到首次受理（或直接答复）的时长，取中位数（最近秩法）。"),
-    Shown("accept_p90", "受理用时（第90百分位）", "accept_time", "duration", "同上，取第 90 百分位（最近秩法）。"),
-    Shown("resolve_median", "办结用时（中位数）", "resolve_time", "duration",
-          "已办结诉求从提交到最后一次办结（或答复）的时长，取中位数。"),
-    Shown("resolve_p90", "办结用时（第90百分位）", "resolve_time", "duration", "同上，取第 90 百分位。"),
-    Shown("yellow", "黄灯次数", "yellow", "count", "受理或办理超时亮黄灯的次数（来自亮灯事件）。"),
-    Shown("red", "红灯次数", "red", "count", "受理或办理超时亮红灯的次数（来自亮灯事件）；红灯须书面说明。"),
-    Shown("reopen_rate", "重办率", "reopened", "rate", "至少被重新办理一次的诉求数 ÷ 至少办结过一次的诉求数。"),
-    Shown("open", "积压（未办结）", "open", "count", "受理数中当前仍未办结的诉求数，下方按提交至今的时长分段。"),
+    Shown("accepted", N_("受理数"), "accepted", "count",
+          N_("统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。")),
+    Shown("completed", N_("办结数"), "completed", "count",
+          N_("受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。")),
+    Shown("completion_rate", N_("办结率"), "completed", "rate",
+          N_("办结数 ÷ 受理数。")),
+    Shown("satisfaction_rate", N_("满意度"), "satisfied", "rate",
+          N_("（“满意”+“基本满意”评价次数）÷ 全部评价次数；每一次评价都计入，不满意后重新办理的仍计入；"
+          "逾期未评价自动结案的不计入分子也不计入分母，单独列出。")),
+    Shown("ratings", N_("评价次数"), "rated", "count",
+          N_("居民对办理结果作出的评价总次数。")),
+    Shown("ratings_bad", N_("不满意次数"), "dissatisfied", "count",
+          N_("评价为“不满意”的次数（每次均退回原承办单位重新办理）。")),
+    Shown("not_rated", N_("未评价结案数"), "not_rated", "count",
+          N_("办结后居民逾期未评价、由系统自动结案的诉求数；从不计为满意。")),
+    Shown("community_share", N_("社区层面办结占比"), "community", "rate",
+          N_("办结数中，全过程的承办单位始终是社区或网格（从未上报到街道、区级或部门）的诉求所占比例。")),
+    Shown("accept_median", N_("受理用时（中位数）"), "accept_time", "duration",
+          N_("从提交到首次受理（或直接答复）的时长，取中位数（最近秩法）。")),
+    Shown("accept_p90", N_("受理用时（第90百分位）"), "accept_time", "duration",
+          N_("同上，取第 90 百分位（最近秩法）。")),
+    Shown("resolve_median", N_("办结用时（中位数）"), "resolve_time", "duration",
+          N_("已办结诉求从提交到最后一次办结（或答复）的时长，取中位数。")),
+    Shown("resolve_p90", N_("办结用时（第90百分位）"), "resolve_time", "duration",
+          N_("同上，取第 90 百分位。")),
+    Shown("yellow", N_("黄灯次数"), "yellow", "count",
+          N_("受理或办理超时亮黄灯的次数（来自亮灯事件）。")),
+    Shown("red", N_("红灯次数"), "red", "count",
+          N_("受理或办理超时亮红灯的次数（来自亮灯事件）；红灯须书面说明。")),
+    Shown("reopen_rate", N_("重办率"), "reopened", "rate",
+          N_("至少被重新办理一次的诉求数 ÷ 至少办结过一次的诉求数。")),
+    Shown("open", N_("积压（未办结）"), "open", "count",
+          N_("受理数中当前仍未办结的诉求数，下方按提交至今的时长分段。")),
 )

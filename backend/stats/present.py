@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from backend.i18n import N_, gettext
 from backend.organisation.tables import Unit
 from backend.requests.reporting import KIND_LABELS
 from backend.requests.service import STATUS_LABELS
@@ -35,8 +36,8 @@ def fmt_duration(seconds: float | None) -> str:
         return "—"
     hours = seconds / 3600
     if hours < 48:
-        return f"{hours:.1f} 小时"
-    return f"{hours / 24:.1f} 天"
+        return gettext("{n} 小时").format(n=f"{hours:.1f}")
+    return gettext("{n} 天").format(n=f"{hours / 24:.1f}")
 
 
 def kpi_rows(k: Kpis) -> list[dict[str, Any]]:
@@ -48,9 +49,12 @@ def kpi_rows(k: Kpis) -> list[dict[str, Any]]:
         rows.append({"key": shown.key, "label": shown.label, "metric": shown.metric, "kind": shown.kind,
                      "value": value, "display": display, "definition": shown.definition})
     for bkey, blabel, _lo, _hi in BACKLOG_BUCKETS:
-        rows.append({"key": f"backlog_{bkey}", "label": f"积压 · {blabel}", "metric": f"backlog_{bkey}",
-                     "kind": "count", "value": k.backlog.get(bkey, 0), "display": str(k.backlog.get(bkey, 0)),
-                     "definition": f"仍未办结、提交至今{blabel}的诉求数。"})
+        # Labels composed here are translated here (the page's _() leaves a translated text as it is).
+        span = gettext(blabel)
+        rows.append({"key": f"backlog_{bkey}", "label": gettext(N_("积压 · {span}")).format(span=span),
+                     "metric": f"backlog_{bkey}", "kind": "count", "value": k.backlog.get(bkey, 0),
+                     "display": str(k.backlog.get(bkey, 0)),
+                     "definition": gettext(N_("仍未办结、提交至今{span}的诉求数。")).format(span=span)})
     return rows
 
 
@@ -176,7 +180,7 @@ def trend_svg(points: list[tuple[date, Kpis]], grain: str) -> str:
     slot = plot_w / n
     bar = max(1.0, slot * 0.38)
     parts = [f'<svg class="trend" viewBox="0 0 {width} {height}" role="img" preserveAspectRatio="none" '
-             f'aria-label="受理与办结趋势" xmlns="http://www.w3.org/2000/svg">',
+             f'aria-label="{escape(gettext("受理与办结趋势"))}" xmlns="http://www.w3.org/2000/svg">',
              f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{width - 8}" y2="{pad_t + plot_h}" stroke="#999"/>',
              f'<text x="{pad_l - 4}" y="{pad_t + 10}" text-anchor="end" font-size="11">{peak}</text>',
              f'<text x="{pad_l - 4}" y="{pad_t + plot_h}" text-anchor="end" font-size="11">0</text>']
@@ -187,7 +191,8 @@ def trend_svg(points: list[tuple[date, Kpis]], grain: str) -> str:
         x0 = pad_l + i * slot + slot * 0.1
         ha = plot_h * k.accepted / peak
         hc = plot_h * k.completed / peak
-        tip = escape(f"{key.isoformat()} 受理 {k.accepted} 办结 {k.completed} 满意度 {fmt_rate(k.satisfaction_rate)}")
+        tip = escape(gettext("{day} 受理 {a} 办结 {c} 满意度 {s}").format(
+            day=key.isoformat(), a=k.accepted, c=k.completed, s=fmt_rate(k.satisfaction_rate)))
         parts.append(f'<g><title>{tip}</title>'
                      f'<rect x="{x0:.1f}" y="{pad_t + plot_h - ha:.1f}" width="{bar:.1f}" height="{ha:.1f}" '
                      f'fill="#9aa5b1"/>'

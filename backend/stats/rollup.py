@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from backend.db import fetch_tuples, utcnow, write_transaction
+from backend.i18n import N_
 from backend.organisation.tables import Unit
 from backend.stats import service
 from backend.stats.facts import Fact
@@ -531,8 +532,8 @@ async def _children(f: Filters, scopes: tuple[str, ...]
     """The viewed unit's kind, and the units ranked: one level below it (streets, communities or grids)."""
     path = f.unit_path or min(scopes, key=len)
     kind = await _unit_kind(path)
-    children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
-                "community": ("grid", "grid", "各网格")}
+    children = {"district": ("street", "street", N_("各街道")), "street": ("community", "community", N_("各社区")),
+                "community": ("grid", "grid", N_("各网格"))}
     attr, child_kind, title = children.get(kind or "district", (None, None, ""))
     if attr is None:
         return kind, None, "", []

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db import utcnow
+from backend.i18n import N_
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind
 from backend.routing.tables import Category
@@ -325,8 +326,8 @@ async def ranking(facts: list[Fact], f: Filters, scope_paths: Iterable[str],
     path = f.unit_path or min(scope_paths, key=len)
     parent = await Unit.select(Unit.id, Unit.kind).where(Unit.path == path).first()
     kind = parent["kind"] if parent else "district"
-    children = {"district": ("street", "street", "各街道"), "street": ("community", "community", "各社区"),
-                "community": ("grid", "grid", "各网格")}
+    children = {"district": ("street", "street", N_("各街道")), "street": ("community", "community", N_("各社区")),
+                "community": ("grid", "grid", N_("各网格"))}
     attr, child_kind, title = children.get(kind, (None, None, ""))
     if attr is None:
         return "", []

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from backend.i18n import current_locale
 from backend.settings import get_settings
+from backend.web.flash import pop_flashes
 from backend.web.guards import viewer_of
 
 _env: Environment | None = None
@@ -66,7 +67,12 @@ def page(
     cookies: list[Cookie] | None = None,
 ) -> Response:
     """Render ``template``; for an htmx request and a ``block`` name, render only that block."""
-    html = render_html(request, template, context, block if (block and is_htmx(request)) else None)
+    partial = block if (block and is_htmx(request)) else None
+    # A full page shows (and so uses up) the confirmations of the last action; not a page fetched in the
+    # background by the offline outbox's upload (app.js), which then navigates to the page to show.
+    if partial is None and not request.headers.get("x-qg-background"):
+        context = {"flashes": pop_flashes(request)} | (context or {})
+    html = render_html(request, template, context, partial)
     all_headers = {"Vary": "HX-Request", "Cache-Control": "no-store"} | (headers or {})
     return Response(content=html, media_type=MediaType.HTML, status_code=status_code,
                     headers=all_headers, cookies=cookies)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from backend.db import aware, utcnow
+from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.settings import get_settings
 
@@ -36,6 +37,22 @@ def ago(value: datetime | None) -> str:
     return _("{n} 天前").format(n=seconds // 86400)
 
 
+# A wish's beneficiary is shown as surname + honorific ("闫先生"), stored so; the honorific is read in the
+# reader's language when shown ("Mr. 闫").
+HONORIFIC_FORMS = (("先生", N_("{surname}先生")), ("女士", N_("{surname}女士")), ("家", N_("{surname}家")))
+
+
+def honorific(display_name: str | None) -> str:
+    name = display_name or ""
+    if name == "某某":
+        return _("某某")
+    for suffix, form in HONORIFIC_FORMS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return _(form).format(surname=name[: -len(suffix)])
+    return name
+
+
 def install_filters(env: Environment) -> None:
     env.filters["local_time"] = local_time
     env.filters["ago"] = ago
+    env.filters["honorific"] = honorific

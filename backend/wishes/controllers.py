@@ -136,7 +136,11 @@ class WishController(Controller):
                          errors: dict[str, str], status: int = 200, photos: list[dict] | None = None) -> Response:
         viewer = _viewer(request)
         choices = await (service.managed_communities(viewer) if viewer.is_staff else service.communities())
+        groups: dict[str, list[dict[str, Any]]] = {}  # by street, in the tree's order (as on the report form)
+        for c in choices:
+            groups.setdefault(c["street"] or "", []).append(c)
         ctx = {"wish_id": wish_id, "form": form, "errors": errors, "communities": choices, "photos": photos or [],
+               "community_groups": groups,
                "max_photos": service.MAX_PHOTOS, **LABELS}
         return page(request, "wishes/form.html", ctx, status_code=status)
 
@@ -215,6 +219,8 @@ class WishController(Controller):
             elif action == "confirm":
                 await service.confirm(viewer, wish_id, thanks_story=fields.get("thanks_story", ""),
                                       thanks_consent=fields.get("thanks_consent") in ("1", "on", "true"))
+            elif action == "submit":
+                await service.submit_for_verification(viewer, wish_id)
             elif action == "release":
                 await service.release(viewer, wish_id, fields.get("reason", ""))
         except service.NotFound as exc:
@@ -250,6 +256,10 @@ class WishController(Controller):
     @post("/{wish_id:int}/confirm", guards=[signed_in])
     async def confirm(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "confirm")
+
+    @post("/{wish_id:int}/submit", guards=[signed_in])
+    async def submit(self, request: Request, wish_id: int) -> Response:
+        return await self._act(request, wish_id, "submit")
 
     @post("/{wish_id:int}/release", guards=[signed_in])
     async def release(self, request: Request, wish_id: int) -> Response:

@@ -14,11 +14,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
-from backend.db import aware, utcnow, write_transaction
+from backend.db import aware, on_commit, utcnow, write_transaction
 from backend.organisation.tables import Unit, UnitKind
 from backend.wishes.photos import PhotoError, StoredPhoto, delete_photo, store_photo
 from backend.wishes.tables import (
@@ -270,7 +271,7 @@ def validate(data: WishInput, today: date) -> tuple[dict[str, Any], dict[str, st
 
 
 async def communities() -> list[dict[str, Any]]:
-    return await Unit.select(Unit.id, Unit.name, Unit.path).where(
+    return await Unit.select(Unit.id, Unit.name, Unit.path, Unit.parent.name.as_alias("street")).where(
         (Unit.kind == UnitKind.community.value) & (Unit.active == True)
     ).order_by(Unit.path)
 
@@ -401,7 +402,8 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
     is_manager = manages(actor, wish["community_path"])
     is_author = actor.id in (wish["owner"], wish["created_by"])
     author_states = (WishStatus.draft.value, WishStatus.pending.value, WishStatus.rejected.value)
-    manager_states = (WishStatus.pending.value, *PUBLIC_STATUSES)
+    done = (WishStatus.fulfilled.value, WishStatus.confirmed.value)  # what was fulfilled stays as it was
+    manager_states = (WishStatus.pending.value, *(st for st in PUBLIC_STATUSES if st not in done))
     if is_manager and wish["status"] in manager_states:
         pass
     elif is_author and wish["status"] in author_states:
@@ -450,6 +452,21 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
         raise
     if new_status == WishStatus.pending.value and wish["status"] != new_status:
         await _notify_community(wish["community"], "有新的微心愿待审核", cleaned["title"], f"/wishes/{wish_id}")
+
+
+async def submit_for_verification(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
+    """The author sends a draft (or a rejected wish, unchanged) to the community for verification."""
+    now = _now(now)
+    wish = await _load(wish_id)
+    if actor.id not in (wish["owner"], wish["created_by"]):
+        raise NotAllowed("只有心愿的发布人可以提交审核")
+    if wish["status"] not in (WishStatus.draft.value, WishStatus.rejected.value):
+        raise InvalidState(f"心愿当前为「{STATUS_LABELS[wish['status']]}」，不能提交审核")
+    changed = await Wish.update({Wish.status: WishStatus.pending.value, Wish.updated_at: now}).where(
+        (Wish.id == wish_id) & (Wish.status == wish["status"])).returning(Wish.id)
+    if not changed:
+        raise InvalidState("心愿刚刚被他人更新，请刷新后再试")
+    await _notify_community(wish["community"], "有新的微心愿待审核", wish["title"], f"/wishes/{wish_id}")
 
 
 async def approve(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
@@ -535,7 +552,7 @@ async def claim(actor: Viewer | None, wish_id: int, *, now: datetime | None = No
         claim_id = rows[0]["id"]
         await Wish.update({Wish.current_claim: claim_id}).where(Wish.id == wish_id)
     wish = won[0]
-    await schedule_lapse(claim_id, due)
+    await on_commit(partial(schedule_lapse, claim_id, due))  # at once (no transaction is open here)
     await _notify([wish["owner"]], "您的微心愿已被党员认领", f"{wish['title']}：认领人将在 {CONTACT_DAYS} 天内与您联系",
                   f"/wishes/{wish_id}")
     await _notify_community(wish["community"], "微心愿已被认领", wish["title"], f"/wishes/{wish_id}")
@@ -832,6 +849,7 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
         history = await Claim.select(Claim.all_columns(), Claim.member.name, Claim.member.phone).where(
             Claim.wish == wish_id).order_by(Claim.id)
     if current is not None and (can_manage or is_author):
+        # Those who confirm (the community, the drafter) see who claimed it, how to reach them, and their notes.
         member = await Account.select(Account.id, Account.name, Account.phone).where(
             Account.id == current["member"]).first()
     if not can_see_private:

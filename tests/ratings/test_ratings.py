@@ -58,7 +58,7 @@ async def test_satisfied_closes_the_request_with_a_rate_event(client) -> None:
     assert r.status_code == 303 and r.headers["location"].startswith(f"/r/{h.code}")
     req, actions, n = await _state(h)
     assert req["status"] == "closed" and req["close_reason"] == "rated"
-    assert actions[-2:] == ["close", "rate"] and n == 1
+    assert actions[-2:] == ["rate", "close"] and n == 1  # the rating first, then the close it caused
     rate = await Event.select(Event.data, Event.actor).where((Event.request == h.id) & (Event.action == "rate")).first()
     data = json.loads(rate["data"]) if isinstance(rate["data"], str) else rate["data"]
     assert data["score"] == "satisfied"
@@ -79,7 +79,7 @@ async def test_dissatisfied_reopens_to_the_same_lead_with_new_clocks(client) -> 
     r = await client.post(f"/r/{h.code}/rate", data={"score": "dissatisfied", "comment": "问题没有解决"})
     assert r.status_code == 303
     req, actions, n = await _state(h)
-    assert req["status"] == "assigned" and actions[-2:] == ["reopen", "rate"] and n == 1
+    assert req["status"] == "assigned" and actions[-2:] == ["rate", "reopen"] and n == 1
     after = await Assignment.select().where(Assignment.request == h.id).order_by(Assignment.id)
     assert len(after) == len(before) + 1
     new = after[-1]

@@ -333,9 +333,22 @@
       var keyInput = form.querySelector("input[name=idempotency_key]");
       if (keyInput) keyInput.value = randomKey().replace(/-/g, "");
       renderOutbox();
-      say(msg("queued", "当前没有网络，已保存在手机上，联网后自动发送。"));
-      var main = document.getElementById("main");
-      if (main) main.focus();
+      var text = msg("queued", "当前没有网络，已保存在手机上，联网后自动发送。");
+      say(text);
+      // Say it where the person is looking (by the button just pressed), not only at the top of the page.
+      var here = form.parentNode && form.parentNode.querySelector("[data-queued-note]");
+      if (!here) {
+        here = document.createElement("p");
+        here.className = "alert alert-ok";
+        here.setAttribute("data-queued-note", "");
+        here.setAttribute("data-testid", "queued-here");
+        here.setAttribute("role", "status");
+        here.tabIndex = -1;
+        form.parentNode.insertBefore(here, form.nextSibling);
+      }
+      here.textContent = text;
+      here.focus();
+      if (here.scrollIntoView) here.scrollIntoView({ block: "center" });
     });
   }
 
@@ -379,6 +392,9 @@
     xhr.open("POST", form.action);
     var token = getCookie("csrftoken");
     if (token) xhr.setRequestHeader("x-csrftoken", token);
+    // The page the redirect leads to is fetched here only to follow it: its one-time confirmation is
+    // kept for the page the browser shows next (the header stays on the followed same-origin redirect).
+    xhr.setRequestHeader("x-qg-background", "1");
     xhr.upload.onprogress = function (e) {
       if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
     };
@@ -445,6 +461,22 @@
     });
   }
 
+  // "分享此心愿": the phone's share sheet (Web Share API), else copy the link.
+  function setupShare(btn) {
+    if (btn.__qg) return;
+    btn.__qg = true;
+    if (!navigator.share && !(navigator.clipboard && navigator.clipboard.writeText)) return;
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var url = btn.getAttribute("data-share-url");
+      if (navigator.share) {
+        navigator.share({ title: btn.getAttribute("data-share-title") || document.title, url: url })["catch"](function () {});
+      } else {
+        navigator.clipboard.writeText(url).then(function () { say(btn.getAttribute("data-copied") || url); });
+      }
+    });
+  }
+
   function enhance(scope) {
     Array.prototype.forEach.call(scope.querySelectorAll("form[data-offline-queue]"), function (f) {
       if (f.__qg) return;
@@ -452,6 +484,7 @@
       f.addEventListener("submit", onQueuedFormSubmit);
     });
     Array.prototype.forEach.call(scope.querySelectorAll("[data-push-subscribe]"), setupPush);
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-share]"), setupShare);
   }
 
   function start() {
