@@ -24,6 +24,7 @@ from backend.accounts.controllers import SignInController
 from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
+from backend.maps.controllers import MapController, StaffMapController, SupportController
 from backend.media.controllers import MediaController
 from backend.notify.controllers import NotificationsController
 from backend.organisation.controllers import AdminController
@@ -81,6 +82,7 @@ CONTROLLERS: list[type[Controller]] = [
     WishController,  # micro-wishes and claims
     NotificationsController,  # in-app notices and Web Push subscriptions
     PwaController,  # service worker, offline page
+    MapController, SupportController, StaffMapController,  # maps, nearby duplicates, 我也遇到了
 ]
 
 

@@ -29,7 +29,7 @@ from backend.stats.service import (
 # (key, label, metric behind the number, kind of value, definition). The definitions are shown on the page.
 KPI_SPEC: tuple[tuple[str, str, str, str, str], ...] = (
     ("accepted", "受理数", "accepted", "count",
-     "统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。"),
+     "统计期内提交（以“提交”事件时间为准）且未被居民撤回、也未被合并为重复诉求的诉求数（同一问题只计一次）。"),
     ("completed", "办结数", "completed", "count",
      "受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。"),
     ("completion_rate", "办结率", "completed", "rate", "办结数 ÷ 受理数。"),

@@ -9,7 +9,9 @@ Definitions (shown next to every figure on the dashboard, see ``DEFINITIONS``):
 - cohort: the requests whose ``submit`` event lies in the period (local dates, both ends
   included) and that match the filters. Every figure below is about one cohort, so a rate
   never exceeds 100 % and the list behind each number is exactly the requests it counts.
-- 受理数 accepted: cohort requests not withdrawn by their resident (the seed's "受理").
+- 受理数 accepted: cohort requests not withdrawn by their resident (the seed's "受理"), and not closed as a
+  duplicate of another: one problem reported twice counts once, as its original (a duplicate is counted
+  with the withdrawn ones, "撤回/重复"; its reporter follows the original as a supporter).
 - 办结数 completed: accepted requests whose latest event leaves them resolved or closed.
 - 办结率 completion rate: completed / accepted.
 - 满意度 satisfaction: ratings "satisfied" + "basically satisfied" / all ratings given, counting
@@ -64,7 +66,8 @@ BACKLOG_BUCKETS: tuple[tuple[str, str, float, float], ...] = (
 KIND_LABELS = {"help": "求助", "suggestion": "建议", "consultation": "咨询", "complaint": "投诉"}
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
 STATUS_LABELS = {"submitted": "已提交", "assigned": "待受理", "accepted": "办理中", "resolved": "已办结",
-                 "returned": "已退回待派单", "closed": "已结案", "withdrawn": "已撤回"}
+                 "returned": "已退回待派单", "closed": "已结案", "withdrawn": "已撤回",
+                 "duplicate": "重复诉求（已合并）"}
 
 
 class FilterError(ValueError):
@@ -221,7 +224,8 @@ class Fact:
     cross_lead: bool = False  # ever led by a unit other than its own street, community or grid
 
     def __post_init__(self) -> None:
-        self.withdrawn = self.status == Status.withdrawn.value
+        # A duplicate (issue 17) leaves the cohort like a withdrawal: the problem is counted once, as its original.
+        self.withdrawn = self.status in (Status.withdrawn.value, Status.duplicate.value)
         self.completed = self.status in DONE
         self.is_open = self.status in OPEN
         if self.first_accept is not None:

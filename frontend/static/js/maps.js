@@ -1,0 +1,159 @@
+// Maps (issue 17), on the vendored Leaflet 1.9.4. The base map is the district's own boundaries from
+// /map/boundaries.json (no tile server, works on a LAN); a tile layer is added only when the server is
+// configured with one (QG_MAP_TILES). Every [data-map] element is drawn once, also when app.js or htmx
+// replaces <main>. The server does every datum conversion: what it sends is in the map's datum.
+(function () {
+  "use strict";
+  if (!window.L) return;
+  var boundariesPromise = null;
+  var STYLE = {
+    street: { color: "#8a1c1c", weight: 3, fill: false },
+    community: { color: "#2a5d9f", weight: 2, fillColor: "#dfe9f7", fillOpacity: 0.35 },
+    grid: { color: "#7f93ad", weight: 1, dashArray: "3 3", fill: false }
+  };
+  var LIGHT_COLORS = ["#2a7ae2", "#f5a623", "#d0021b"];
+  var LIGHT_NAMES = ["none", "yellow", "red"];
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  function boundaries() {
+    if (!boundariesPromise) boundariesPromise = getJSON("/map/boundaries.json");
+    return boundariesPromise;
+  }
+
+  // A map on `el` with the district drawn; resolves to {map, layer, data, tiles}.
+  function create(el, opts) {
+    opts = opts || {};
+    var map = L.map(el, { zoomControl: true, attributionControl: true });
+    el.qgMap = map; // for the browser tests and the page scripts
+    return boundaries().then(function (data) {
+      var tiles = data.tiles || {};
+      if (tiles.url) {
+        L.tileLayer(tiles.url, { subdomains: tiles.subdomains || "abc", attribution: tiles.attribution || "",
+          maxZoom: 18 }).addTo(map);
+      }
+      var layer = L.geoJSON(data, {
+        style: function (f) { return STYLE[f.properties.kind] || {}; },
+        onEachFeature: function (f, l) {
+          if (f.properties.kind === "community" && opts.labels !== false) {
+            l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "unit-label" });
+          }
+        }
+      }).addTo(map);
+      var b = layer.getBounds();
+      if (b.isValid()) map.fitBounds(b, { padding: [8, 8] });
+      else map.setView([37.86, 112.56], 13);
+      return { map: map, layer: layer, data: data, tiles: tiles };
+    });
+  }
+
+  // Stored WGS-84 → the map's datum (only a GCJ-02 tile source needs the server's conversion).
+  function toDisplay(lat, lon, tiles) {
+    if (!tiles || !tiles.url || tiles.crs !== "gcj02") return Promise.resolve([lat, lon]);
+    return getJSON("/map/place?wgs=1&lat=" + lat + "&lon=" + lon).then(function (p) { return p.display; });
+  }
+
+  function communityLayer(layer, id) {
+    var found = null;
+    layer.eachLayer(function (l) {
+      if (l.feature && l.feature.properties.kind === "community" && String(l.feature.properties.id) === String(id)) found = l;
+    });
+    return found;
+  }
+
+  function pinOptions(light, id, renderer) {
+    var o = { radius: 8, weight: 2, color: "#fff", fillColor: LIGHT_COLORS[light] || LIGHT_COLORS[0], fillOpacity: 0.95,
+      className: "pin pin-" + (LIGHT_NAMES[light] || "none") + (id ? " pin-id-" + id : "") };
+    if (renderer) o.renderer = renderer;
+    return o;
+  }
+
+  function drawPublic(el) {
+    create(el).then(function (m) {
+      return getJSON(el.getAttribute("data-pins")).then(function (data) {
+        var open = el.getAttribute("data-msg-open") || "View";
+        data.pins.forEach(function (p) {
+          var marker = L.circleMarker([p.lat, p.lon], pinOptions(p.light, null)).addTo(m.map);
+          var box = document.createElement("div");
+          var a = document.createElement("a");
+          a.href = "/p/" + encodeURIComponent(p.code);
+          a.textContent = p.code + " · " + p.category + " · " + open;
+          box.appendChild(a);
+          marker.bindPopup(box);
+        });
+        el.setAttribute("data-ready", "1");
+      });
+    });
+  }
+
+  function drawStaff(el) {
+    create(el, { labels: true }).then(function (m) {
+      var pinsLayer = L.layerGroup().addTo(m.map);
+      var densityLayer = L.layerGroup();
+      var overlays = {};
+      overlays[el.getAttribute("data-msg-pins") || "pins"] = pinsLayer;
+      overlays[el.getAttribute("data-msg-density") || "density"] = densityLayer;
+      L.control.layers(null, overlays, { collapsed: false }).addTo(m.map);
+      var pins = getJSON(el.getAttribute("data-pins")).then(function (data) {
+        var o = data.origin;
+        // Thousands of pins: one canvas instead of one SVG element each (fast); few pins stay SVG (clickable DOM).
+        var renderer = data.pins.length > 1500 ? L.canvas({ padding: 0.2 }) : null;
+        data.pins.forEach(function (p) {
+          var marker = L.circleMarker([o[0] + p[1] / 1e5, o[1] + p[2] / 1e5], pinOptions(p[3], p[0], renderer));
+          marker.on("click", function () { window.location.href = "/staff/requests/" + p[0]; });
+          marker.addTo(pinsLayer);
+        });
+        el.setAttribute("data-pins-count", String(data.pins.length));
+      });
+      var unit = el.getAttribute("data-msg-count") || "";
+      var density = getJSON(el.getAttribute("data-density")).then(function (data) {
+        var max = data.max || 1;
+        L.geoJSON(data, {
+          style: function (f) {
+            var share = f.properties.count / max;
+            return { color: "#7a0014", weight: 1, fillColor: "#d0021b", fillOpacity: f.properties.count ? 0.1 + 0.6 * share : 0 };
+          },
+          onEachFeature: function (f, l) { l.bindTooltip(f.properties.name + "：" + f.properties.count + " " + unit); }
+        }).addTo(densityLayer);
+      });
+      return Promise.all([pins, density]).then(function () { el.setAttribute("data-ready", "1"); });
+    });
+  }
+
+  function drawRequest(el) {
+    var lat = parseFloat(el.getAttribute("data-lat")), lon = parseFloat(el.getAttribute("data-lon"));
+    create(el, { labels: true }).then(function (m) {
+      var community = communityLayer(m.layer, el.getAttribute("data-community"));
+      if (community) {
+        community.setStyle({ weight: 4, fillOpacity: 0.5 });
+        m.map.fitBounds(community.getBounds(), { padding: [8, 8] });
+      }
+      return toDisplay(lat, lon, m.tiles).then(function (p) {
+        L.circleMarker(p, pinOptions(2, null)).addTo(m.map);
+        if (!community) m.map.setView(p, 16);
+        el.setAttribute("data-ready", "1");
+      });
+    });
+  }
+
+  var DRAW = { public: drawPublic, staff: drawStaff, request: drawRequest };
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-map]:not([data-drawn])"), function (el) {
+      var draw = DRAW[el.getAttribute("data-map")];
+      if (!draw) return;
+      el.setAttribute("data-drawn", "1");
+      draw(el);
+    });
+  }
+
+  window.QGMap = { create: create, toDisplay: toDisplay, getJSON: getJSON, communityLayer: communityLayer };
+  init();
+  var main = document.getElementById("main");
+  if (main && window.MutationObserver) new MutationObserver(init).observe(main, { childList: true, subtree: true });
+})();
