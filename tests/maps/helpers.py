@@ -4,6 +4,7 @@ requests placed by coordinates in 海西社区 (LX-1 of the demo district)."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from backend.accounts.service import Viewer
 from backend.maps.coords import EARTH_RADIUS_M
@@ -34,12 +35,12 @@ async def fresh_category() -> int:
 
 
 async def report_at(point: tuple[float, float], category_id: int, *, reporter: Viewer | None = None,
-                    is_public: bool = True, description: str = "路灯坏了") -> Request:
+                    is_public: bool = True, description: str = "路灯坏了", now: datetime | None = None) -> Request:
     reporter = reporter or await resident()
     where = await locate(point[1], point[0])
     assert where is not None, point
     req, created = await service.submit(NewRequest(
         kind="help", category_id=category_id, description=description, community_id=where.community_id,
-        grid_id=where.grid_id, street_id=where.street_id, lat=point[0], lon=point[1], is_public=is_public), reporter)
+        grid_id=where.grid_id, street_id=where.street_id, lat=point[0], lon=point[1], is_public=is_public), reporter, now=now)
     assert created
     return req

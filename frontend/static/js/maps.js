@@ -45,9 +45,13 @@
           }
         }
       }).addTo(map);
+      // Community names only when they fit (zoomed in); the district view shows the outlines alone.
+      var labels = function () { el.classList.toggle("labels-off", map.getZoom() < 15); };
+      map.on("zoomend", labels);
       var b = layer.getBounds();
       if (b.isValid()) map.fitBounds(b, { padding: [8, 8] });
       else map.setView([37.86, 112.56], 13);
+      labels();
       return { map: map, layer: layer, data: data, tiles: tiles };
     });
   }
