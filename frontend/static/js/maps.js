@@ -46,7 +46,7 @@
         }
       }).addTo(map);
       // Community names only when they fit (zoomed in); the district view shows the outlines alone.
-      var labels = function () { el.classList.toggle("labels-off", map.getZoom() < 15); };
+      var labels = function () { el.classList.toggle("labels-off", map.getZoom() < 14); };
       map.on("zoomend", labels);
       var b = layer.getBounds();
       if (b.isValid()) map.fitBounds(b, { padding: [8, 8] });
@@ -77,6 +77,11 @@
     return o;
   }
 
+  // Show where the pins are (not the whole district) when there are any.
+  function fitTo(map, points) {
+    if (points.length) map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 16, animate: false });
+  }
+
   function drawPublic(el) {
     create(el).then(function (m) {
       return getJSON(el.getAttribute("data-pins")).then(function (data) {
@@ -90,6 +95,7 @@
           box.appendChild(a);
           marker.bindPopup(box);
         });
+        fitTo(m.map, data.pins.map(function (p) { return [p.lat, p.lon]; }));
         el.setAttribute("data-ready", "1");
       });
     });
@@ -113,6 +119,7 @@
           marker.addTo(pinsLayer);
         });
         el.setAttribute("data-pins-count", String(data.pins.length));
+        fitTo(m.map, data.pins.map(function (p) { return [o[0] + p[1] / 1e5, o[1] + p[2] / 1e5]; }));
       });
       var unit = el.getAttribute("data-msg-count") || "";
       var density = getJSON(el.getAttribute("data-density")).then(function (data) {
