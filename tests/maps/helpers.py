@@ -41,6 +41,7 @@ async def report_at(point: tuple[float, float], category_id: int, *, reporter: V
     assert where is not None, point
     req, created = await service.submit(NewRequest(
         kind="help", category_id=category_id, description=description, community_id=where.community_id,
-        grid_id=where.grid_id, street_id=where.street_id, lat=point[0], lon=point[1], is_public=is_public), reporter, now=now)
+        grid_id=where.grid_id, street_id=where.street_id, lat=point[0], lon=point[1], is_public=is_public),
+        reporter, now=now)
     assert created
     return req
