@@ -23,7 +23,7 @@ from tests.support.people import staff
 START = datetime(2024, 6, 1, 0, 0, tzinfo=UTC)
 NOW = START + timedelta(days=40)
 OPS = ("accept", "resolve", "answer", "escalate", "withdraw", "satisfied", "basic", "dissatisfied", "not_rated",
-       "yellow", "red", "dispatch_street", "dispatch_section")
+       "yellow", "red", "dispatch_street", "dispatch_section", "duplicate")
 
 request_plan = st.fixed_dictionaries({
     "kind": st.sampled_from(["help", "suggestion", "consultation", "complaint"]),
@@ -33,7 +33,7 @@ request_plan = st.fixed_dictionaries({
 })
 
 
-async def play(cat_id: int, plan: dict) -> History:
+async def play(cat_id: int, plan: dict, original: History | None = None) -> History:
     at = START + timedelta(days=plan["day"], hours=3)
     h = await History.submit(cat_id, at, community=plan["community"], kind=plan["kind"])
     for op, gap in plan["steps"]:
@@ -43,6 +43,11 @@ async def play(cat_id: int, plan: dict) -> History:
                 await h.do(op, at)
             elif op == "withdraw":
                 await h.do(op, at, actor=h.reporter)
+            elif op == "duplicate":  # the same problem as the first request of the run (issue 17)
+                if original is None:
+                    continue
+                await h.do("mark_duplicate", at, actor=await staff("zhzx"), note="同一问题",
+                           data={"duplicate_of": original.id, "original_code": original.code})
             elif op in ("satisfied", "basic", "dissatisfied"):
                 await ratings.rate(h.id, h.reporter, op, now=at)
             elif op.startswith("dispatch_"):  # up to the command center, then to 柳巷街道 or a department's section
@@ -96,7 +101,7 @@ async def recompute(ids: list[int], now: datetime, start: datetime, end: datetim
         if not start <= submitted < end:
             continue
         status = evs[-1]["to_status"]
-        if status == "withdrawn":
+        if status in ("withdrawn", "duplicate"):  # a duplicate is one problem, counted as its original
             out["withdrawn"] += 1
             continue
         out["accepted"] += 1
@@ -149,7 +154,7 @@ async def _check(plans: list[dict], first: int, days: int, rolled: int) -> None:
     for i, p in enumerate(plans):
         if i == rolled:
             await rollup.catch_up()
-        histories.append(await play(cat.id, p))
+        histories.append(await play(cat.id, p, histories[0] if histories else None))
     f = Filters(start=date(2024, 6, 1) + timedelta(days=first), end=date(2024, 6, 1) + timedelta(days=first + days),
                 category_id=cat.id, grain="week")
     # Every way the fast reader reads (the day cube with its histograms, the cube under a filter, the
