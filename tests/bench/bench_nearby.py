@@ -170,6 +170,16 @@ async def _browser(url: str, chromium: str, args: list[str], phone: dict) -> Non
             await page.goto("/staff/map")
             await page.locator("[data-testid=staff-map][data-ready]").wait_for(state="attached", timeout=60_000)
             times.append(time.perf_counter() - t)
+        phases = await page.evaluate("""() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            const res = performance.getEntriesByType('resource').filter(r => /json|leaflet.js/.test(r.name))
+              .map(r => r.name.split('/').pop().split('?')[0] + ' ' + Math.round(r.startTime) + '-'
+                + Math.round(r.responseEnd));
+            return 'html ' + Math.round(nav.responseEnd) + ', DOMContentLoaded '
+              + Math.round(nav.domContentLoadedEventEnd) + '; ' + res.join('; ') + '; drawn '
+              + Math.round(performance.now()) + ' (ms since navigation)';
+          }""")
+        print("    last view: " + phases)
         n = await page.locator("[data-testid=staff-map]").get_attribute("data-pins-count")
         print(f"  browser (chromium, phone viewport): /staff/map with {int(n):,} pins drawn in "
               f"{', '.join(f'{s:.2f}' for s in times)} s (navigation to every pin on the canvas)")

@@ -93,3 +93,15 @@ def test_haversine_and_gcj02() -> None:
     blat, blon = wgs84_to_gcj02(39.90734, 116.39089)
     assert abs(blat - 39.90874) < 2e-4 and abs(blon - 116.39713) < 2e-4
     assert wgs84_to_gcj02(51.5, -0.12) == (51.5, -0.12)  # outside China: no shift
+
+
+def test_a_gcj02_tile_source_shifts_what_is_drawn_and_the_pin_back() -> None:
+    from backend.maps.config import MapConfig
+
+    plain, gcj = MapConfig(), MapConfig(tiles="http://tiles.lan/{z}/{x}/{y}.png", crs="gcj02")
+    assert plain.to_display(37.85, 112.55) == (37.85, 112.55) == plain.from_display(37.85, 112.55)
+    shown = gcj.to_display(37.85, 112.55)
+    assert shown != (37.85, 112.55)
+    back = gcj.from_display(*shown)
+    assert haversine_m(37.85, 112.55, *back) < 0.01
+    assert not MapConfig(crs="gcj02").gcj  # no tiles: the boundaries are drawn as stored

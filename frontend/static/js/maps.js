@@ -32,6 +32,7 @@
     var map = L.map(el, { zoomControl: true, attributionControl: true });
     el.qgMap = map; // for the browser tests and the page scripts
     return boundaries().then(function (data) {
+      map.invalidateSize(); // the container may have got its size (stylesheet, layout) after the map was made
       var tiles = data.tiles || {};
       if (tiles.url) {
         L.tileLayer(tiles.url, { subdomains: tiles.subdomains || "abc", attribution: tiles.attribution || "",
@@ -103,7 +104,7 @@
 
   function drawStaff(el) {
     create(el, { labels: true }).then(function (m) {
-      var pinsLayer = L.layerGroup().addTo(m.map);
+      var pinsLayer = L.featureGroup(); // a feature group passes its pins' clicks on (ev.layer)
       var densityLayer = L.layerGroup();
       var overlays = {};
       overlays[el.getAttribute("data-msg-pins") || "pins"] = pinsLayer;
@@ -113,13 +114,17 @@
         var o = data.origin;
         // Thousands of pins: one canvas instead of one SVG element each (fast); few pins stay SVG (clickable DOM).
         var renderer = data.pins.length > 1500 ? L.canvas({ padding: 0.2 }) : null;
-        data.pins.forEach(function (p) {
-          var marker = L.circleMarker([o[0] + p[1] / 1e5, o[1] + p[2] / 1e5], pinOptions(p[3], p[0], renderer));
-          marker.on("click", function () { window.location.href = "/staff/requests/" + p[0]; });
-          marker.addTo(pinsLayer);
+        var points = data.pins.map(function (p) { return [o[0] + p[1] / 1e5, o[1] + p[2] / 1e5]; });
+        fitTo(m.map, points);
+        // Built off the map, then added at once: one layout and one canvas draw instead of one per pin.
+        data.pins.forEach(function (p, i) {
+          var marker = L.circleMarker(points[i], pinOptions(p[3], p[0], renderer));
+          marker.requestId = p[0];
+          pinsLayer.addLayer(marker);
         });
+        pinsLayer.on("click", function (ev) { window.location.href = "/staff/requests/" + ev.layer.requestId; });
+        pinsLayer.addTo(m.map);
         el.setAttribute("data-pins-count", String(data.pins.length));
-        fitTo(m.map, data.pins.map(function (p) { return [o[0] + p[1] / 1e5, o[1] + p[2] / 1e5]; }));
       });
       var unit = el.getAttribute("data-msg-count") || "";
       var density = getJSON(el.getAttribute("data-density")).then(function (data) {

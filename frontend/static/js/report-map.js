@@ -111,6 +111,17 @@
       } else if (select && select.value) {
         var c = QGMap.communityLayer(m.layer, select.value);
         if (c) { map.fitBounds(c.getBounds()); marker.setLatLng(c.getBounds().getCenter()); }
+      } else if (navigator.permissions && navigator.geolocation) {
+        // Centred on the resident's position when they already allowed it (never a prompt on arrival).
+        navigator.permissions.query({ name: "geolocation" }).then(function (st) {
+          if (st.state !== "granted" || form.elements.lat.value) return;
+          navigator.geolocation.getCurrentPosition(function (pos) {
+            if (form.elements.lat.value) return;
+            var p = L.latLng(pos.coords.latitude, pos.coords.longitude);
+            map.setView(p, 16);
+            place(p, true);
+          }, function () {}, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+        }, function () {});
       }
       wrap.setAttribute("data-ready", "1");
     });
