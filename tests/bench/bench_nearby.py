@@ -159,6 +159,10 @@ async def _browser(url: str, chromium: str, args: list[str], phone: dict) -> Non
         browser = await p.chromium.launch(executable_path=chromium, args=args)
         ctx = await browser.new_context(base_url=url, **phone)
         page = await ctx.new_page()
+        page.on("pageerror", lambda exc: print(f"    page error: {exc}"))
+        page.on("console", lambda m: print(f"    console {m.type}: {m.text[:200]}") if m.type in ("error", "warning")
+                else None)
+        page.on("response", lambda r: print(f"    HTTP {r.status} {r.url[:100]}") if r.status >= 400 else None)
         await page.goto("/staff/login")
         await page.fill("#username", "zhzx")
         await page.fill("#password", "demo1234")
@@ -168,7 +172,16 @@ async def _browser(url: str, chromium: str, args: list[str], phone: dict) -> Non
         for _ in range(3):
             t = time.perf_counter()
             await page.goto("/staff/map")
-            await page.locator("[data-testid=staff-map][data-ready]").wait_for(state="attached", timeout=60_000)
+            try:
+                await page.locator("[data-testid=staff-map][data-ready]").wait_for(state="attached", timeout=60_000)
+            except Exception:
+                print("    map not ready:", await page.evaluate(
+                    "() => { const el = document.querySelector('[data-testid=staff-map]'); return el ? "
+                    "[...el.attributes].map(a => a.name + '=' + a.value.slice(0, 80)).join(' ') : 'no map'; }"))
+                print("    resources:", await page.evaluate(
+                    "() => performance.getEntriesByType('resource').map(r => r.name.split('/').pop().slice(0, 60)"
+                    " + ' ' + Math.round(r.responseEnd)).join('; ')"))
+                raise
             times.append(time.perf_counter() - t)
             drawn.append(int(await page.locator("[data-testid=staff-map]").get_attribute("data-ready")) / 1000)
         phases = await page.evaluate("""() => {
