@@ -25,6 +25,7 @@ from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
 from backend.learning.controllers import LearningAdminController, LearningController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
+from backend.maps.controllers import MapController, StaffMapController, SupportController
 from backend.media.controllers import MediaController
 from backend.notices.controllers import NoticesController, NoticeTypesAdminController
 from backend.notify.controllers import NotificationsController
@@ -92,6 +93,7 @@ CONTROLLERS: list[type[Controller]] = [
     PwaController,  # service worker, offline page
     NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue
     Open311Controller, Open311AdminController, CategoryAttributesController,  # Open311 API, its keys, questions
+    MapController, SupportController, StaffMapController,  # maps, nearby duplicates, 我也遇到了
 ]
 
 

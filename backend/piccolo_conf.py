@@ -26,5 +26,6 @@ APP_REGISTRY = AppRegistry(
         "backend.notices.piccolo_app",
         "backend.open311.piccolo_app",
         "backend.learning.piccolo_app",
+        "backend.maps.piccolo_app",
     ]
 )

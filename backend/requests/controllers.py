@@ -18,6 +18,7 @@ from backend.accounts.service import Viewer, load_viewer
 from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.lights.badges import light_states
+from backend.maps import service as maps
 from backend.media import service as media
 from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
@@ -378,7 +379,9 @@ class PublicController(Controller):
         public = {k: req[k] for k in ("id", "code", "kind", "status", "description", "created_at", "resolved_at",
                                       "category.name", "community.name", "street.name", "current_unit.name",
                                       "current_person.name", "current_person.public_title", "answer")}
-        ctx = {"req": public, "timeline": await _timeline(req["id"], public_only=True), "public": True}
+        ctx = {"req": public, "timeline": await _timeline(req["id"], public_only=True), "public": True,
+               "supported_now": request.query_params.get("supported") == "1"}
+        ctx |= await maps.public_context(req, viewer_of(request))  # supporters, the original of a duplicate
         return page(request, "requests/public_detail.html", ctx | _labels())
 
 
@@ -413,6 +416,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "ratings": await ratings_of(req["id"]),
         "light": (await light_states([req["id"]]))[req["id"]],
     } | _labels()
+    ctx |= await maps.staff_request_context(req, viewer, ctx["actions"])  # map, supporters, mark a duplicate
     return page(request, "requests/staff_request.html", ctx, status_code=status)
 
 

@@ -363,6 +363,8 @@ RULES: dict[str, Rule] = {
     "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", "请填写补充内容"),
     "reopen": Rule(frozenset({Status.resolved}), "system_or_reporter"),
     "close": Rule(frozenset({Status.resolved}), "system_or_reporter"),
+    # The same problem reported twice: closes with a link to the original (issue 17, backend/maps).
+    "mark_duplicate": Rule(frozenset(OPEN_STATUSES), "handler_or_dispatcher", "请填写判定重复的理由"),
 }
 
 # Actions whose note is an internal instruction or reason: shown to staff only unless marked public.
@@ -388,6 +390,7 @@ ACTION_LABELS = {
     "explanation": "书面说明",
     "explanation_review": "审核书面说明",
     "phone_call": "督办电话",
+    "mark_duplicate": "合并为重复诉求",
 }
 STATUS_LABELS = {
     "submitted": "已提交",
@@ -397,6 +400,7 @@ STATUS_LABELS = {
     "returned": "已退回待派单",
     "closed": "已结案",
     "withdrawn": "已撤回",
+    "duplicate": "重复诉求（已合并）",
 }
 
 
@@ -491,6 +495,11 @@ async def transition(
             values[Request.closed_at] = now
             values[Request.close_reason] = "withdrawn"
             closed += await _close_all(request_id, now, "withdrawn")
+        elif action == "mark_duplicate":
+            to_status = Status.duplicate.value
+            values[Request.closed_at] = now
+            values[Request.close_reason] = "duplicate"
+            closed += await _close_all(request_id, now, "duplicate")
         elif action == "close":
             to_status = Status.closed.value
             values[Request.closed_at] = now
@@ -576,6 +585,10 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
         raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
     if actor is None:
         raise NotAllowed("需要登录后操作")
+    if who == "handler_or_dispatcher":
+        if is_command_center_staff(actor):
+            return
+        who = "lead"
     if who == "reporter":
         if actor.is_resident and req["reporter"] == actor.id:
             return

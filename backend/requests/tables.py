@@ -28,6 +28,7 @@ class Status(str, Enum):
     returned = "returned"
     closed = "closed"
     withdrawn = "withdrawn"
+    duplicate = "duplicate"  # the same problem as another request: closed with a link to it
 
 
 OPEN_STATUSES = (Status.submitted, Status.assigned, Status.accepted, Status.returned)

@@ -49,7 +49,8 @@ class Fact:
     cross_lead: bool = False  # ever led by a unit other than its own street, community or grid
 
     def __post_init__(self) -> None:
-        self.withdrawn = self.status == Status.withdrawn.value
+        # A duplicate leaves the cohort like a withdrawal: the problem is counted once, as its original.
+        self.withdrawn = self.status in (Status.withdrawn.value, Status.duplicate.value)
         self.completed = self.status in DONE
         self.is_open = self.status in OPEN
         if self.first_accept is not None:

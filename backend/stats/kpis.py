@@ -2,6 +2,8 @@
 from one request's facts (the direct reader, the live delta) and as SQL over the rollup's facts (the
 worker's day cube). The dashboard, the exports and the rollup all read these lists.
 
+- a request closed as a duplicate of another counts with the withdrawn ones (撤回/重复): one problem reported
+  twice counts once, as its original; its reporter follows the original as a supporter.
 - cohort: the requests whose ``submit`` event lies in the period (local dates, both ends included)
   and that match the filters. Every figure is about one cohort, so a rate never exceeds 100 % and the
   list behind each number is exactly the requests it counts.
@@ -223,7 +225,7 @@ class Shown:
 
 SHOWN: tuple[Shown, ...] = (
     Shown("accepted", N_("受理数"), "accepted", "count",
-          N_("统计期内提交（以“提交”事件时间为准）且未被居民撤回的诉求数。")),
+          N_("统计期内提交（以“提交”事件时间为准）且未被居民撤回、也未被合并为重复诉求的诉求数（同一问题只计一次）。")),
     Shown("completed", N_("办结数"), "completed", "count",
           N_("受理数中，最新一条事件使其处于“已办结”或“已结案”的诉求数（被重新办理且尚未再次办结的不计）。")),
     Shown("completion_rate", N_("办结率"), "completed", "rate",

@@ -26,9 +26,10 @@ NOW = START + timedelta(days=40)
 # Walking the request state machine: each drawn step picks one of the operations allowed in the request's
 # current status, so every step happens (no step is skipped as "not allowed here").
 ALLOWED = {
-    "assigned": ("accept", "escalate", "withdraw", "yellow", "red", "dispatch_street", "dispatch_section", "answer"),
-    "returned": ("dispatch_street", "dispatch_section"),
-    "accepted": ("resolve", "escalate", "yellow", "red", "answer"),
+    "assigned": ("accept", "escalate", "withdraw", "yellow", "red", "dispatch_street", "dispatch_section", "answer",
+                 "duplicate"),
+    "returned": ("dispatch_street", "dispatch_section", "duplicate"),
+    "accepted": ("resolve", "escalate", "yellow", "red", "answer", "duplicate"),
     "resolved": ("satisfied", "basic", "dissatisfied", "not_rated"),
 }
 
@@ -49,6 +50,7 @@ EVERY_PATH = [
     {"kind": "consultation", "community": "LX-1", "day": 4, "steps": [("answer", 2), ("satisfied", 9)]},
     {"kind": "help", "community": "MQ-1", "day": 5, "steps": [("withdraw", 1)]},
     {"kind": "help", "community": "LX-2", "day": 6, "steps": [("dispatch_section", 1), ("accept", 2), ("resolve", 30)]},
+    {"kind": "help", "community": "LX-1", "day": 7, "steps": [("accept", 1), ("duplicate", 2)]},  # one problem, twice
 ]
 
 
@@ -56,23 +58,24 @@ async def _status(request_id: int) -> str:
     return (await Request.select(Request.status).where(Request.id == request_id).first())["status"]
 
 
-async def _allowed(request_id: int, kind: str) -> tuple[str, list[str]]:
+async def _allowed(request_id: int, kind: str, has_original: bool) -> tuple[str, list[str]]:
     row = await Request.select(Request.status, Request.level, Request.current_unit).where(
         Request.id == request_id).first()
     at_district = row["level"] == "district"  # nothing above it; only the command center itself dispatches
     at_cc = row["current_unit"] == (await command_center()).id
     ops = [op for op in ALLOWED.get(row["status"], ()) if (op != "answer" or kind == "consultation")
            and (op != "escalate" or not at_district)
-           and (not op.startswith("dispatch_") or not at_district or at_cc or row["status"] == "returned")]
+           and (not op.startswith("dispatch_") or not at_district or at_cc or row["status"] == "returned")
+           and (op != "duplicate" or has_original)]
     return row["status"], ops
 
 
-async def play(cat_id: int, plan: dict) -> History:
+async def play(cat_id: int, plan: dict, original: History | None = None) -> History:
     at = START + timedelta(days=plan["day"], hours=3)
     h = await History.submit(cat_id, at, community=plan["community"], kind=plan["kind"])
     for pick, gap in plan["steps"]:
         at += hours(gap)
-        status, allowed = await _allowed(h.id, plan["kind"])
+        status, allowed = await _allowed(h.id, plan["kind"], original is not None)
         if not allowed:
             event(f"ended in {status}")
             break
@@ -83,6 +86,11 @@ async def play(cat_id: int, plan: dict) -> History:
                 await h.do(op, at)
             elif op == "withdraw":
                 await h.do(op, at, actor=h.reporter)
+            elif op == "duplicate":  # the same problem as the first request of the run (issue 17)
+                if original is None:
+                    continue
+                await h.do("mark_duplicate", at, actor=await staff("zhzx"), note="同一问题",
+                           data={"duplicate_of": original.id, "original_code": original.code})
             elif op in ("satisfied", "basic", "dissatisfied"):
                 await ratings.rate(h.id, h.reporter, op, now=at)
             elif op.startswith("dispatch_"):  # up to the command center, then to 柳巷街道 or a department's section
@@ -96,6 +104,10 @@ async def play(cat_id: int, plan: dict) -> History:
                 target = await Unit.select(Unit.id).where(
                     Unit.code == ("LX" if op == "dispatch_street" else "CGJ-HWK")).first()
                 await h.do("dispatch", at, actor=await staff("zhzx"), lead_unit_id=target["id"])
+            elif op == "duplicate":  # the same problem as the first request of the run (issue 17)
+                assert original is not None
+                await h.do("mark_duplicate", at, actor=await staff("zhzx"), note="同一问题",
+                           data={"duplicate_of": original.id, "original_code": original.code})
             elif op == "not_rated":
                 await ratings.auto_close(h.id, now=at + timedelta(days=8))
                 at += timedelta(days=8)
@@ -140,7 +152,7 @@ async def recompute(ids: list[int], now: datetime, start: datetime, end: datetim
         if not start <= submitted < end:
             continue
         status = evs[-1]["to_status"]
-        if status == "withdrawn":
+        if status in ("withdrawn", "duplicate"):  # a duplicate is one problem, counted as its original
             out["withdrawn"] += 1
             continue
         out["accepted"] += 1
@@ -194,7 +206,7 @@ async def _check(plans: list[dict], first: int, days: int, rolled: int) -> None:
     for i, p in enumerate(plans):
         if i == rolled:
             await rollup.catch_up()
-        histories.append(await play(cat.id, p))
+        histories.append(await play(cat.id, p, histories[0] if histories else None))
     f = Filters(start=date(2024, 6, 1) + timedelta(days=first), end=date(2024, 6, 1) + timedelta(days=first + days),
                 category_id=cat.id, grain="week")
     # Every way the fast reader reads (the day cube with its histograms, the cube under a filter, the

@@ -1,0 +1,140 @@
+"""我也遇到了 and duplicates: who may support what, the duplicate transition and its event, supporters hearing of
+progress, the KPI counting one problem once, and the map data endpoints (read-only, scoped, compact)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backend.accounts.service import load_viewer
+from backend.maps import service as maps
+from backend.maps.tables import Support
+from backend.notify.tables import Notification
+from backend.requests import service
+from backend.requests.service import NotAllowed, RequestError
+from backend.requests.tables import Assignment, Event, Request
+from backend.stats import rollup
+from backend.stats import service as stats
+from tests.maps.helpers import HAIXI, fresh_category, north_of, report_at
+from tests.support.people import resident, staff
+
+
+async def test_support_rules_and_count() -> None:
+    cat = await fresh_category()
+    req = await report_at(HAIXI, cat)
+    neighbour = await resident()
+    assert await maps.support(req.id, neighbour) is True
+    assert await maps.support(req.id, neighbour) is False  # twice is once
+    assert await maps.support_count(req.id) == 1
+    with pytest.raises(RequestError, match="自己"):
+        await maps.support(req.id, await load_viewer(req.reporter))
+    with pytest.raises(RequestError, match="居民"):
+        await maps.support(req.id, await staff("haixi"))
+    private = await report_at(HAIXI, cat, is_public=False)
+    with pytest.raises(RequestError, match="未公开"):
+        await maps.support(private.id, neighbour)
+    assert await maps.support_count(private.id) == 0
+
+
+async def test_mark_duplicate_closes_links_and_makes_the_reporter_a_supporter() -> None:
+    cat = await fresh_category()
+    original = await report_at(HAIXI, cat)
+    dup = await report_at(north_of(HAIXI, 40), cat)
+    with pytest.raises(NotAllowed):  # a grid worker of another community
+        await maps.mark_duplicate(dup.id, original.code, "同一处", await staff("wg_lx_2_1"))
+    with pytest.raises(RequestError, match="理由"):
+        await maps.mark_duplicate(dup.id, original.code, "", await staff("haixi"))
+    with pytest.raises(RequestError, match="自己"):
+        await maps.mark_duplicate(dup.id, dup.code, "同一处", await staff("haixi"))
+    with pytest.raises(RequestError, match="编号"):
+        await maps.mark_duplicate(dup.id, "YZ0000000000", "同一处", await staff("haixi"))
+    assert (await Request.select(Request.status).where(Request.id == dup.id).first())["status"] == "assigned"
+
+    result = await maps.mark_duplicate(dup.id, original.code.lower(), "同一地点同一问题", await staff("haixi"))
+    row = await Request.select(Request.status, Request.close_reason).where(Request.id == dup.id).first()
+    assert row == {"status": "duplicate", "close_reason": "duplicate"}
+    ev = await Event.select(Event.action, Event.to_status, Event.data, Event.note).where(
+        Event.id == result.event_id).first()
+    data = json.loads(ev["data"]) if isinstance(ev["data"], str) else ev["data"]
+    assert ev["action"] == "mark_duplicate" and ev["to_status"] == "duplicate" and ev["note"] == "同一地点同一问题"
+    assert data["duplicate_of"] == original.id and data["original_code"] == original.code
+    assert not await Assignment.exists().where((Assignment.request == dup.id) & (Assignment.is_open == True))
+    # The duplicate's reporter follows the original and is told where to look.
+    assert await Support.exists().where((Support.request == original.id) & (Support.account == dup.reporter)
+                                        & (Support.source == "duplicate"))
+    note = await Notification.select(Notification.title, Notification.url).where(
+        Notification.account == dup.reporter).order_by(Notification.id, ascending=False).first()
+    assert original.code in note["title"] and note["url"] == f"/p/{original.code}"
+    assert await maps.original_of(dup.id) == original.code
+    # A duplicate cannot be marked again, nor serve as an original.
+    with pytest.raises(RequestError):
+        await maps.mark_duplicate(dup.id, original.code, "再来", await staff("haixi"))
+    third = await report_at(HAIXI, cat)
+    with pytest.raises(RequestError, match="重复"):
+        await maps.mark_duplicate(third.id, dup.code, "同一处", await staff("zhzx"))
+    await maps.mark_duplicate(third.id, original.code, "同一处", await staff("zhzx"))  # the command center may too
+
+
+async def test_supporters_hear_of_the_resolution() -> None:
+    cat = await fresh_category()
+    req = await report_at(HAIXI, cat)
+    neighbour = await resident()
+    await maps.support(req.id, neighbour)
+    haixi = await staff("haixi")
+    await service.transition(req.id, "accept", haixi, None)
+    await service.transition(req.id, "resolve", haixi, None, note="已清理")
+    titles = [n["title"] for n in await Notification.select(Notification.title).where(
+        Notification.account == neighbour.id)]
+    assert any(req.code in t and "已办结" in t for t in titles), titles
+    assert any("办理中" in t for t in titles), titles
+
+
+async def test_kpis_count_a_problem_reported_twice_once() -> None:
+    cat = await fresh_category()
+    original = await report_at(HAIXI, cat)
+    dup = await report_at(HAIXI, cat)
+    await maps.mark_duplicate(dup.id, original.code, "同一处", await staff("haixi"))
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    f = stats.Filters(start=today, end=today, category_id=cat)
+    k = (await stats.dashboard(f, ["/"])).kpis
+    assert (k.submitted, k.accepted, k.withdrawn, k.open) == (2, 1, 1, 1)
+    await rollup.catch_up()
+    k2 = (await rollup.dashboard(f, ["/"])).kpis
+    assert (k2.submitted, k2.accepted, k2.withdrawn, k2.open) == (2, 1, 1, 1)
+
+
+async def test_map_data_is_scoped_compact_and_public_pins_say_nothing_personal(client) -> None:
+    cat = await fresh_category()
+    req = await report_at(HAIXI, cat)
+    await report_at(HAIXI, cat, is_public=False)
+    r = await client.get(f"/map/requests.json?category={cat}")
+    pins = r.json()["pins"]
+    assert [p["code"] for p in pins] == [req.code]
+    assert set(pins[0]) == {"code", "lat", "lon", "status", "light", "category"}
+    zhzx = await maps.staff_pins(await staff("zhzx"), maps.MapFilters(category_id=cat))
+    assert len(zhzx["pins"]) == 2  # staff see private requests in their scope too
+    pin = zhzx["pins"][0]
+    assert abs(zhzx["origin"][0] + pin[1] / 1e5 - HAIXI[0]) < 2e-5
+    other_street = await maps.staff_pins(await staff("wg_mq_1_1"), maps.MapFilters(category_id=cat))
+    assert other_street["pins"] == []
+    mine = await maps.staff_pins(await staff("haixi"), maps.MapFilters(category_id=cat))
+    assert len(mine["pins"]) == 2
+
+
+async def test_place_endpoint_reads_only_and_refuses_outside(client) -> None:
+    before = await Request.count()
+    r = await client.get(f"/map/place?lat={HAIXI[0]}&lon={HAIXI[1]}")
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] and body["community"] == "海西社区" and body["person"]
+    assert body["grid"].startswith("海西社区第")
+    r = await client.get("/map/place?lat=39.9&lon=116.4")
+    assert r.status_code == 200 and not r.json()["ok"] and "不在迎泽区" in r.json()["message"]
+    r = await client.get("/map/place?lat=abc&lon=999")
+    assert r.status_code == 400
+    assert await Request.count() == before
+    data = (await client.get("/map/boundaries.json")).json()
+    kinds = {f["properties"]["kind"] for f in data["features"]}
+    assert kinds == {"street", "community", "grid"} and data["tiles"]["url"] == ""
