@@ -222,7 +222,8 @@ def banner() -> None:
     print("  redis:   ", s.redis_url, "(embedded)" if s.embedded_redis else "")
     print("  staff sign-in:", s.base_url + "/staff/login", "   residents:", s.base_url + "/login")
     if not s.demo_mode:
-        print("\nDemo mode is off (QG_DEMO unset): one-time codes go by SMS, not onto the page.\n", flush=True)
+        print("\nDemo mode is off (QG_DEMO unset): one-time codes go to the SMS gateway (the log in this build),"
+              " not onto the page.\n", flush=True)
         return
     print("  DEMO MODE (演示模式): one-time codes are shown on the page; never use it for real people.")
     print("\nDemo logins (role · login · password):")

@@ -92,3 +92,22 @@ async def test_pages_work_under_the_strict_csp(phone, shot) -> None:
     assert await page.evaluate("typeof htmx") == "object"
     await shot(page, "strict-csp")
     assert violations == []
+
+
+async def test_too_many_uploads_get_a_clear_message(phone, shot, tmp_path) -> None:
+    from backend.media.service import UPLOAD_LIMITS
+    from backend.redis import redis_client
+    from tests.e2e.conftest import photo_file
+    from tests.e2e.test_resident import fill_report
+    from tests.support.factories import unique
+
+    # This hour's photos from this address are used up (the live server sees the browser as 127.0.0.1).
+    await redis_client().set("upload:ip:127.0.0.1:n", UPLOAD_LIMITS["ip"][0], ex=3600)
+    page = await phone.new_page()
+    await fill_report(page, unique("上传太多 "), photo_file(tmp_path, 800, 600))
+    await page.click("#report button[type=submit]")
+    await page.get_by_text("一小时内上传的照片太多").wait_for()
+    await shot(page, "upload-limit")
+    assert "操作过于频繁" in await page.content()
+    assert "分钟后重试" in await page.locator("[data-testid=retry-after]").inner_text()  # not "3597 秒"
+    await redis_client().delete("upload:ip:127.0.0.1:n")
