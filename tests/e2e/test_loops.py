@@ -205,6 +205,7 @@ async def test_street_and_command_center_queues_show_lights_and_internal_notes_s
     page = await ctx.new_page()
     await login_staff(page, "zhzx")
     await page.goto("/cc/queue")
+    await shot(page, "cc-queue-top")
     row = page.locator(f"[data-testid=queue-item][data-code='{red.code}']")
     assert "黄灯" in await row.locator("[data-testid=light-badge]").inner_text()
     assert "22 小时后亮红灯" in await row.locator("[data-testid=light-countdown]").inner_text()
