@@ -1,6 +1,6 @@
 """Benchmark: a learning competition with 2,000 party members answering 20 questions each.
 
-    .venv/bin/python tests/bench/bench_learning.py [--members 2000] [--questions 20] [--window 300]
+    .venv/bin/python tests/bench/bench_learning.py [--members 2000] [--questions 20] [--window 600]
                                                    [--procs 3] [--workers 2] [--pollers 50]
 
 Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates, loads the demo district
@@ -12,9 +12,10 @@ window and then answers a question every (window / 2 / questions) seconds, as a 
 question page, POST the answer (303). Meanwhile ``--pollers`` viewers poll the live board fragment every
 5 s (htmx's request, served from the Redis copy shared by the web processes).
 
-The issue's rate is 2,000 × 20 answers in 10 minutes (67 answers/s); the default window of 300 s is twice
-that rate. Goal (issue 20): answer submission p95 ≤ 100 ms; live board p95 ≤ 200 ms; afterwards the
-database holds exactly members × questions answers and every attempt is finished.
+The issue's rate is 2,000 × 20 answers in 10 minutes (67 answers/s, and as many question pages): the
+default window; ``--window 300`` compresses it to twice that rate. Goal (issue 20): answer submission
+p95 ≤ 100 ms; live board p95 ≤ 200 ms; afterwards the database holds exactly members × questions answers
+and every attempt is finished.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=2000)
     ap.add_argument("--questions", type=int, default=20)
-    ap.add_argument("--window", type=float, default=300.0)
+    ap.add_argument("--window", type=float, default=600.0)
     ap.add_argument("--procs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--pollers", type=int, default=50)
