@@ -27,6 +27,7 @@ from typing import Any
 
 import rjieba
 
+from backend.db import write_transaction
 from backend.knowledge.tables import KbEntry, KbSynonym
 
 # Words that say nothing about the topic of a question as residents type it.
@@ -153,8 +154,6 @@ def forget_synonyms() -> None:
 async def refresh_terms() -> None:
     """Rebuild ``kb_term`` from the published entries (after a publish or withdrawal, and by the demo loader).
     One at a time (advisory lock): two rebuilds would insert the same words twice."""
-    from backend.db import write_transaction
-
     async with write_transaction():
         await KbEntry.raw("SELECT pg_advisory_xact_lock(18018)")
         await KbEntry.raw("DELETE FROM kb_term")
@@ -182,27 +181,40 @@ def forget_total() -> None:
     _total = None
 
 
-async def term_counts(words: list[str]) -> dict[str, tuple[int, int]]:
-    """word → (entries holding it, titles holding it), for the words of a question and their synonyms."""
-    if not words:
-        return {}
-    rows = await KbEntry.raw("SELECT word, ndoc, ndoc_title FROM kb_term WHERE word = ANY({}::text[])", words)
-    return {r["word"]: (r["ndoc"], r["ndoc_title"]) for r in rows}
+_VOCABULARY_SQL = """
+SELECT NULL::text AS typed, word, ndoc, ndoc_title FROM kb_term WHERE word = ANY({}::text[])
+UNION ALL
+SELECT u.w, c.word, c.ndoc, c.ndoc_title
+FROM (SELECT w, kb_fuzzy(w) AS fz FROM unnest({}::text[]) AS w
+      WHERE NOT EXISTS (SELECT 1 FROM kb_term k WHERE k.word = w)) AS u
+CROSS JOIN LATERAL (
+  SELECT t.word, t.ndoc, t.ndoc_title FROM kb_term t WHERE t.fuzzy % u.fz
+  ORDER BY similarity(t.fuzzy, u.fz) DESC, t.ndoc DESC LIMIT {}) c
+"""
+
+
+Counts = dict[str, tuple[int, int]]
+
+
+async def vocabulary(words: list[str], correctable: list[str]) -> tuple[Counts, dict[str, list[str]]]:
+    """One round trip: how many entries and titles hold each word; and for each correctable word that no entry
+    holds, the closest known words (trigram similarity over the vocabulary), best first."""
+    correctable = [w for w in correctable if len(w) >= 2]
+    if not words and not correctable:
+        return {}, {}
+    rows = await KbEntry.raw(_VOCABULARY_SQL, words, correctable, MAX_CORRECTIONS)
+    counts: Counts = {}
+    fixes: dict[str, list[str]] = {}
+    for r in rows:
+        counts[r["word"]] = (r["ndoc"], r["ndoc_title"])
+        if r["typed"] is not None:
+            fixes.setdefault(r["typed"], []).append(r["word"])
+    return counts, fixes
 
 
 async def corrections(words: list[str]) -> dict[str, list[str]]:
-    """The closest known words to each unknown word (trigram similarity over the vocabulary), best first."""
-    unknown = [w for w in words if len(w) >= 2]
-    if not unknown:
-        return {}
-    rows = await KbEntry.raw(
-        "SELECT u.w, c.word FROM unnest({}::text[]) AS u(w) CROSS JOIN LATERAL ("
-        " SELECT t.word FROM kb_term t WHERE t.fuzzy % kb_fuzzy(u.w)"
-        " ORDER BY similarity(t.fuzzy, kb_fuzzy(u.w)) DESC, t.ndoc DESC LIMIT {}) c", unknown, MAX_CORRECTIONS)
-    out: dict[str, list[str]] = {}
-    for r in rows:
-        out.setdefault(r["w"], []).append(r["word"])
-    return out
+    """The closest known words to each word no entry holds."""
+    return (await vocabulary([], words))[1]
 
 
 # ---------------------------------------------------------------- the question as a query
@@ -227,15 +239,13 @@ def _lexeme(word: str) -> str:
 
 
 async def question_groups(words: list[str], synonyms: dict[str, list[list[str]]]) -> tuple[list[Group], dict]:
-    """The question's words with their synonyms, unknown words with their likely corrections; and the counts."""
+    """The question's words with their synonyms, unknown words with their likely corrections; and the counts.
+    A word with synonyms is never corrected: the curated dictionary already says what it means."""
     groups = [Group(w, tuple(tuple(a) for a in [[w], *synonyms.get(w, [])])) for w in words]
-    counts = await term_counts(sorted({x for g in groups for a in g.alts for x in a}))
-    unknown = [g.word for g in groups if not any(all(x in counts for x in a) for a in g.alts)]
-    fixes = await corrections(unknown)
-    if fixes:
-        counts |= await term_counts(sorted({x for f in fixes.values() for x in f}))
-        groups = [Group(g.word, g.alts + tuple((c,) for c in fixes[g.word]), True) if g.word in fixes else g
-                  for g in groups]
+    counts, fixes = await vocabulary(sorted({x for g in groups for a in g.alts for x in a}),
+                                     [w for w in words if w not in synonyms])
+    groups = [Group(g.word, g.alts + tuple((c,) for c in fixes[g.word]), True) if g.word in fixes else g
+              for g in groups]
     return groups, counts
 
 
