@@ -34,11 +34,14 @@ class Period:
 
     @property
     def label(self) -> str:
+        """In the reader's language (read while a page renders)."""
+        from backend.i18n import gettext
+
         if self.cadence == "monthly":
-            return f"{self.start.year} 年 {self.start.month} 月"
+            return gettext("{y} 年 {m} 月").format(y=self.start.year, m=self.start.month)
         if self.cadence == "quarterly":
-            return f"{self.start.year} 年第 {(self.start.month - 1) // 3 + 1} 季度"
-        return f"{self.start.year} 年度"
+            return gettext("{y} 年第 {q} 季度").format(y=self.start.year, q=(self.start.month - 1) // 3 + 1)
+        return gettext("{y} 年度").format(y=self.start.year)
 
 
 def _month_end(year: int, month: int) -> date:

@@ -15,6 +15,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
+from backend.i18n import N_
 from backend.notices import cadence as cad
 from backend.notices.tables import NoticeDuty, NoticeType, TypeLevel
 from backend.notify.service import Notice as Notification
@@ -104,9 +105,12 @@ async def announce(flips: list[dict[str, Any]]) -> None:
     for f in flips:
         if f["unit"] not in members:
             members[f["unit"]] = await unit_members(f["unit"], Role.community_staff, Role.unit_head)
-        title = f"{COLOR_LABELS[f['color']]}：{names.get(f['notice_type'], '')}（{f['period_key']}）逾期未公开"
-        notices.append(Notification(tuple(members[f["unit"]]), title, "请尽快发布", "/notices/manage",
-                                    "notice_overdue"))
+        # Stored as a key and its fields: shown in each reader's language (notify.render).
+        key, body_key = N_("{color_label}：{type_name}（{period}）逾期未公开"), N_("请尽快发布")
+        params = {"color_label": COLOR_LABELS[f["color"]], "type_name": names.get(f["notice_type"], ""),
+                  "period": f["period_key"]}
+        notices.append(Notification(tuple(members[f["unit"]]), key.format(**params), body_key, "/notices/manage",
+                                    "notice_overdue", key, tuple((params | {"body_key": body_key}).items())))
     await notify_burst(notices, summary="{n} 项公开事项逾期")
 
 

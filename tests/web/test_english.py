@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from backend.accounts.tables import Account
-from backend.i18n import _catalog
+from backend.i18n import english_catalog
 from backend.lights.tables import Explanation, PhoneCall
 from backend.organisation.tables import Unit
 from backend.ratings.tables import Rating
@@ -30,7 +30,7 @@ TAG = re.compile(r"<[^>]+>")
 # Attributes a person reads (or hears); values of inputs are what they typed.
 SHOWN_ATTRS = re.compile(
     r'\s(?:placeholder|aria-label|title|alt|label|data-msg-[\w-]+|data-copied|data-done)="([^"]*)"')
-ALLOWED = {"中文"}
+ALLOWED = {"中文", "对", "错"}  # the language link; the question import's literal true/false words
 
 
 async def user_texts() -> list[str]:
@@ -43,10 +43,12 @@ async def user_texts() -> list[str]:
                 v = row.get(c)
                 if isinstance(v, str) and HAN.search(v):
                     texts.add(v.strip())
+                    # lists typed in one field (synonyms, keywords) are shown one item at a time
+                    texts.update(part.strip() for part in re.split(r"[,，、;；]", v) if HAN.search(part))
 
     await add(Unit.select(Unit.name), "name")
     # Categories are data with English names, shown translated; one an admin added without English is data.
-    english = _catalog("en")
+    english = english_catalog()
     for row in await Category.select(Category.name):
         if not english.get(row["name"]) and HAN.search(row["name"]):
             texts.add(row["name"])
@@ -67,6 +69,16 @@ async def user_texts() -> list[str]:
     await add(Explanation.select(Explanation.reason, Explanation.measures, Explanation.review_comment), "reason",
               "measures", "review_comment")
     await add(PhoneCall.select(PhoneCall.callee, PhoneCall.outcome), "callee", "outcome")
+    # The content domains' texts are what their authors wrote (answers, notices and their legal bases,
+    # questions and competition names, API clients): every text column of their tables.
+    from piccolo.columns import Text, Varchar
+    from piccolo.conf.apps import Finder
+
+    for app in ("knowledge", "notices", "learning", "maps", "open311"):
+        for table in Finder().get_app_config(app).table_classes:
+            cols = [c for c in table._meta.columns if isinstance(c, (Varchar, Text))]
+            if cols:
+                await add(table.select(*cols), *[c._meta.name for c in cols])
     return sorted(texts, key=len, reverse=True)
 
 
