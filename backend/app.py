@@ -24,7 +24,7 @@ from backend.db import engine
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.media.controllers import MediaController
-from backend.notify.controllers import NotificationsController
+from backend.notify.controllers import AccountController, NotificationsController
 from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
 from backend.pwa.controllers import PwaController
@@ -48,6 +48,7 @@ from backend.web.pages import PagesController
 from backend.web.render import set_environment
 from backend.web.sessions import RotatingSessionConfig
 from backend.web.templating import install_filters
+from backend.wechat.controllers import WechatController
 from backend.wishes.controllers import WishController
 
 FRONTEND = ROOT / "frontend"
@@ -81,6 +82,8 @@ CONTROLLERS: list[type[Controller]] = [
     DashboardController, PublicStatsController,  # KPIs
     WishController,  # micro-wishes and claims
     NotificationsController,  # in-app notices and Web Push subscriptions
+    AccountController,  # my account: how I am told (push, WeChat, SMS), my WeChat binding
+    WechatController,  # the official account: its server endpoint, web sign-in, phone binding (404 unconfigured)
     PwaController,  # service worker, offline page
 ]
 
@@ -126,7 +129,7 @@ def create_app() -> Litestar:
             header_name="x-csrftoken",
             cookie_samesite="lax",
             cookie_secure=settings.https,
-            exclude=["/healthz"],
+            exclude=["/healthz", "^/wechat/callback$"],  # WeChat signs its calls instead
         ),
         stores={"sessions": session_store},
         middleware=[

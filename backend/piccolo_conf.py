@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "backend.lights.piccolo_app",
         "backend.ratings.piccolo_app",
         "backend.stats.piccolo_app",
+        "backend.wechat.piccolo_app",
     ]
 )

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from backend.lights.service import lights_after_transition
+from backend.notify.channels import reach_reporter
 from backend.notify.hooks import notify_people
 from backend.ratings.service import schedule_auto_close
 from backend.stats.rollup import stats_after_transition
@@ -24,5 +25,6 @@ TRANSITION_HOOKS: tuple[TransitionHook, ...] = (
     lights_after_transition,  # light clocks start and stop with the assignment (timers after the commit)
     schedule_auto_close,  # a resolution starts the rating period (closes unrated after it)
     notify_people,  # the resident hears of status changes; handlers of new work
+    reach_reporter,  # ... and outside the app, through their channel: WeChat, SMS or push (issue 23)
     stats_after_transition,  # the rollup folds the change in soon after
 )
