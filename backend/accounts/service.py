@@ -259,7 +259,7 @@ async def request_code(phone: str, ip: str) -> str:
     except SmsError:
         # Logged by the gateway (after its retry); the person can ask again once the cooldown passes.
         await r.delete(key)
-        raise AuthError("短信发送失败，请稍后再试") from None
+        raise AuthError("短信发送失败，请稍后再试") from None  # shown as the field error, like the others
     return code
 
 

@@ -18,6 +18,7 @@ from litestar.response import Redirect
 
 from backend.accounts.controllers import client_ip, safe_next, start_session
 from backend.accounts.service import AuthError, normalise_phone, request_code, verify_code
+from backend.i18n import gettext as _
 from backend.settings import get_settings
 from backend.web.guards import signed_in, viewer_of
 from backend.web.render import page
@@ -48,12 +49,11 @@ def _xml(body: str, status: int = 200) -> Response:
 
 class WechatController(Controller):
     path = "/wechat"
-    guards = [configured]
     include_in_schema = False
 
     # ------------------------------------------------------------ the server endpoint WeChat calls
 
-    @get("/callback")
+    @get("/callback", guards=[configured])
     async def verify_server(self, signature: str = "", timestamp: str = "", nonce: str = "",
                             echostr: str = "") -> Response:
         """WeChat's check of the server URL: echo ``echostr`` if the signature is ours."""
@@ -61,7 +61,7 @@ class WechatController(Controller):
             return Response("invalid signature", status_code=403, media_type="text/plain")
         return Response(echostr, media_type="text/plain")
 
-    @post("/callback")
+    @post("/callback", guards=[configured])
     async def message(self, request: Request, signature: str = "", timestamp: str = "", nonce: str = "",
                       encrypt_type: str = "", msg_signature: str = "") -> Response:
         cfg = _cfg()
@@ -89,7 +89,7 @@ class WechatController(Controller):
 
     # ------------------------------------------------------------ web authorisation (snsapi_base)
 
-    @get("/login")
+    @get("/login", guards=[configured])
     async def login(self, request: Request, next: str | None = None) -> Redirect:
         """Off to WeChat's authorisation page; it comes back to /wechat/oauth with a code."""
         state = secrets.token_urlsafe(16)
@@ -97,19 +97,19 @@ class WechatController(Controller):
         redirect_uri = f"{get_settings().base_url}/wechat/oauth"
         return Redirect(service.authorize_url(_cfg(), redirect_uri, state), status_code=302)
 
-    @get("/oauth")
+    @get("/oauth", guards=[configured])
     async def oauth(self, request: Request, code: str = "",
                     oauth_state: Annotated[str, Parameter(query="state")] = "") -> Response:
         """WeChat's redirect back: the openid signs in the bound account, or waits in the session for a phone.
         (Signing in on this GET is the OAuth flow itself; the state ties it to the session that started it.)"""
         expected, _, nxt = str(request.session.get(STATE_KEY) or "").partition("|")
         if not code or not oauth_state or not expected or not secrets.compare_digest(oauth_state, expected):
-            return page(request, "wechat/error.html", {"message": "授权已失效，请重新进入"}, status_code=400)
+            return page(request, "wechat/error.html", {"message": _("授权已失效，请重新进入")}, status_code=400)
         request.session.pop(STATE_KEY, None)
         try:
             openid = await service.openid_for_code(_cfg(), code)
         except (WechatError, ValueError) as exc:
-            return page(request, "wechat/error.html", {"message": f"微信授权失败（{exc}）"}, status_code=400)
+            return page(request, "wechat/error.html", {"message": _("微信授权失败") + f"（{exc}）"}, status_code=400)
         account_id = await service.account_for_openid(openid)
         if account_id is not None:
             return await start_session(request, account_id, Redirect(nxt or "/", status_code=303))
@@ -122,15 +122,15 @@ class WechatController(Controller):
     def _pending(self, request: Request) -> str:
         openid = request.session.get(PENDING_KEY)
         if not openid:
-            raise NotFoundException("请先从微信公众号进入")
+            raise NotFoundException(_("请先从微信公众号进入"))
         return str(openid)
 
-    @get("/bind")
+    @get("/bind", guards=[configured])
     async def bind_page(self, request: Request) -> Response:
         self._pending(request)
         return page(request, "wechat/bind.html", {"step": "phone", "form": {}, "errors": {}})
 
-    @post("/bind/code")
+    @post("/bind/code", guards=[configured])
     async def bind_code(self, request: Request, data: Form) -> Response:
         self._pending(request)
         phone = str(data.get("phone", ""))
@@ -144,7 +144,7 @@ class WechatController(Controller):
         return page(request, "wechat/bind.html", {"step": "code", "form": {"phone": phone}, "errors": {},
                                                   "demo_code": code if get_settings().demo_mode else None})
 
-    @post("/bind/verify")
+    @post("/bind/verify", guards=[configured])
     async def bind_verify(self, request: Request, data: Form) -> Response:
         openid = self._pending(request)
         phone = str(data.get("phone", ""))[:20]
@@ -160,7 +160,7 @@ class WechatController(Controller):
         nxt = safe_next(str(request.session.get("wechat_next") or ""), "/")
         return await start_session(request, account.id, Redirect(nxt, status_code=303))
 
-    @post("/unbind", guards=[signed_in])
+    @post("/unbind", guards=[signed_in, configured])  # sign-in first: anonymous goes to /login
     async def unbind(self, request: Request) -> Redirect:
         viewer = viewer_of(request)
         assert viewer is not None

@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from backend.i18n import gettext as _
 from backend.redis import redis_client
 from backend.wechat.tables import WechatBinding
 
@@ -177,7 +178,7 @@ async def _get_json(url: str, **kwargs: Any) -> dict[str, Any]:
 async def access_token(cfg: WechatConfig) -> str:
     """The app's access token from Redis, or a fresh one (one process fetches; the others wait for it)."""
     r = redis_client()
-    for _ in range(50):
+    for _attempt in range(50):
         token = await r.get(TOKEN_KEY)
         if token:
             return str(token)
@@ -281,9 +282,9 @@ async def binding_of(account_id: int) -> dict[str, Any] | None:
 async def bind(account_id: int, openid: str) -> None:
     """Bind once: refused if the openid or the account is already bound (unbind first)."""
     if await account_for_openid(openid) is not None:
-        raise WechatError("该微信已绑定其他手机号，请先在原账号中解除绑定")
+        raise WechatError(_("该微信已绑定其他手机号，请先在原账号中解除绑定"))
     if await openid_of(account_id) is not None:
-        raise WechatError("该手机号已绑定其他微信，请先在“我的账号”中解除绑定")
+        raise WechatError(_("该手机号已绑定其他微信，请先在“我的账号”中解除绑定"))
     # The unique constraints settle a race between two binds; the checks above give the message.
     await WechatBinding.insert(WechatBinding(account=account_id, openid=openid))
 

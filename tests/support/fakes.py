@@ -34,6 +34,12 @@ class FakeServer:
                        "body": body}
                 outer.requests.append(req)
                 status, payload = outer.script.pop(0) if outer.script else outer.handle(req)
+                if status == 302:  # a browser redirect (WeChat's authorisation page sending the user back)
+                    self.send_response(302)
+                    self.send_header("Location", payload)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -131,6 +137,7 @@ class FakeWechat(FakeServer):
         self.valid_tokens: set[str] = set()
         self.codes: dict[str, str] = {}  # OAuth code -> openid
         self.messages: list[dict[str, Any]] = []
+        self.next_openid = "oBrowserUser"  # who is "in WeChat" when the browser visits the authorise page
         self.on_template: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
 
     def handle(self, req: dict[str, Any]) -> tuple[int, Any]:
@@ -142,6 +149,11 @@ class FakeWechat(FakeServer):
             token = f"TOKEN{self.issued}"
             self.valid_tokens.add(token)
             return 200, {"access_token": token, "expires_in": 7200}
+        if req["path"] == "/connect/oauth2/authorize":
+            # snsapi_base asks the user nothing: WeChat sends the browser straight back with a code.
+            code = f"CODE{len(self.codes) + len(self.requests)}"
+            self.codes[code] = self.next_openid
+            return 302, f"{q['redirect_uri']}?code={code}&state={q['state']}"
         if req["path"] == "/sns/oauth2/access_token":
             openid = self.codes.pop(q.get("code", ""), None)
             if q.get("appid") != self.appid or q.get("secret") != self.secret or openid is None:

@@ -174,8 +174,8 @@ async def test_access_token_is_fetched_once_and_shared(wechat) -> None:
     assert 6000 < await redis_client().ttl(service.TOKEN_KEY) <= 6900  # refreshed before WeChat's 7200 s
     # Another process (a worker) reads the same token from Redis instead of fetching its own.
     code = "import asyncio\nfrom backend.wechat import service as s\nprint(asyncio.run(s.access_token(s.config())))"
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", code], env=dict(os.environ), cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "TOKEN1", out.stderr
     assert wechat.issued == 1
 
