@@ -102,7 +102,7 @@ class WechatController(Controller):
                     oauth_state: Annotated[str, Parameter(query="state")] = "") -> Response:
         """WeChat's redirect back: the openid signs in the bound account, or waits in the session for a phone.
         (Signing in on this GET is the OAuth flow itself; the state ties it to the session that started it.)"""
-        expected, _, nxt = str(request.session.get(STATE_KEY) or "").partition("|")
+        expected, _sep, nxt = str(request.session.get(STATE_KEY) or "").partition("|")
         if not code or not oauth_state or not expected or not secrets.compare_digest(oauth_state, expected):
             return page(request, "wechat/error.html", {"message": _("授权已失效，请重新进入")}, status_code=400)
         request.session.pop(STATE_KEY, None)
