@@ -55,7 +55,8 @@ async def receivable(account_id: int, event: str) -> list[str]:
     from backend.wechat import service as wechat
 
     can: list[str] = []
-    if await PushSubscription.exists().where(PushSubscription.account == account_id):
+    # "received" is the receipt of the resident's own report: no in-app notice (so no push) carries it.
+    if event != "received" and await PushSubscription.exists().where(PushSubscription.account == account_id):
         can.append("push")
     if wechat.config() is not None and await wechat.openid_of(account_id):
         can.append("wechat")
@@ -104,11 +105,11 @@ async def reach_reporter(result: TransitionResult) -> None:
     """Transition hook: after the commit, one job tells the resident through their channel."""
     from backend.jobs import enqueue
 
-    event = EVENT_OF_STATUS.get(result.to_status)
+    event = "received" if result.action == "submit" else EVENT_OF_STATUS.get(result.to_status)
     if not event or not result.reporter or result.from_status == result.to_status:
         return
-    # A resident's own steps are not announced back to them — except a reopening, the receipt of their rating.
-    if result.actor_id == result.reporter and event != "reopened":
+    # A resident's own steps are not announced back to them — except the receipts of their report and rating.
+    if result.actor_id == result.reporter and event not in ("received", "reopened"):
         return
     await on_commit(partial(enqueue, DELIVER_JOB, result.reporter, event, result.code,
                             job_id=f"deliver:{result.request_id}:{result.version}"))

@@ -115,6 +115,21 @@ async def test_transition_hook_enqueues_one_delivery_job_after_commit() -> None:
     assert not await redis_client().exists("arq:job:deliver:77:3")
     await channels.reach_reporter(result("reopened", 5, 4))  # ... except the reopening they caused
     assert await redis_client().exists("arq:job:deliver:77:4")
+    submit = TransitionResult(request_id=78, action="submit", from_status="", to_status="assigned", version=1,
+                              event_id=1, actor_id=5, code="YZ778", reporter=5)
+    await channels.reach_reporter(submit)  # ... and the receipt of their report
+    assert await redis_client().exists("arq:job:deliver:78:1")
+
+
+async def test_the_receipt_of_a_report_goes_by_wechat_only(sms, wechat, monkeypatch) -> None:
+    monkeypatch.setenv("QG_WECHAT_TEMPLATE_RECEIVED", "TPL_RECEIVED")
+    a, b = await resident(), await resident()
+    await wechat_service.bind(a, "oFrank")
+    await with_push(b)
+    assert await channels.deliver(a, "received", "YZ106") == "wechat"
+    assert wechat.messages[-1]["template_id"] == "TPL_RECEIVED"
+    assert await channels.deliver(b, "received", "YZ107") == "none"  # no in-app notice to push, no SMS for this
+    assert sms.sent == []
 
 
 async def test_account_page_saves_the_choice(client) -> None:
