@@ -58,7 +58,8 @@ async def receivable(account_id: int, event: str) -> list[str]:
     # "received" is the receipt of the resident's own report: no in-app notice (so no push) carries it.
     if event != "received" and await PushSubscription.exists().where(PushSubscription.account == account_id):
         can.append("push")
-    if wechat.config() is not None and await wechat.openid_of(account_id):
+    cfg = wechat.config()
+    if cfg is not None and cfg.template(event) and await wechat.openid_of(account_id):  # a template for this event
         can.append("wechat")
     if event in SMS_EVENTS and not (await preference(account_id))["sms_opt_out"]:
         if await Account.exists().where((Account.id == account_id) & Account.phone.is_not_null()):

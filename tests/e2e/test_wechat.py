@@ -34,7 +34,8 @@ def wechat_server(database) -> Iterator[tuple[str, FakeWechat]]:
         port = free_port()
         env = dict(os.environ) | {
             "QG_PORT": str(port), "QG_WECHAT_APP_ID": "wxappid", "QG_WECHAT_APP_SECRET": "wxsecret",
-            "QG_WECHAT_TOKEN": "tok", "QG_WECHAT_API_BASE": fake.url, "QG_WECHAT_OPEN_BASE": fake.url}
+            "QG_WECHAT_TOKEN": "tok", "QG_WECHAT_API_BASE": fake.url, "QG_WECHAT_OPEN_BASE": fake.url,
+            "QG_WECHAT_TEMPLATE_RESOLVED": "TPL_RESOLVED"}
         log = ARTIFACTS.parent / "e2e-wechat-server.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as out:
@@ -84,6 +85,8 @@ async def test_bind_phone_once_then_see_and_remove_the_binding(browser, wechat_s
     box = page.locator("[data-testid=wechat-binding]")
     assert "已绑定微信公众号" in await box.inner_text()
     assert phone[-4:] in await page.locator("[data-testid=who]").inner_text()
+    wechat_choice = page.locator("label.choice", has=page.locator("input[value=wechat]"))
+    assert "暂不可用" not in await wechat_choice.inner_text()  # bound: WeChat messages can reach them
     await shot(page, "account-bound")
     await ctx.close()
 
@@ -97,6 +100,8 @@ async def test_bind_phone_once_then_see_and_remove_the_binding(browser, wechat_s
         await page.click("button:has-text('解除微信绑定')")
     assert "已解除微信绑定" in await page.locator("[data-testid=wechat-binding]").inner_text()
     assert "未绑定微信" in await page.locator("[data-testid=wechat-binding]").inner_text()
+    wechat_choice = page.locator("label.choice", has=page.locator("input[value=wechat]"))
+    assert "暂不可用" in await wechat_choice.inner_text()  # unbound: no longer a way to reach them
     await shot(page, "account-unbound")
     # Choosing how to be told, on the same page.
     await page.check("input[name=channel][value=sms]")
