@@ -184,6 +184,9 @@ async def access_token(cfg: WechatConfig) -> str:
             return str(token)
         if await r.set(LOCK_KEY, "1", nx=True, ex=15):
             try:
+                token = await r.get(TOKEN_KEY)  # stored by the holder before us, between our read and our lock
+                if token:
+                    return str(token)
                 data = await _get_json(f"{cfg.api_base}/cgi-bin/token", params={
                     "grant_type": "client_credential", "appid": cfg.app_id, "secret": cfg.secret})
                 if "access_token" not in data:

@@ -137,6 +137,7 @@ class FakeWechat(FakeServer):
         self.valid_tokens: set[str] = set()
         self.codes: dict[str, str] = {}  # OAuth code -> openid
         self.messages: list[dict[str, Any]] = []
+        self.menus: list[dict[str, Any]] = []
         self.next_openid = "oBrowserUser"  # who is "in WeChat" when the browser visits the authorise page
         self.on_template: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
 
@@ -160,6 +161,11 @@ class FakeWechat(FakeServer):
                 return 200, {"errcode": 40029, "errmsg": "invalid code"}
             return 200, {"access_token": "WEBTOKEN", "expires_in": 7200, "refresh_token": "R", "openid": openid,
                          "scope": "snsapi_base"}
+        if req["path"] == "/cgi-bin/menu/create":
+            if q.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+            self.menus.append(json.loads(req["body"]))
+            return 200, {"errcode": 0, "errmsg": "ok"}
         if req["path"] == "/cgi-bin/message/template/send":
             if q.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}

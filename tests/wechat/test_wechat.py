@@ -192,3 +192,12 @@ async def test_expired_token_is_replaced_and_the_message_sent(wechat) -> None:
                                 "data": {"first": {"value": "您的诉求已办结，请评价"}, "keyword1": {"value": "YZ0001"},
                                          "keyword2": {"value": "已办结"}, "remark": {"value": "点击查看详情"}}}]
     assert await redis_client().get(service.TOKEN_KEY) == "TOKEN2"
+
+
+async def test_menu_links_report_my_requests_and_the_wish_board(wechat) -> None:
+    cfg = service.config()
+    assert cfg is not None
+    await service.push_menu(cfg, "https://qg.example.cn")
+    assert [(b["name"], b["url"]) for b in wechat.menus[0]["button"]] == [
+        ("我要反映", "https://qg.example.cn/report"), ("我的诉求", "https://qg.example.cn/my"),
+        ("微心愿", "https://qg.example.cn/wishes")]
