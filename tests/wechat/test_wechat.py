@@ -16,7 +16,6 @@ import pytest
 from backend.accounts.service import resident_for_phone
 from backend.redis import redis_client
 from backend.wechat import service
-from backend.wechat.tables import WechatBinding
 from tests.support.factories import fresh_phone
 from tests.support.fakes import FakeWechat
 
@@ -107,22 +106,22 @@ async def _oauth(client, wechat: FakeWechat, openid: str, nxt: str = "/my"):
 
 
 async def test_first_visit_binds_the_phone_once_then_wechat_alone_signs_in(client, new_client, wechat) -> None:
-    phone = fresh_phone()
-    r = await _oauth(client, wechat, "oAlice")
+    phone, openid = fresh_phone(), f"oAlice{time.time_ns()}"
+    r = await _oauth(client, wechat, openid)
     assert r.status_code == 303 and r.headers["location"] == "/wechat/bind"
     page = await client.get("/wechat/bind")
     assert "绑定手机号" in page.text
     r = await client.post("/wechat/bind/code", data={"phone": phone})
     code = re.search(r'data-testid="demo-code">[^<]*<strong>(\d{6})</strong>', r.text).group(1)  # type: ignore[union-attr]
     r = await client.post("/wechat/bind/verify", data={"phone": phone, "code": "000000" if code != "000000" else "1"})
-    assert r.status_code == 400 and await WechatBinding.count() == 0  # a wrong code binds nothing
+    assert r.status_code == 400 and await service.account_for_openid(openid) is None  # a wrong code binds nothing
     r = await client.post("/wechat/bind/verify", data={"phone": phone, "code": code})
     assert r.status_code == 303 and r.headers["location"] == "/my"
     acc = await resident_for_phone(phone)
-    assert await service.openid_of(acc.id) == "oAlice"
+    assert await service.openid_of(acc.id) == openid
     # Next time, in another browser session: WeChat alone signs in.
     async with new_client() as other:
-        r = await _oauth(other, wechat, "oAlice", "/notifications")
+        r = await _oauth(other, wechat, openid, "/notifications")
         assert r.status_code == 303 and r.headers["location"] == "/notifications"
         home = await other.get("/")
         assert phone[-4:] in home.text
