@@ -28,7 +28,7 @@ from backend.lights.controllers import AssessController, LightRulesController, L
 from backend.maps.controllers import MapController, StaffMapController, SupportController
 from backend.media.controllers import MediaController
 from backend.notices.controllers import NoticesController, NoticeTypesAdminController
-from backend.notify.controllers import NotificationsController
+from backend.notify.controllers import AccountController, NotificationsController
 from backend.open311.admin import Open311AdminController
 from backend.open311.controllers import Open311Controller
 from backend.organisation.controllers import AdminController
@@ -55,6 +55,7 @@ from backend.web.pages import PagesController
 from backend.web.render import set_environment
 from backend.web.sessions import RotatingSessionConfig
 from backend.web.templating import install_filters
+from backend.wechat.controllers import WechatController
 from backend.wishes.controllers import WishController
 
 FRONTEND = ROOT / "frontend"
@@ -90,6 +91,8 @@ CONTROLLERS: list[type[Controller]] = [
     KnowledgeController, KnowledgeStaffController,  # policy answers: public pages and the owners' work
     LearningController, LearningAdminController,  # party-member learning: practice, competitions, the bank
     NotificationsController,  # in-app notices and Web Push subscriptions
+    AccountController,  # my account: how I am told (push, WeChat, SMS), my WeChat binding
+    WechatController,  # the official account: its server endpoint, web sign-in, phone binding (404 unconfigured)
     PwaController,  # service worker, offline page
     NoticesController, NoticeTypesAdminController,  # 村居公开: notices, review, overdue board; the catalogue
     Open311Controller, Open311AdminController, CategoryAttributesController,  # Open311 API, its keys, questions
@@ -138,8 +141,8 @@ def create_app() -> Litestar:
             header_name="x-csrftoken",
             cookie_samesite="lax",
             cookie_secure=settings.https,
-            # The Open311 API is authenticated by its api_key, not by cookies: no CSRF token there.
-            exclude=["/healthz", "^/open311/"],
+            # Open311 is authenticated by its api_key and WeChat signs its calls: no cookies, no CSRF token there.
+            exclude=["/healthz", "^/open311/", "^/wechat/callback$"],
         ),
         stores={"sessions": session_store},
         middleware=[

@@ -5,6 +5,7 @@
   db start|stop|status   the embedded PostgreSQL by hand
   postgres | redis   run the embedded server in the foreground until stopped (the Procfile's processes)
   web | worker       the web process (uvicorn) and the arq worker
+  wechat-menu        push the WeChat official account's menu (needs QG_WECHAT_* and QG_PUBLIC_URL)
   backup FILE        pg_dump of the database (custom format)
   restore FILE --yes replace the database's contents with a backup
   banner             the URL and the demo logins
@@ -300,6 +301,15 @@ def main(argv: list[str]) -> None:
         wait_for_redis()
         wait_for_database()
         supervise("worker", [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"])
+    elif cmd == "wechat-menu":  # push the official account's menu (report, my requests, wish board)
+        from backend.wechat.service import config, push_menu
+
+        cfg = config()
+        if cfg is None:
+            raise SystemExit("WeChat is not configured (QG_WECHAT_APP_ID, QG_WECHAT_APP_SECRET, QG_WECHAT_TOKEN)")
+        wait_for_redis()
+        asyncio.run(push_menu(cfg, s.base_url))
+        print("menu pushed")
     else:
         print(__doc__ or "")
         raise SystemExit(2)

@@ -27,5 +27,6 @@ APP_REGISTRY = AppRegistry(
         "backend.open311.piccolo_app",
         "backend.learning.piccolo_app",
         "backend.maps.piccolo_app",
+        "backend.wechat.piccolo_app",
     ]
 )

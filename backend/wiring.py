@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from backend.lights.service import lights_after_transition
 from backend.maps.service import supporters_after_transition
+from backend.notify.channels import reach_reporter
 from backend.notify.hooks import notify_people
 from backend.ratings.service import schedule_auto_close
 from backend.stats.rollup import stats_after_transition
@@ -26,5 +27,6 @@ TRANSITION_HOOKS: tuple[TransitionHook, ...] = (
     schedule_auto_close,  # a resolution starts the rating period (closes unrated after it)
     notify_people,  # the resident hears of status changes; handlers of new work
     supporters_after_transition,  # a duplicate's reporter follows the original; supporters hear of progress
+    reach_reporter,  # ... and outside the app, through their channel: WeChat, SMS or push (issue 23)
     stats_after_transition,  # the rollup folds the change in soon after
 )

@@ -14,7 +14,7 @@ from workers.knowledge import notify_flagged_entries, refresh_kb_terms
 from workers.lights import light_fire, light_repair, light_sweep
 from workers.media import sweep_draft_photos, sweep_orphan_photos
 from workers.notices import notice_sweep
-from workers.notify import send_push
+from workers.notify import deliver_notice, send_push
 from workers.ratings import ratings_auto_close, ratings_sweep
 from workers.stats import stats_catch_up
 from workers.wishes import lapse_wish_claim, sweep_wish_claims
@@ -42,6 +42,7 @@ FUNCTIONS: list[Any] = [
     lapse_wish_claim,  # a claim not followed up in time lapses
     stats_catch_up,  # fold new events into the KPI rollup
     send_push,  # Web Push of a notification
+    deliver_notice,  # a resident's outside channel: WeChat, SMS or push (issue 23)
     sweep_orphan_photos,
     sweep_draft_photos,
     notify_flagged_entries,

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from backend.accounts import throttle
-from backend.accounts.sms import get_gateway
+from backend.accounts.sms import SmsError, get_gateway
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow
 from backend.i18n import gettext
@@ -256,7 +256,12 @@ async def request_code(phone: str, ip: str) -> str:
         pipe.expire(key, s.otp_ttl_seconds)
         pipe.set(cooldown_key, 1, ex=s.otp_phone_cooldown_seconds)
         await pipe.execute()
-    await get_gateway().send_code(phone, code)
+    try:
+        await get_gateway().send_code(phone, code)
+    except SmsError:
+        # Logged by the gateway (after its retry); the person can ask again once the cooldown passes.
+        await r.delete(key)
+        raise AuthError("短信发送失败，请稍后再试") from None  # shown as the field error, like the others
     return code
 
 

@@ -9,9 +9,9 @@ from litestar.response import Redirect
 from markupsafe import escape
 
 from backend.i18n import gettext as _
-from backend.notify import push
+from backend.notify import channels, push
 from backend.notify.service import render, unread_count
-from backend.notify.tables import Notification
+from backend.notify.tables import Delivery, Notification
 from backend.notify.vapid import public_key
 from backend.web.guards import signed_in, viewer_of
 from backend.web.render import page
@@ -107,3 +107,44 @@ class NotificationsController(Controller):
             return Response({"ok": False, "detail": "缺少订阅地址"}, status_code=400)
         removed = await push.unsubscribe(viewer.id, endpoint)
         return Response({"ok": True, "removed": removed})
+
+
+class AccountController(Controller):
+    """My account: how I am told about my requests outside the app, and my WeChat binding (issue 23)."""
+
+    path = "/account"
+    guards = [signed_in]
+    include_in_schema = False
+
+    async def _render(self, request: Request, errors: dict[str, str] | None = None, saved: bool = False,
+                      status_code: int = 200) -> Response:
+        from backend.wechat import service as wechat
+
+        viewer = viewer_of(request)
+        assert viewer is not None
+        pref = await channels.preference(viewer.id)
+        ctx = {
+            "pref": pref, "channels": channels.PREFERENCES, "errors": errors or {}, "saved": saved,
+            "wechat_enabled": wechat.config() is not None,
+            "binding": await wechat.binding_of(viewer.id),
+            "unbound": request.query_params.get("unbound") == "1",
+            "can": await channels.receivable(viewer.id, "resolved"),
+            "deliveries": await Delivery.select().where(Delivery.account == viewer.id).order_by(
+                Delivery.id, ascending=False).limit(10),
+        }
+        return page(request, "notify/account.html", ctx, status_code=status_code)
+
+    @get("")
+    async def show(self, request: Request) -> Response:
+        return await self._render(request)
+
+    @post("/notify")
+    async def save(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        assert viewer is not None
+        form = await request.form()
+        channel = str(form.get("channel") or "")
+        if channel not in channels.PREFERENCES:
+            return await self._render(request, {"channel": _("请选择一种通知方式")}, status_code=400)
+        await channels.set_preference(viewer.id, channel, form.get("sms_opt_out") == "1")
+        return await self._render(request, saved=True)

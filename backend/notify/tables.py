@@ -33,3 +33,23 @@ class PushSubscription(Table):
     user_agent = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     last_ok_at = Timestamptz(null=True, default=None)
+
+
+class NotifyPreference(Table):
+    """How a person wants to hear about their requests outside the app (issue 23). No row = "auto"."""
+
+    account = ForeignKey(Account, unique=True)
+    channel = Varchar(length=10, default="auto")  # auto | push | wechat | sms
+    sms_opt_out = Boolean(default=False)
+
+
+class Delivery(Table):
+    """What was sent outside the app, through which channel, and whether it went (issue 23)."""
+
+    account = ForeignKey(Account, index=True)
+    channel = Varchar(length=10)  # push | wechat | sms | none
+    event = Varchar(length=20)
+    request_code = Varchar(length=40, default="")
+    ok = Boolean(default=True)
+    detail = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
