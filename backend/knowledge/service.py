@@ -14,7 +14,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import on_commit, utcnow, write_transaction
-from backend.i18n import _
+from backend.i18n import N_, _
 from backend.knowledge import search
 from backend.knowledge.tables import (
     EntryStatus,
@@ -404,8 +404,8 @@ async def notify_flagged() -> int:
     for row in await flagged_for_owner():
         by_unit.setdefault(row["owner_unit"], []).append(row)
     for unit_id, rows in by_unit.items():
-        await notify_unit(unit_id, _("{n} 条政策解答需要复核").format(n=len(rows)),
-                          "、".join(r["title"] for r in rows[:5])[:400], "/kb/manage?flagged=1", "kb_flagged")
+        await notify_unit(unit_id, "", "、".join(r["title"] for r in rows[:5])[:400], "/kb/manage?flagged=1",
+                          "kb_flagged", key=N_("{n} 条政策解答需要复核"), params={"n": len(rows)})
     return sum(len(r) for r in by_unit.values())
 
 

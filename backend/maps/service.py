@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import utcnow
+from backend.i18n import N_
 from backend.maps.config import map_config
 from backend.maps.coords import EARTH_RADIUS_M, box_around
 from backend.maps.tables import Support, SupportSource
@@ -143,17 +144,18 @@ async def supporters_after_transition(result: TransitionResult) -> None:
         code = result.data.get("original_code", "")
         if result.reporter:
             await _add_support(original, result.reporter, SupportSource.duplicate.value)
-            await notify_accounts([result.reporter], f"您的诉求 {result.code} 与 {code} 是同一问题，已合并办理",
-                                  "", f"/p/{code}", kind="status")
+            await notify_accounts([result.reporter], "", "", f"/p/{code}", kind="status",
+                                  key=N_("您的诉求 {code} 与 {original} 是同一问题，已合并办理"),
+                                  params={"code": result.code, "original": code})
         return
     if result.from_status != result.to_status and result.to_status in (Status.resolved.value, Status.closed.value,
                                                                          Status.accepted.value):
         from backend.requests.service import STATUS_LABELS
 
         people = [p for p in await supporter_ids(result.request_id) if p not in (result.reporter, result.actor_id)]
-        label = STATUS_LABELS.get(result.to_status, result.to_status)
-        await notify_accounts(people, f"您关注的诉求 {result.code}：{label}", "", f"/p/{result.code}",
-                              kind="status")
+        await notify_accounts(people, "", "", f"/p/{result.code}", kind="status",
+                              key=N_("您关注的诉求 {code}：{status_label}"),
+                              params={"code": result.code, "status_label": STATUS_LABELS.get(result.to_status, "")})
 
 
 # ---------------------------------------------------------------- where a point goes

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
+from backend.i18n import N_
 from backend.media.processing import PhotoError, process_image
 from backend.media.storage import get_storage
 from backend.notices import cadence as cad
@@ -450,8 +451,8 @@ async def submit_version(actor: Viewer, notice_id: int, *, now: datetime | None 
         if not moved:
             raise NoticeError("草稿已被他人提交", status=409)
         reviewers = await unit_members(notice["unit"], Role.supervisor)
-        await notify_accounts(reviewers, "有公开事项待审核", version["title"], f"/notices/{notice_id}/review",
-                              "notice_review")
+        await notify_accounts(reviewers, "", version["title"], f"/notices/{notice_id}/review", "notice_review",
+                              key=N_("有公开事项待审核"))
     return VersionStatus.review.value
 
 
@@ -488,8 +489,8 @@ async def review(actor: Viewer, notice_id: int, decision: str, comment: str = ""
                 raise NoticeError(problem, "privacy", 422)
             await _publish(notice, version, now)
             return VersionStatus.published.value
-        await notify_accounts([version["author"]], "公开事项被退回修改", comment, f"/notices/{notice_id}/edit",
-                              "notice_review")
+        await notify_accounts([version["author"]], "", comment, f"/notices/{notice_id}/edit", "notice_review",
+                              key=N_("公开事项被退回修改"))
     return VersionStatus.returned.value
 
 

@@ -106,8 +106,8 @@ async def unit_members(unit_id: int, *roles: Role) -> list[int]:
 
 
 async def notify_unit(unit_id: int, title: str, body: str = "", url: str = "", kind: str = "",
-                      *roles: Role) -> list[int]:
-    return await notify_accounts(await unit_members(unit_id, *roles), title, body, url, kind)
+                      *roles: Role, key: str = "", params: dict[str, Any] | None = None) -> list[int]:
+    return await notify_accounts(await unit_members(unit_id, *roles), title, body, url, kind, key=key, params=params)
 
 
 async def unread_count(account_id: int) -> int:

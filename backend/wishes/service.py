@@ -20,6 +20,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, on_commit, utcnow, write_transaction
+from backend.i18n import N_
 from backend.organisation.tables import Unit, UnitKind
 from backend.wishes.photos import PhotoError, StoredPhoto, delete_photo, store_photo
 from backend.wishes.tables import (
@@ -386,7 +387,7 @@ async def create_wish(actor: Viewer, data: WishInput, photos: Sequence[tuple[byt
         _discard(stored)
         raise
     if submit:
-        await _notify_community(cleaned["community"], "有新的微心愿待审核", cleaned["title"], f"/wishes/{wish_id}")
+        await _notify_community(cleaned["community"], N_("有新的微心愿待审核"), cleaned["title"], f"/wishes/{wish_id}")
     return wish_id
 
 
@@ -451,7 +452,7 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
         _discard(stored)
         raise
     if new_status == WishStatus.pending.value and wish["status"] != new_status:
-        await _notify_community(wish["community"], "有新的微心愿待审核", cleaned["title"], f"/wishes/{wish_id}")
+        await _notify_community(wish["community"], N_("有新的微心愿待审核"), cleaned["title"], f"/wishes/{wish_id}")
 
 
 async def submit_for_verification(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
@@ -466,7 +467,7 @@ async def submit_for_verification(actor: Viewer, wish_id: int, *, now: datetime 
         (Wish.id == wish_id) & (Wish.status == wish["status"])).returning(Wish.id)
     if not changed:
         raise InvalidState("心愿刚刚被他人更新，请刷新后再试")
-    await _notify_community(wish["community"], "有新的微心愿待审核", wish["title"], f"/wishes/{wish_id}")
+    await _notify_community(wish["community"], N_("有新的微心愿待审核"), wish["title"], f"/wishes/{wish_id}")
 
 
 async def approve(actor: Viewer, wish_id: int, *, now: datetime | None = None) -> None:
@@ -482,7 +483,7 @@ async def approve(actor: Viewer, wish_id: int, *, now: datetime | None = None) -
         }).where((Wish.id == wish_id) & (Wish.status == WishStatus.pending.value)).returning(Wish.id)
     if not done:
         raise InvalidState("只有待审核的心愿可以通过审核")
-    await _notify([wish["owner"]], "您的微心愿已通过审核并发布", wish["title"], f"/wishes/{wish_id}")
+    await _notify([wish["owner"]], N_("您的微心愿已通过审核并发布"), wish["title"], f"/wishes/{wish_id}")
 
 
 async def reject(actor: Viewer, wish_id: int, reason: str, *, now: datetime | None = None) -> None:
@@ -500,7 +501,7 @@ async def reject(actor: Viewer, wish_id: int, reason: str, *, now: datetime | No
         }).where((Wish.id == wish_id) & (Wish.status == WishStatus.pending.value)).returning(Wish.id)
     if not done:
         raise InvalidState("只有待审核的心愿可以退回")
-    await _notify([wish["owner"]], "您的微心愿未通过审核", reason, f"/wishes/{wish_id}")
+    await _notify([wish["owner"]], N_("您的微心愿未通过审核"), reason, f"/wishes/{wish_id}")
 
 
 # ---------------------------------------------------------------- claims
@@ -553,9 +554,9 @@ async def claim(actor: Viewer | None, wish_id: int, *, now: datetime | None = No
         await Wish.update({Wish.current_claim: claim_id}).where(Wish.id == wish_id)
     wish = won[0]
     await on_commit(partial(schedule_lapse, claim_id, due))  # at once (no transaction is open here)
-    await _notify([wish["owner"]], "您的微心愿已被党员认领", f"{wish['title']}：认领人将在 {CONTACT_DAYS} 天内与您联系",
-                  f"/wishes/{wish_id}")
-    await _notify_community(wish["community"], "微心愿已被认领", wish["title"], f"/wishes/{wish_id}")
+    await _notify([wish["owner"]], N_("您的微心愿已被党员认领"),
+                  f"{wish['title']}：认领人将在 {CONTACT_DAYS} 天内与您联系", f"/wishes/{wish_id}")
+    await _notify_community(wish["community"], N_("微心愿已被认领"), wish["title"], f"/wishes/{wish_id}")
     return claim_id
 
 
@@ -633,8 +634,8 @@ async def fulfil(actor: Viewer, wish_id: int, note: str, photos: Sequence[tuple[
     except BaseException:
         _discard(stored)
         raise
-    await _notify([wish["owner"]], "您的微心愿已实现，请确认", wish["title"], f"/wishes/{wish_id}")
-    await _notify_community(wish["community"], "微心愿已实现，待确认", wish["title"], f"/wishes/{wish_id}")
+    await _notify([wish["owner"]], N_("您的微心愿已实现，请确认"), wish["title"], f"/wishes/{wish_id}")
+    await _notify_community(wish["community"], N_("微心愿已实现，待确认"), wish["title"], f"/wishes/{wish_id}")
 
 
 def can_confirm(viewer: Viewer | None, wish: dict[str, Any]) -> bool:
@@ -667,7 +668,8 @@ async def confirm(actor: Viewer, wish_id: int, *, thanks_story: str = "", thanks
                      ClaimStatus.confirmed.value, cols, {Claim.confirmed_at: now, Claim.confirmed_by: actor.id}, now)
     if not ok:
         raise InvalidState("心愿状态已变化，请刷新后查看")
-    await _notify([current["member"]], "您认领的微心愿已确认实现，感谢您的奉献", wish["title"], f"/wishes/{wish_id}")
+    await _notify([current["member"]], N_("您认领的微心愿已确认实现，感谢您的奉献"), wish["title"],
+                  f"/wishes/{wish_id}")
 
 
 async def release(actor: Viewer, wish_id: int, reason: str, *, now: datetime | None = None) -> None:
@@ -684,8 +686,8 @@ async def release(actor: Viewer, wish_id: int, reason: str, *, now: datetime | N
                                 from_statuses=OPEN_CLAIM_STATUSES)
     if not ok:
         raise InvalidState("认领已变化，请刷新后查看")
-    await _notify([wish["owner"]], "认领人放弃了您的微心愿，心愿已重新上墙", wish["title"], f"/wishes/{wish_id}")
-    await _notify_community(wish["community"], "党员放弃了微心愿认领", f"{wish['title']}：{reason}",
+    await _notify([wish["owner"]], N_("认领人放弃了您的微心愿，心愿已重新上墙"), wish["title"], f"/wishes/{wish_id}")
+    await _notify_community(wish["community"], N_("党员放弃了微心愿认领"), f"{wish['title']}：{reason}",
                             f"/wishes/{wish_id}")
 
 
@@ -717,9 +719,9 @@ async def lapse_claim(claim_id: int, *, now: datetime | None = None) -> bool:
                                 extra_where=(Claim.contacted_at.is_null()) & (Claim.contact_due_at <= now))
     if ok:
         title = row["wish.title"]
-        await _notify([row["member"]], "您认领的微心愿因超时未联系已失效",
+        await _notify([row["member"]], N_("您认领的微心愿因超时未联系已失效"),
                       f"{title}：{CONTACT_DAYS} 天内未记录与受助人的联系，心愿已重新上墙", f"/wishes/{row['wish']}")
-        await _notify_community(row["wish.community"], "微心愿认领超时失效，已重新上墙", title,
+        await _notify_community(row["wish.community"], N_("微心愿认领超时失效，已重新上墙"), title,
                                 f"/wishes/{row['wish']}")
     return ok
 
@@ -743,7 +745,7 @@ async def _notify(account_ids: Sequence[int | None], title: str, body: str, url:
     from backend.notify.service import notify_accounts
 
     try:
-        await notify_accounts(account_ids, title, body, url, kind="wish")
+        await notify_accounts(account_ids, title, body, url, kind="wish", key=title)  # shown in the reader's language
     except Exception:  # the change is committed; a missed notification must not undo or fail it
         log.exception("wish notification failed")
 
@@ -754,7 +756,7 @@ async def _notify_community(community_id: int | None, title: str, body: str, url
     if community_id is None:
         return
     try:
-        await notify_unit(community_id, title, body, url, "wish", Role.community_staff, Role.unit_head)
+        await notify_unit(community_id, title, body, url, "wish", Role.community_staff, Role.unit_head, key=title)
     except Exception:
         log.exception("wish community notification failed")
 

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.async_api import expect
 
 from backend.db import utcnow
 from backend.lights import service as lights
@@ -62,19 +63,19 @@ async def test_resident_drags_the_pin_and_sees_the_receiving_community_change(ph
     place = page.get_by_test_id("place")
 
     await drag_pin_to(page, HAIXI)
-    await page.wait_for_function("document.querySelector('[data-testid=place]').dataset.community === '海西社区'")
+    await expect(page.get_by_test_id("place")).to_have_attribute("data-community", "海西社区")
     assert "柳巷街道 · 海西社区 · 海西社区第" in await place.inner_text()
     assert "责任人" in await place.inner_text()
     assert await page.locator("#community").input_value() != ""
     await shot(page, "pin-in-haixi")
 
     await drag_pin_to(page, LIUBEI)
-    await page.wait_for_function("document.querySelector('[data-testid=place]').dataset.community === '柳北社区'")
+    await expect(page.get_by_test_id("place")).to_have_attribute("data-community", "柳北社区")
     assert "柳北社区" in await place.inner_text() and "海西社区" not in await place.inner_text()
     await shot(page, "pin-moved-to-liubei")
 
     await drag_pin_to(page, OUTSIDE)  # refused on the spot: the message, and the pin goes back
-    await page.wait_for_function("document.querySelector('[data-testid=place]').classList.contains('bad')")
+    await expect(page.get_by_test_id("place")).to_have_class(re.compile(r"\bbad\b"))
     assert "不在迎泽区" in await place.inner_text()
     await shot(page, "outside-refused")
     assert await axe_violations(page) == []

@@ -43,8 +43,6 @@ async def user_texts() -> list[str]:
                 v = row.get(c)
                 if isinstance(v, str) and HAN.search(v):
                     texts.add(v.strip())
-                    # lists typed in one field (synonyms, keywords) are shown one item at a time
-                    texts.update(part.strip() for part in re.split(r"[,，、;；]", v) if HAN.search(part))
 
     await add(Unit.select(Unit.name), "name")
     # Categories are data with English names, shown translated; one an admin added without English is data.
@@ -79,6 +77,13 @@ async def user_texts() -> list[str]:
             cols = [c for c in table._meta.columns if isinstance(c, (Varchar, Text))]
             if cols:
                 await add(table.select(*cols), *[c._meta.name for c in cols])
+    # Lists typed into one field and shown an item at a time: synonym groups, the searched themes' words.
+    from backend.knowledge.tables import KbSearch, KbSynonym
+
+    for row in await KbSynonym.select(KbSynonym.terms):
+        texts.update(t.strip() for t in re.split(r"[,，]", row["terms"]) if HAN.search(t))
+    for row in await KbSearch.select(KbSearch.theme):
+        texts.update(t for t in row["theme"].split() if HAN.search(t))
     return sorted(texts, key=len, reverse=True)
 
 
