@@ -38,6 +38,7 @@ async def test_resident_sees_where_the_report_goes_and_corrects_it(browser, live
     await preview.locator("[data-testid=route-community]").wait_for()
     assert "郝庄镇 · 双塔寺街二社区" in await preview.inner_text()
     assert "按定位" in await preview.inner_text()
+    await page.wait_for_load_state("networkidle")  # htmx swaps the preview as the map settles the community
     await preview.scroll_into_view_if_needed()
     await shot(page, "preview-by-position")
     # Not where the problem is: the resident picks 海西社区, is asked which place is meant, says 海西社区,
