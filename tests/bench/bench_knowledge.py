@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -29,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_wishes import pct, setup_env  # noqa: E402
+from tests.bench.bench_wishes import pct  # noqa: E402
 
 STREETS = ["柳巷街道", "文庙街道", "庙前街道", "迎泽街道", "桥东街道", "老军营街道", "郝庄镇"]
 TYPOS = ["公组房", "残疾人两项补帖", "居住正怎么办", "养犬等记", "最底生活保障", "失业保险经"]
@@ -156,14 +154,11 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="qg-bench-kb-"))
-    stop = setup_env("postgres", base)
-    try:
+    from tests.bench.services import bench_services
+
+    with bench_services("qg-bench-kb-") as svc:
+        svc.export()  # before the first backend import reads the settings
         ok = asyncio.run(run(args.entries, args.rounds))
-    finally:
-        for service in reversed(stop):
-            service.stop()
-        shutil.rmtree(base, ignore_errors=True)
     return 0 if ok else 1
 
 

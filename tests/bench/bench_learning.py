@@ -58,6 +58,7 @@ async def seed(n_members: int, n_questions: int, window: float) -> dict:
     from litestar.serialization import encode_json
     from litestar.stores.redis import RedisStore
 
+    from backend.accounts.service import load_viewer
     from backend.accounts.tables import Account
     from backend.cli import migrate
     from backend.db import engine, fetch_tuples, utcnow
@@ -66,7 +67,7 @@ async def seed(n_members: int, n_questions: int, window: float) -> dict:
     from backend.learning.tables import MemberBranch
     from backend.organisation.tables import Unit
     from backend.redis import close_redis, redis_client
-    from backend.web.auth import SESSION_KEY
+    from backend.web.auth import ROLES_KEY, SESSION_KEY, roles_signature
     from tests.support.people import staff
 
     db = engine()
@@ -86,9 +87,11 @@ async def seed(n_members: int, n_questions: int, window: float) -> dict:
             seconds_per_question=60, rules=[competition.DrawRule(count=n_questions)]), now=now)
         store = RedisStore(redis=redis_client(), namespace="qg-sessions")
         sessions = []
+        # A session as sign-in leaves it: with the roles it was issued for (else the first request rotates its id).
+        roles = roles_signature(await load_viewer(ids[0]))
         for a in ids:
             sid = secrets.token_hex(16)
-            await store.set(sid, encode_json({SESSION_KEY: a}), expires_in=24 * 3600)
+            await store.set(sid, encode_json({SESSION_KEY: a, ROLES_KEY: roles}), expires_in=24 * 3600)
             sessions.append(sid)
         return {"competition": cid, "sessions": sessions}
     finally:
