@@ -28,7 +28,7 @@ from backend.accounts.service import Viewer, hash_password, load_viewer
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow, without_side_effects, write_transaction
 from backend.demo import DEMO_PASSWORD, _member, _staff
-from backend.lights import service as lights
+from backend.lights import explanations, flips
 from backend.lights.tables import Explanation, ExplanationStatus
 from backend.organisation.tables import Unit
 from backend.ratings import service as ratings
@@ -168,7 +168,7 @@ class Story:
         """Everything due before ``t``, in time order: lights at their deadlines; after a red light, the
         command center's call, the head's explanation and its review."""
         assert self.req is not None
-        if await lights.light_history(self.req.id, t) or self.pending_red:
+        if await flips.light_history(self.req.id, t) or self.pending_red:
             self.pending_red = True  # a red light may have opened an explanation task: follow it from now on
             await self._plan_explanations()
         while self.plan and self.plan[0][0] <= t:
@@ -188,17 +188,17 @@ class Story:
             call_at, submit_at = lit + self.h(0.2, 2), lit + self.h(2, 30)
 
             async def call(at: datetime, expl_id: int = expl_id) -> None:
-                await lights.log_call(expl_id, cc, called_at=at, callee="单位负责人",
+                await explanations.log_call(expl_id, cc, called_at=at, callee="单位负责人",
                                       outcome="已电话督办，对方承诺尽快处理", now=at)
 
             async def explain(at: datetime, expl_id: int = expl_id, head: Viewer | None = head) -> None:
                 assert head is not None
-                await lights.submit_explanation(
+                await explanations.submit_explanation(
                     expl_id, head, reason="近期同类诉求集中，人手不足，未能在时限内处理",
                     measures="已安排专人跟进，调整值班安排", promised_at=at + timedelta(days=2), now=at)
 
             async def review(at: datetime, expl_id: int = expl_id) -> None:
-                await lights.review_explanation(expl_id, cc, decision="accept", comment="", now=at)
+                await explanations.review_explanation(expl_id, cc, decision="accept", comment="", now=at)
 
             self.plan.append((call_at, len(self.plan), call))
             if head is not None:
