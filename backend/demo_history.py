@@ -328,8 +328,8 @@ def _jpeg(rng: random.Random) -> bytes:
 
 async def _wishes(rng: random.Random, cast: Cast, communities: list[dict[str, Any]], now: datetime) -> int:
     """Micro-wishes in every state, claimed and fulfilled by the demo party members over the year."""
-    from backend.wishes import service as wishes
-    from backend.wishes.service import WishInput
+    from backend.wishes import claims, posting
+    from backend.wishes.checks import WishInput
     from backend.wishes.tables import Wish
 
     if await Wish.exists().where(Wish.title.like("%（示例）")):
@@ -347,32 +347,32 @@ async def _wishes(rng: random.Random, cast: Cast, communities: list[dict[str, An
         data = WishInput(title=f"{title}（示例）", story="家中困难，希望得到一点帮助。", group=group, value=str(value),
                          community_id=community["id"], beneficiary_name="王秀兰", honorific="family",
                          beneficiary_phone=f"1372000{n:04d}", beneficiary_address=f"{community['name']}{n}号楼")
-        wish_id = await wishes.create_wish(owner, data, submit=goal != "draft", now=t)
+        wish_id = await posting.create_wish(owner, data, submit=goal != "draft", now=t)
         made += 1
         if goal in ("draft", "pending"):
             continue
         t += timedelta(hours=rng.uniform(2, 48))
         if goal == "rejected":
-            await wishes.reject(head, wish_id, "经核实不符合条件", now=t)
+            await posting.reject(head, wish_id, "经核实不符合条件", now=t)
             continue
-        await wishes.approve(head, wish_id, now=t)
+        await posting.approve(head, wish_id, now=t)
         if goal == "published":
             continue
         member = cast.members[n % len(cast.members)]
         t += timedelta(hours=rng.uniform(2, 72))
-        await wishes.claim(member, wish_id, now=t)
+        await claims.claim(member, wish_id, now=t)
         if goal == "claimed":
             continue
         t += timedelta(hours=rng.uniform(2, 48))
-        await wishes.record_contact(member, wish_id, "已电话联系受助人家属，约好送达时间", now=t)
+        await claims.record_contact(member, wish_id, "已电话联系受助人家属，约好送达时间", now=t)
         if goal == "contacted":
             continue
         t += timedelta(days=rng.uniform(1, 6))
-        await wishes.fulfil(member, wish_id, "已送到受助人家中", [(_jpeg(rng), "proof.jpg")], now=t)
+        await claims.fulfil(member, wish_id, "已送到受助人家中", [(_jpeg(rng), "proof.jpg")], now=t)
         if goal == "fulfilled":
             continue
         t += timedelta(hours=rng.uniform(2, 72))
-        await wishes.confirm(head, wish_id, thanks_story="谢谢党员同志的关心", now=t)
+        await claims.confirm(head, wish_id, thanks_story="谢谢党员同志的关心", now=t)
     return made
 
 

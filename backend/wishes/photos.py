@@ -1,67 +1,47 @@
-"""Wish photos: re-encoded to metadata-free JPEGs (display ≤1600 px, thumb ≤320 px) under media_dir/wishes.
-
-Pillow work is CPU-bound and synchronous: callers run ``store_photo`` in a thread.
+"""A wish's photos (the wish itself, the proof of fulfilment): stored by the media domain, linked here.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
+import asyncio
+import logging
+from collections.abc import Sequence
 
-from backend.media.processing import PhotoError, process_image
+from backend.wishes.photo_files import PhotoError, StoredPhoto, delete_photo, store_photo
+from backend.wishes.rules import WishError
+from backend.wishes.tables import (
+    WishPhoto,
+)
 
-__all__ = ["PhotoError", "StoredPhoto", "delete_photo", "read_photo", "store_photo"]
-from backend.settings import get_settings
-
-
-@dataclass(frozen=True)
-class StoredPhoto:
-    display_key: str
-    thumb_key: str
-    width: int
-    height: int
+log = logging.getLogger("qungong.wishes")
 
 
-def media_root() -> Path:
-    return get_settings().media_dir / "wishes"
+async def store_photos(files: Sequence[tuple[bytes, str]]) -> list[StoredPhoto]:
+    """Re-encode uploads in a thread; on any bad file, remove what was stored and refuse."""
+    stored: list[StoredPhoto] = []
+    try:
+        for data, filename in files:
+            stored.append(await asyncio.to_thread(store_photo, data, filename))
+    except PhotoError as exc:
+        discard_photos(stored)
+        raise WishError(exc.message, "photos") from exc
+    return stored
 
 
-def encode(data: bytes, filename: str = "") -> tuple[bytes, bytes, int, int]:
-    """Check one upload and return (display JPEG, thumb JPEG, width, height).
-
-    The media domain's checks and derived copies (formats incl. HEIC, bombs, truncation, metadata stripped).
-    """
-    done = process_image(data, filename)
-    return done.display, done.thumb, done.width, done.height
-
-
-def _write(key: str, data: bytes) -> None:
-    path = media_root() / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # readers never see half a file
+def discard_photos(stored: Sequence[StoredPhoto]) -> None:
+    for p in stored:
+        try:
+            delete_photo(p)
+        except OSError:
+            log.warning("could not delete photo %s", p.display_key)
 
 
-def store_photo(data: bytes, filename: str = "") -> StoredPhoto:
-    display, thumb, width, height = encode(data, filename)
-    token = secrets.token_hex(12)
-    key = f"{token[:2]}/{token}"
-    _write(key + ".jpg", display)
-    _write(key + "_t.jpg", thumb)
-    return StoredPhoto(display_key=key + ".jpg", thumb_key=key + "_t.jpg", width=width, height=height)
-
-
-def read_photo(key: str) -> bytes | None:
-    root = media_root().resolve()
-    path = (root / key).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path.read_bytes()
-
-
-def delete_photo(p: StoredPhoto) -> None:
-    for key in (p.display_key, p.thumb_key):
-        (media_root() / key).unlink(missing_ok=True)
+async def attach_photos(wish_id: int, stored: Sequence[StoredPhoto], kind: str,
+                        claim_id: int | None = None) -> list[int]:
+    ids = []
+    for p in stored:
+        rows = await WishPhoto.insert(WishPhoto(
+            wish=wish_id, claim=claim_id, kind=kind, display_key=p.display_key, thumb_key=p.thumb_key,
+            width=p.width, height=p.height)).returning(WishPhoto.id)
+        ids.append(rows[0]["id"])
+    return ids
