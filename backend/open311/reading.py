@@ -8,10 +8,10 @@ from typing import Any
 
 from backend.db import utcnow
 from backend.i18n import gettext as _
-from backend.media.tables import Photo
 from backend.open311.formats import w3c
 from backend.open311.spec import CLOSED_STATUSES, MAX_PAGE_SIZE, MAX_WINDOW, STATUS_MAP, ApiError
 from backend.requests import service as requests
+from backend.requests.photos.tables import RequestPhoto
 from backend.requests.tables import OPEN_STATUSES, Event, Request, Status
 
 
@@ -101,8 +101,9 @@ async def one_request(code: str, base_url: str, *, extensions: bool) -> list[dic
 
 async def _photos(request_ids: list[int], base_url: str) -> dict[int, list[dict[str, Any]]]:
     """Public copies only (display size, metadata removed), of public events."""
-    rows = await Photo.select(Photo.id, Photo.request, Photo.created_at, Photo.event.is_public).where(
-        Photo.request.is_in(request_ids)).order_by(Photo.id)
+    rows = await RequestPhoto.select(
+        RequestPhoto.photo.as_alias("id"), RequestPhoto.request, RequestPhoto.photo.created_at.as_alias("created_at"),
+        RequestPhoto.event.is_public).where(RequestPhoto.request.is_in(request_ids)).order_by(RequestPhoto.photo)
     out: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         if r["event.is_public"] is False:

@@ -9,12 +9,12 @@ from typing import Any
 from backend.accounts.service import Viewer, load_viewer
 from backend.db import write_transaction
 from backend.i18n import gettext as _
-from backend.media.tables import Photo
 from backend.open311.formats import w3c
 from backend.open311.reading import parse_w3c, window
 from backend.open311.spec import MAX_PAGE_SIZE, STATUS_MAP, UPDATE_STATUSES, ApiError
 from backend.open311.tables import ApiUpdate
 from backend.requests import service as requests
+from backend.requests.photos.tables import RequestPhoto
 from backend.requests.tables import Event, Kind, Request, Status
 
 
@@ -28,7 +28,8 @@ async def list_updates(params: dict[str, str], base_url: str) -> list[dict[str, 
         & (Event.request.is_public == True) & (Event.request.status != Status.withdrawn.value)
         & (Event.action != "submit")
     ).order_by(Event.id).limit(MAX_PAGE_SIZE)
-    media = await Photo.select(Photo.id, Photo.event).where(Photo.event.is_in([r["id"] for r in rows])) if rows else []
+    media = await RequestPhoto.select(RequestPhoto.photo.as_alias("id"), RequestPhoto.event).where(
+        RequestPhoto.event.is_in([r["id"] for r in rows])).order_by(RequestPhoto.photo) if rows else []
     first_photo: dict[int, int] = {}
     for m in media:
         first_photo.setdefault(m["event"], m["id"])

@@ -174,7 +174,7 @@ async def fulfil(actor: Viewer, wish_id: int, note: str, photos: Sequence[tuple[
                 (Wish.id == wish_id) & (Wish.current_claim == current["id"]))
             await attach_photos(wish_id, stored, PhotoKind.proof.value, current["id"])
     except BaseException:
-        discard_photos(stored)
+        await discard_photos(stored)
         raise
     await notify_people([wish["owner"]], N_("您的微心愿已实现，请确认"), wish["title"], f"/wishes/{wish_id}")
     await notify_community(wish["community"], N_("微心愿已实现，待确认"), wish["title"], f"/wishes/{wish_id}")

@@ -14,12 +14,12 @@ from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
 from backend.media.controllers import upload_quota
+from backend.media.service import read_file as read_photo
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
 from backend.wishes import service
 from backend.wishes.checks import WishInput
-from backend.wishes.photo_files import read_photo
 from backend.wishes.reading import BoardQuery
 from backend.wishes.rules import (
     BOARD_STATUS_LABELS,

@@ -17,6 +17,7 @@ from backend.wishes.access import community_path, load_wish, manages, now_or
 from backend.wishes.alerts import notify_community, notify_people
 from backend.wishes.checks import WishInput, validate
 from backend.wishes.photos import attach_photos, discard_photos, store_photos
+from backend.wishes.photos import remove_photos as drop_photos
 from backend.wishes.rules import (
     MAX_PHOTOS,
     PUBLIC_STATUSES,
@@ -66,7 +67,7 @@ async def create_wish(actor: Viewer, data: WishInput, photos: Sequence[tuple[byt
             if photo_ids:
                 await Wish.update({Wish.cover_photo: photo_ids[0]}).where(Wish.id == wish_id)
     except BaseException:
-        discard_photos(stored)
+        await discard_photos(stored)
         raise
     if submit:
         await notify_community(cleaned["community"], N_("有新的微心愿待审核"), cleaned["title"], f"/wishes/{wish_id}")
@@ -124,14 +125,12 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
             if not changed:
                 raise InvalidState("心愿刚刚被他人更新，请刷新后再试")
             if remove_photos:
-                await WishPhoto.delete().where(
-                    (WishPhoto.wish == wish_id) & (WishPhoto.kind == PhotoKind.wish.value)
-                    & WishPhoto.id.is_in(list(remove_photos)))
+                await drop_photos(wish_id, PhotoKind.wish.value, remove_photos)
             new_ids = await attach_photos(wish_id, stored, PhotoKind.wish.value)
             cover = (keep + new_ids)[0] if keep + new_ids else None
             await Wish.update({Wish.cover_photo: cover}).where(Wish.id == wish_id)
     except BaseException:
-        discard_photos(stored)
+        await discard_photos(stored)
         raise
     if new_status == WishStatus.pending.value and wish["status"] != new_status:
         await notify_community(wish["community"], N_("有新的微心愿待审核"), cleaned["title"], f"/wishes/{wish_id}")

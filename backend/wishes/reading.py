@@ -108,7 +108,8 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
     is_claimer = bool(viewer and current and current["member"] == viewer.id
                       and current["status"] in LIVE_CLAIM_STATUSES)
     can_see_private = can_manage or is_author or is_claimer
-    photos = await WishPhoto.select(WishPhoto.id, WishPhoto.kind, WishPhoto.width, WishPhoto.height).where(
+    photos = await WishPhoto.select(WishPhoto.id, WishPhoto.kind, WishPhoto.photo.width.as_alias("width"),
+                                    WishPhoto.photo.height.as_alias("height")).where(
         WishPhoto.wish == wish_id).order_by(WishPhoto.id)
     show_proof = can_see_private or (wish["status"] in (WishStatus.fulfilled.value, WishStatus.confirmed.value)
                                      and wish["thanks_consent"])
@@ -136,7 +137,8 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
 
 async def photo_for(viewer: Viewer | None, photo_id: int) -> dict[str, Any]:
     """A photo row if ``viewer`` may see it (public wish photos; proof only with consent or to those involved)."""
-    row = await WishPhoto.select(WishPhoto.display_key, WishPhoto.thumb_key, WishPhoto.kind, WishPhoto.wish).where(
+    row = await WishPhoto.select(WishPhoto.photo.display_key.as_alias("display_key"),
+                                 WishPhoto.photo.thumb_key.as_alias("thumb_key"), WishPhoto.kind, WishPhoto.wish).where(
         WishPhoto.id == photo_id).first()
     if row is None:
         raise NotFound("照片不存在")
