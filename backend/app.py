@@ -26,7 +26,6 @@ from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffCon
 from backend.learning.controllers import LearningAdminController, LearningController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
 from backend.maps.controllers import MapController, StaffMapController, SupportController
-from backend.media.controllers import MediaController
 from backend.notices.controllers import NoticesController, NoticeTypesAdminController
 from backend.notify.controllers import AccountController, NotificationsController
 from backend.open311.admin import Open311AdminController
@@ -38,6 +37,7 @@ from backend.pwa.field import FieldController
 from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
+from backend.requests.photos.controllers import RequestPhotoController
 from backend.routing.attribute_controllers import CategoryAttributesController
 from backend.routing.controllers import (
     CommandCenterController,
@@ -83,7 +83,7 @@ CONTROLLERS: list[type[Controller]] = [
     ReportController, PublicController, StaffRequestsController,  # requests: report, follow, handle
     RoutingActionsController, CommandCenterController, StreetController,  # escalate, dispatch, queues
     FieldController,  # the grid worker's one-handed field mode
-    MediaController,  # photos, with permission checks
+    RequestPhotoController,  # a request's photos, with its permission check
     LightRulesController, LightsController, AssessController,  # red/yellow lights, explanations, assessment
     RatingController,  # satisfaction
     DashboardController, PublicStatsController,  # KPIs

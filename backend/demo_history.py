@@ -28,7 +28,7 @@ from backend.accounts.service import Viewer, hash_password, load_viewer
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow, without_side_effects, write_transaction
 from backend.demo import DEMO_PASSWORD, _member, _staff
-from backend.lights import service as lights
+from backend.lights import explanations, flips
 from backend.lights.tables import Explanation, ExplanationStatus
 from backend.organisation.tables import Unit
 from backend.ratings import service as ratings
@@ -168,7 +168,7 @@ class Story:
         """Everything due before ``t``, in time order: lights at their deadlines; after a red light, the
         command center's call, the head's explanation and its review."""
         assert self.req is not None
-        if await lights.light_history(self.req.id, t) or self.pending_red:
+        if await flips.light_history(self.req.id, t) or self.pending_red:
             self.pending_red = True  # a red light may have opened an explanation task: follow it from now on
             await self._plan_explanations()
         while self.plan and self.plan[0][0] <= t:
@@ -188,17 +188,17 @@ class Story:
             call_at, submit_at = lit + self.h(0.2, 2), lit + self.h(2, 30)
 
             async def call(at: datetime, expl_id: int = expl_id) -> None:
-                await lights.log_call(expl_id, cc, called_at=at, callee="单位负责人",
+                await explanations.log_call(expl_id, cc, called_at=at, callee="单位负责人",
                                       outcome="已电话督办，对方承诺尽快处理", now=at)
 
             async def explain(at: datetime, expl_id: int = expl_id, head: Viewer | None = head) -> None:
                 assert head is not None
-                await lights.submit_explanation(
+                await explanations.submit_explanation(
                     expl_id, head, reason="近期同类诉求集中，人手不足，未能在时限内处理",
                     measures="已安排专人跟进，调整值班安排", promised_at=at + timedelta(days=2), now=at)
 
             async def review(at: datetime, expl_id: int = expl_id) -> None:
-                await lights.review_explanation(expl_id, cc, decision="accept", comment="", now=at)
+                await explanations.review_explanation(expl_id, cc, decision="accept", comment="", now=at)
 
             self.plan.append((call_at, len(self.plan), call))
             if head is not None:
@@ -328,8 +328,8 @@ def _jpeg(rng: random.Random) -> bytes:
 
 async def _wishes(rng: random.Random, cast: Cast, communities: list[dict[str, Any]], now: datetime) -> int:
     """Micro-wishes in every state, claimed and fulfilled by the demo party members over the year."""
-    from backend.wishes import service as wishes
-    from backend.wishes.service import WishInput
+    from backend.wishes import claims, posting
+    from backend.wishes.checks import WishInput
     from backend.wishes.tables import Wish
 
     if await Wish.exists().where(Wish.title.like("%（示例）")):
@@ -347,32 +347,32 @@ async def _wishes(rng: random.Random, cast: Cast, communities: list[dict[str, An
         data = WishInput(title=f"{title}（示例）", story="家中困难，希望得到一点帮助。", group=group, value=str(value),
                          community_id=community["id"], beneficiary_name="王秀兰", honorific="family",
                          beneficiary_phone=f"1372000{n:04d}", beneficiary_address=f"{community['name']}{n}号楼")
-        wish_id = await wishes.create_wish(owner, data, submit=goal != "draft", now=t)
+        wish_id = await posting.create_wish(owner, data, submit=goal != "draft", now=t)
         made += 1
         if goal in ("draft", "pending"):
             continue
         t += timedelta(hours=rng.uniform(2, 48))
         if goal == "rejected":
-            await wishes.reject(head, wish_id, "经核实不符合条件", now=t)
+            await posting.reject(head, wish_id, "经核实不符合条件", now=t)
             continue
-        await wishes.approve(head, wish_id, now=t)
+        await posting.approve(head, wish_id, now=t)
         if goal == "published":
             continue
         member = cast.members[n % len(cast.members)]
         t += timedelta(hours=rng.uniform(2, 72))
-        await wishes.claim(member, wish_id, now=t)
+        await claims.claim(member, wish_id, now=t)
         if goal == "claimed":
             continue
         t += timedelta(hours=rng.uniform(2, 48))
-        await wishes.record_contact(member, wish_id, "已电话联系受助人家属，约好送达时间", now=t)
+        await claims.record_contact(member, wish_id, "已电话联系受助人家属，约好送达时间", now=t)
         if goal == "contacted":
             continue
         t += timedelta(days=rng.uniform(1, 6))
-        await wishes.fulfil(member, wish_id, "已送到受助人家中", [(_jpeg(rng), "proof.jpg")], now=t)
+        await claims.fulfil(member, wish_id, "已送到受助人家中", [(_jpeg(rng), "proof.jpg")], now=t)
         if goal == "fulfilled":
             continue
         t += timedelta(hours=rng.uniform(2, 72))
-        await wishes.confirm(head, wish_id, thanks_story="谢谢党员同志的关心", now=t)
+        await claims.confirm(head, wish_id, thanks_story="谢谢党员同志的关心", now=t)
     return made
 
 

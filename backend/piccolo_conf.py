@@ -17,6 +17,7 @@ APP_REGISTRY = AppRegistry(
         "backend.routing.piccolo_app",
         "backend.requests.piccolo_app",
         "backend.media.piccolo_app",
+        "backend.requests.photos.piccolo_app",
         "backend.notify.piccolo_app",
         "backend.wishes.piccolo_app",
         "backend.lights.piccolo_app",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from backend.lights.service import lights_after_transition
+from backend.lights.clocks import lights_after_transition
 from backend.maps.service import supporters_after_transition
 from backend.notify.channels import reach_reporter
 from backend.notify.hooks import notify_people

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq import Retry
 
-from backend.lights import service
+from backend.lights import flips as service
 
 
 async def light_fire(ctx: dict[str, Any], assignment_id: int, stage: str, color: str, version: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.wishes import service
+from backend.wishes import claims as service
 
 
 async def lapse_wish_claim(ctx: dict[str, Any], claim_id: int) -> bool:

@@ -22,6 +22,7 @@ from backend.accounts.service import (
 from backend.accounts.throttle import DEVICE_DAYS
 from backend.settings import get_settings
 from backend.web.auth import DRAFT_TOKEN_KEY, ROLES_KEY, SESSION_KEY, roles_signature
+from backend.web.forms import safe_next
 from backend.web.render import page
 from backend.web.sessions import rotate_session
 
@@ -33,13 +34,6 @@ def client_ip(request: Request) -> str:
     # The peer's address. X-Forwarded-For is applied by uvicorn, and only for the proxies listed in
     # QG_TRUSTED_PROXIES (backend.cli web_args): a client cannot choose its own IP for the rate limits.
     return request.client.host if request.client else "unknown"
-
-
-def safe_next(value: str | None, default: str) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
 
 
 def _too_many(exc: AuthError) -> HTTPException:

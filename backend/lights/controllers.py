@@ -15,7 +15,7 @@ from litestar.response import Redirect
 from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.lights import assess, service
-from backend.lights.service import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS, LightError
+from backend.lights.rules import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS, LightError
 from backend.organisation.service import is_command_center_staff
 from backend.routing.tables import Category
 from backend.settings import get_settings

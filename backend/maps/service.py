@@ -58,7 +58,7 @@ def nearby_sql(category_id: int, lat: float, lon: float, *, exclude_id: int | No
     sql = f"""
         SELECT r.id, r.code, r.status, r.description, r.created_at, r.lat, r.lon, d.metres,
                (SELECT count(*) FROM support s WHERE s.request = r.id) AS supporters,
-               (SELECT p.id FROM photo p WHERE p.request = r.id ORDER BY p.id LIMIT 1) AS photo
+               (SELECT p.photo FROM request_photo p WHERE p.request = r.id ORDER BY p.photo LIMIT 1) AS photo
         FROM request r, LATERAL (SELECT {DISTANCE_SQL} AS metres) d
         WHERE r.category = {{}} AND r.is_public AND r.lat IS NOT NULL AND {OPEN_SQL}
           AND point(r.lon, r.lat) <@ box(point({{}}, {{}}), point({{}}, {{}}))

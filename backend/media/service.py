@@ -1,8 +1,9 @@
-"""Photos: process and store uploads (in a thread), attach them to an event, serve them with a permission check.
+"""Photos for anyone: process and store uploads (in a thread), write their rows, read them back, sweep orphans.
 
-Files are written BEFORE the database transaction; the Photo rows are inserted inside it through the
-``attach`` callback of the request service. If the transaction fails, the caller discards the files,
-so no row ever points at a missing file and no half-written request exists.
+Files are written BEFORE the owner's database transaction; the Photo rows are inserted inside it
+(``save_rows``) together with the owner's link (a request's event, a wish). If the transaction fails, the
+caller discards the files, so no row ever points at a missing file. This domain imports no owner's code:
+the permission to see a photo is the owner's (``backend.requests.photos``, ``backend.wishes``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from backend.accounts.service import Viewer
 from backend.db import utcnow
 from backend.media.processing import MAX_BYTES, PhotoError, Processed, process_image
 from backend.media.storage import get_storage
 from backend.media.tables import Photo
-from backend.requests.service import EventAttach, can_view
-from backend.requests.tables import Event, Request, Status
 
 MAX_PHOTOS = 9
 VARIANTS = ("display", "thumb")
@@ -98,59 +96,35 @@ async def discard(photos: list[StoredPhoto]) -> None:
         await asyncio.to_thread(_discard_sync, list(photos))
 
 
-def attacher(photos: list[StoredPhoto]) -> EventAttach | None:
-    """The ``attach`` callback for submit()/transition(): inserts the Photo rows in the event's transaction."""
+async def save_rows(photos: list[StoredPhoto]) -> list[int]:
+    """Inside the owner's transaction: one Photo row per stored photo; their ids, in order."""
     if not photos:
+        return []
+    now = utcnow()
+    rows = await Photo.insert(*[
+        Photo(display_key=p.display_key, thumb_key=p.thumb_key, original_key=p.original_key, width=p.width,
+              height=p.height, created_at=now)
+        for p in photos
+    ]).returning(Photo.id)
+    return [r["id"] for r in rows]
+
+
+def read_file(key: str) -> bytes | None:
+    """The bytes stored under ``key``, or None when there is no such file (synchronous: plain file I/O)."""
+    try:
+        return get_storage().get(key)
+    except (FileNotFoundError, ValueError):
         return None
 
-    async def attach(request_id: int, event_id: int) -> None:
-        now = utcnow()
-        await Photo.insert(*[
-            Photo(request=request_id, event=event_id, display_key=p.display_key, thumb_key=p.thumb_key,
-                  original_key=p.original_key, width=p.width, height=p.height, created_at=now)
-            for p in photos
-        ])
 
-    return attach
-
-
-async def photos_by_event(request_id: int) -> dict[int, list[dict[str, Any]]]:
-    rows = await Photo.select(Photo.id, Photo.event, Photo.width, Photo.height).where(
-        Photo.request == request_id).order_by(Photo.id)
-    out: dict[int, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r["event"], []).append(r)
-    return out
-
-
-async def may_see_photo(viewer: Viewer | None, photo_id: int) -> bool:
-    row = await Photo.select(Photo.request, Photo.event).where(Photo.id == photo_id).first()
-    if row is None:
-        return False
-    req = await Request.select().where(Request.id == row["request"]).first()
-    if req is None:
-        return False
-    event_public = True
-    if row["event"] is not None:
-        ev = await Event.select(Event.is_public).where(Event.id == row["event"]).first()
-        event_public = bool(ev and ev["is_public"])
-    if req["is_public"] and event_public and req["status"] != Status.withdrawn.value:
-        return True
-    return await can_view(viewer, req)
-
-
-async def read_photo(viewer: Viewer | None, photo_id: int, variant: str) -> bytes | None:
-    """The JPEG bytes of a display or thumb copy, or None if it does not exist or the viewer may not see it."""
+async def read_copy(photo_id: int, variant: str) -> bytes | None:
+    """The JPEG bytes of a photo's display or thumb copy, or None. The owner checks who may see it first."""
     if variant not in VARIANTS:
         return None
-    if not await may_see_photo(viewer, photo_id):
-        return None
     row = await Photo.select(Photo.display_key, Photo.thumb_key).where(Photo.id == photo_id).first()
-    key = row["display_key"] if variant == "display" else row["thumb_key"]
-    try:
-        return await asyncio.to_thread(get_storage().get, key)
-    except FileNotFoundError:
+    if row is None:
         return None
+    return await asyncio.to_thread(read_file, row["display_key"] if variant == "display" else row["thumb_key"])
 
 
 # Drafts live an hour (refreshed on each re-shown form); a day leaves a wide margin before a file counts as lost.
@@ -178,10 +152,6 @@ async def sweep_orphans(older_than: float = ORPHAN_AGE_SECONDS) -> int:
                 await asyncio.to_thread(storage.delete, key)
                 removed += 1
     return removed
-
-
-async def count_photos(request_id: int) -> int:
-    return await Photo.count().where(Photo.request == request_id)
 
 
 # ---------------------------------------------------------------- upload quotas and expired drafts

@@ -21,8 +21,11 @@ from backend.media.storage import get_storage
 from backend.notices import cadence as cad
 from backend.notices import duties
 from backend.notices import service as svc
+from backend.notices.attachments import Upload
+from backend.notices.catalogue import TypeInput
+from backend.notices.drafts import NoticeInput
 from backend.notices.privacy import MARK_LABELS, MARKS
-from backend.notices.service import NoticeError, NoticeInput, TypeInput, Upload
+from backend.notices.rules import NoticeError
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, signed_in, staff_only, viewer_of
 from backend.web.render import page

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from backend.accounts.service import hash_password, load_viewer
 from backend.accounts.tables import Role
+from backend.notices import attachments, drafts, duties, publishing, questions, rules
 from backend.notices import cadence as cad
-from backend.notices import duties, service
 from backend.notices.tables import Notice, NoticeType
 from backend.organisation.tables import Unit
 
@@ -37,38 +37,38 @@ async def load_notices_demo() -> None:
         unit = await Unit.objects().where(Unit.code == code).first()
         if unit is not None:
             await _member(await _staff(username, name, title, pw), unit, Role.supervisor.value, False)
-    await service.question_category()
+    await questions.question_category()
     haixi = await Unit.objects().where(Unit.code == "LX-1").first()
     staff = await _viewer("haixi")
     reviewer = await _viewer("haixi_jw")
     if haixi is None or staff is None or reviewer is None:
         return
-    today = service.today()
+    today = rules.today()
     types = {t["code"]: t for t in await NoticeType.select()}
     month = cad.last_ended("monthly", today)
     quarter = cad.last_ended("quarterly", today)
     samples = [
         ("finance", f"海西社区{month.label}财务收支公开", month.key,
          "现将本社区本月财务收支情况公开如下，如有疑问请在本页提问或到社区居务监督委员会反映。",
-         [service.Upload(FINANCE_CSV.encode(), "财务收支明细.csv")]),
+         [attachments.Upload(FINANCE_CSV.encode(), "财务收支明细.csv")]),
         ("dibao", f"海西社区{quarter.label}城乡低保对象公示", quarter.key,
          "根据《最低生活保障审核确认办法》，现将本季度低保对象公示如下。公示期 7 天，如有异议请向社区反映。",
-         [service.Upload(DIBAO_CSV.encode(), "低保对象名单.csv")]),
+         [attachments.Upload(DIBAO_CSV.encode(), "低保对象名单.csv")]),
     ]
     for code, title, period, body, uploads in samples:
         if code not in types or await Notice.exists().where((Notice.unit == haixi.id) & (Notice.title == title)):
             continue
-        notice_id = await service.create_draft(staff, haixi.id, service.NoticeInput(
+        notice_id = await drafts.create_draft(staff, haixi.id, drafts.NoticeInput(
             type_id=types[code]["id"], title=title, body=body, period=period), uploads)
-        await service.submit_version(staff, notice_id)
+        await publishing.submit_version(staff, notice_id)
         if types[code]["needs_review"]:
-            await service.review(reviewer, notice_id, "approve", "已核对原始凭证")
+            await publishing.review(reviewer, notice_id, "approve", "已核对原始凭证")
     party_title = f"海西社区党委{quarter.label}党务公开"
     if "party" in types and not await Notice.exists().where(Notice.title == party_title):
-        notice_id = await service.create_draft(staff, haixi.id, service.NoticeInput(
+        notice_id = await drafts.create_draft(staff, haixi.id, drafts.NoticeInput(
             type_id=types["party"]["id"], title=party_title, period=quarter.key,
             body="一、发展党员情况：本季度确定入党积极分子 2 名。\n二、党费收缴：应缴 86 人，实缴 86 人。"))
-        await service.submit_version(staff, notice_id)  # waits for the 居务监督委员会
+        await publishing.submit_version(staff, notice_id)  # waits for the 居务监督委员会
     await duties.sweep()
 
 

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from backend.i18n import gettext as _
 from backend.open311 import service
 from backend.open311.formats import MEDIA_TYPES, render
-from backend.open311.service import ApiError
+from backend.open311.spec import ApiError
 
 Call = Callable[[dict[str, Any] | None], Awaitable[tuple[str, str | None, Any]]]  # → (root, item tag, data)
 

@@ -19,11 +19,11 @@ from backend.accounts.tables import Role
 from backend.i18n import gettext as _
 from backend.lights.badges import light_states
 from backend.maps import service as maps
-from backend.media import service as media
 from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
 from backend.ratings.service import SCORE_LABELS, ratings_of
 from backend.requests import queries
+from backend.requests.photos import service as media
 from backend.requests.reporting import (
     KEY_RE,
     KIND_LABELS,

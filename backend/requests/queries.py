@@ -10,8 +10,8 @@ from piccolo.query.functions.aggregate import Count
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account
 from backend.i18n import gettext as _
-from backend.media.service import photos_by_event
 from backend.organisation.tables import Unit
+from backend.requests.photos.service import photos_by_event
 from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
 from backend.requests.tables import OPEN_STATUSES, Assignment, Request, Status
 from backend.routing.tables import Category

@@ -58,16 +58,17 @@ async def public_stats(year: int, *, now: datetime | None = None) -> PublicStats
 
 
 async def _photos(request_id: int, event_ids: list[int]) -> list[int]:
-    """Photo ids of these events, if the media domain is installed (degrades to none)."""
+    """Photo ids of these events, if the request photos are installed (degrades to none)."""
     try:
-        from backend.media.tables import Photo
+        from backend.requests.photos.tables import RequestPhoto
     except ImportError:
         return []
     if not event_ids:
         return []
     try:
-        rows = await Photo.select(Photo.id).where(
-            (Photo.request == request_id) & Photo.event.is_in(event_ids)).order_by(Photo.id).limit(3)
+        rows = await RequestPhoto.select(RequestPhoto.photo.as_alias("id")).where(
+            (RequestPhoto.request == request_id) & RequestPhoto.event.is_in(event_ids)).order_by(
+            RequestPhoto.photo).limit(3)
     except Exception:  # the media table may not be migrated yet: a page without photos beats an error
         log.exception("photos unavailable")
         return []

@@ -12,3 +12,10 @@ def form_int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if -(2**31) <= number < 2**31 else None
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default

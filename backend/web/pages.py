@@ -10,10 +10,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect
 
-from backend.accounts.controllers import safe_next
 from backend.db import engine
 from backend.i18n import LOCALES
 from backend.redis import redis_client
+from backend.web.forms import safe_next
 from backend.web.guards import staff_only
 from backend.web.render import page
 

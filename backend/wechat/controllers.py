@@ -16,10 +16,11 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body, Parameter
 from litestar.response import Redirect
 
-from backend.accounts.controllers import client_ip, safe_next, start_session
+from backend.accounts.controllers import client_ip, start_session
 from backend.accounts.service import AuthError, normalise_phone, request_code, verify_code
 from backend.i18n import gettext as _
 from backend.settings import get_settings
+from backend.web.forms import safe_next
 from backend.web.guards import signed_in, viewer_of
 from backend.web.render import page
 from backend.wechat import service

@@ -14,21 +14,21 @@ from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
 from backend.media.controllers import upload_quota
+from backend.media.service import read_file as read_photo
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
 from backend.wishes import service
-from backend.wishes.photos import read_photo
-from backend.wishes.service import (
+from backend.wishes.checks import WishInput
+from backend.wishes.reading import BoardQuery
+from backend.wishes.rules import (
     BOARD_STATUS_LABELS,
     CLAIM_LABELS,
     GROUP_LABELS,
     HONORIFIC_LABELS,
     STATUS_LABELS,
-    BoardQuery,
     FormErrors,
     WishError,
-    WishInput,
 )
 
 LABELS = {"groups": GROUP_LABELS, "statuses": STATUS_LABELS, "claim_labels": CLAIM_LABELS,

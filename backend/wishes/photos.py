@@ -1,67 +1,47 @@
-"""Wish photos: re-encoded to metadata-free JPEGs (display ≤1600 px, thumb ≤320 px) under media_dir/wishes.
+"""A wish's photos (the wish itself, the proof of fulfilment): stored by the media domain, linked here.
 
-Pillow work is CPU-bound and synchronous: callers run ``store_photo`` in a thread.
+Files are written before the wish's transaction; the Photo rows and their links inside it; if the
+transaction fails the caller discards the files.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
-from backend.media.processing import PhotoError, process_image
-
-__all__ = ["PhotoError", "StoredPhoto", "delete_photo", "read_photo", "store_photo"]
-from backend.settings import get_settings
+from backend.media.processing import PhotoError
+from backend.media.service import StoredPhoto, discard, save_rows, store_uploads
+from backend.media.tables import Photo
+from backend.wishes.rules import WishError
+from backend.wishes.tables import WishPhoto
 
 
-@dataclass(frozen=True)
-class StoredPhoto:
-    display_key: str
-    thumb_key: str
-    width: int
-    height: int
+async def store_photos(files: Sequence[tuple[bytes, str]]) -> list[StoredPhoto]:
+    """Re-encode uploads in media's thread pool; on any bad file, remove what was stored and refuse."""
+    try:
+        return await store_uploads([(filename, data) for data, filename in files])
+    except PhotoError as exc:
+        raise WishError(exc.message, "photos") from exc
 
 
-def media_root() -> Path:
-    return get_settings().media_dir / "wishes"
+async def discard_photos(stored: Sequence[StoredPhoto]) -> None:
+    await discard(list(stored))
 
 
-def encode(data: bytes, filename: str = "") -> tuple[bytes, bytes, int, int]:
-    """Check one upload and return (display JPEG, thumb JPEG, width, height).
-
-    The media domain's checks and derived copies (formats incl. HEIC, bombs, truncation, metadata stripped).
-    """
-    done = process_image(data, filename)
-    return done.display, done.thumb, done.width, done.height
-
-
-def _write(key: str, data: bytes) -> None:
-    path = media_root() / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)  # readers never see half a file
+async def attach_photos(wish_id: int, stored: Sequence[StoredPhoto], kind: str,
+                        claim_id: int | None = None) -> list[int]:
+    """Inside the wish's transaction: the Photo rows and their links; the links' ids, in order."""
+    ids = []
+    for photo_id in await save_rows(list(stored)):
+        rows = await WishPhoto.insert(WishPhoto(wish=wish_id, claim=claim_id, kind=kind, photo=photo_id)).returning(
+            WishPhoto.id)
+        ids.append(rows[0]["id"])
+    return ids
 
 
-def store_photo(data: bytes, filename: str = "") -> StoredPhoto:
-    display, thumb, width, height = encode(data, filename)
-    token = secrets.token_hex(12)
-    key = f"{token[:2]}/{token}"
-    _write(key + ".jpg", display)
-    _write(key + "_t.jpg", thumb)
-    return StoredPhoto(display_key=key + ".jpg", thumb_key=key + "_t.jpg", width=width, height=height)
-
-
-def read_photo(key: str) -> bytes | None:
-    root = media_root().resolve()
-    path = (root / key).resolve()
-    if root not in path.parents or not path.is_file():
-        return None
-    return path.read_bytes()
-
-
-def delete_photo(p: StoredPhoto) -> None:
-    for key in (p.display_key, p.thumb_key):
-        (media_root() / key).unlink(missing_ok=True)
+async def remove_photos(wish_id: int, kind: str, link_ids: Sequence[int]) -> None:
+    """Inside the wish's transaction: drop these photos of the wish (media's orphan sweep removes the files)."""
+    gone = await WishPhoto.delete().where(
+        (WishPhoto.wish == wish_id) & (WishPhoto.kind == kind) & WishPhoto.id.is_in(list(link_ids))
+    ).returning(WishPhoto.photo)
+    if gone:
+        await Photo.delete().where(Photo.id.is_in([r["photo"] for r in gone]))

@@ -6,6 +6,7 @@ APP_CONFIG = AppConfig(
     app_name="wishes",
     migrations_folder_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "piccolo_migrations"),
     table_classes=table_finder(modules=["backend.wishes.tables"], exclude_imported=True),
-    migration_dependencies=["backend.accounts.piccolo_app", "backend.organisation.piccolo_app"],
+    migration_dependencies=["backend.accounts.piccolo_app", "backend.organisation.piccolo_app",
+                            "backend.media.piccolo_app"],
     commands=[],
 )

@@ -13,6 +13,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from backend.accounts.tables import Account
+from backend.media.tables import Photo
 from backend.organisation.tables import Unit
 
 
@@ -112,8 +113,5 @@ class WishPhoto(Table):
     wish = ForeignKey(Wish, index=True)
     claim = ForeignKey(Claim, null=True, default=None)
     kind = Varchar(length=8, choices=PhotoKind, default=PhotoKind.wish)
-    display_key = Varchar(length=120)
-    thumb_key = Varchar(length=120)
-    width = Integer(default=0)
-    height = Integer(default=0)
+    photo = ForeignKey(Photo)  # the stored copies (media domain)
     created_at = Timestamptz(default=TimestamptzNow())

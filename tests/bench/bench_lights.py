@@ -135,7 +135,7 @@ async def child(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace) -> None:
     from backend.db import engine, utcnow
     from backend.jobs import arq_pool
-    from backend.lights import service
+    from backend.lights import flips as service
     from backend.lights.timers import Timer, schedule
 
     name = "PostgreSQL (embedded)"

@@ -38,7 +38,7 @@ async def seed_wishes() -> None:
     from backend.accounts.tables import Account
     from backend.db import utcnow, write_transaction
     from backend.organisation.tables import Unit
-    from backend.wishes.service import GROUP_LABELS
+    from backend.wishes.rules import GROUP_LABELS
     from backend.wishes.tables import Wish
 
     admin = await Account.select(Account.id).where(Account.username == "admin").first()
@@ -98,7 +98,7 @@ async def time_board(n_requests: int) -> dict[str, tuple[float, float]]:
 async def claim_race(n: int) -> dict[str, object]:
     from backend.accounts.service import load_viewer
     from backend.accounts.tables import Account
-    from backend.wishes import service
+    from backend.wishes import claims as service
     from backend.wishes.tables import Claim, Wish
 
     accounts = [Account(kind="resident", phone=f"137{i:08d}", name="", is_party_member=True) for i in range(n)]

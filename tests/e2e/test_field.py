@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.media.tables import Photo
 from backend.requests import service
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.service import NewRequest
 from backend.requests.tables import Event, Request
 from backend.routing.tables import Category

@@ -12,7 +12,7 @@ import pytest
 
 import backend.notify.hooks  # noqa: F401  (as in the app: transitions notify people)
 from backend.db import utcnow
-from backend.lights import service as lights
+from backend.lights import flips as lights
 from backend.requests import service
 from backend.requests.service import NewRequest
 from backend.requests.tables import Request

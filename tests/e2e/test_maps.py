@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from backend.db import utcnow
-from backend.lights import service as lights
+from backend.lights import flips as lights
 from backend.maps.tables import Support
 from backend.requests.tables import Request
 from tests.e2e.conftest import axe_violations, login_resident, login_staff

@@ -19,7 +19,7 @@ ROSTER = "姓名,身份证号,联系电话,住址,人数\n王某兰,140105195803
 
 
 async def test_resident_browses_searches_reads_asks_and_prints(phone, shot) -> None:
-    from backend.notices.service import Upload
+    from backend.notices.attachments import Upload
 
     word = unique("加装电梯")
     notice_id = await published(f"海西社区{word}项目公示", code="dibao", period="2026-Q3",

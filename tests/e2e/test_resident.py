@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Request
 from tests.e2e.conftest import PHONE, WECHAT_UA, axe_violations, login_resident, photo_file, sw_ready
 from tests.support.factories import fresh_phone, unique

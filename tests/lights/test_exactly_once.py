@@ -14,7 +14,7 @@ from arq.constants import default_queue_name, health_check_key_suffix
 
 from backend.db import aware, utcnow, write_transaction
 from backend.jobs import arq_pool
-from backend.lights import service as lights
+from backend.lights import flips as lights
 from backend.lights.tables import Explanation, LightClock
 from backend.requests import service as requests
 from backend.requests.tables import Assignment

@@ -10,6 +10,7 @@ from PIL import Image
 from backend.media.processing import PhotoError, process_image
 from backend.media.storage import get_storage
 from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto
 from backend.requests.tables import Request
 from tests.support.factories import fresh_phone
 from tests.support.photos import bomb_png, code_from, files, image, jpeg, report_data, truncated_jpeg
@@ -33,7 +34,8 @@ async def test_uploaded_photo_is_stored_without_exif_or_gps(client) -> None:
     r = await client.post("/report", data=data, files=files(source))
     assert r.status_code == 303
     req = await Request.objects().where(Request.code == code_from(r.headers["location"])).first()
-    photo = await Photo.objects().where(Photo.request == req.id).first()
+    link = await RequestPhoto.select(RequestPhoto.photo).where(RequestPhoto.request == req.id).first()
+    photo = await Photo.objects().where(Photo.id == link["photo"]).first()
     storage = get_storage()
     display = _assert_clean(storage.get(photo.display_key))
     thumb = _assert_clean(storage.get(photo.thumb_key))
@@ -83,7 +85,8 @@ async def test_sweep_removes_only_files_no_record_points_at(client) -> None:
     data = await report_data(client)
     r = await client.post("/report", data=data, files=files(jpeg()))
     req = await Request.objects().where(Request.code == code_from(r.headers["location"])).first()
-    kept = await Photo.objects().where(Photo.request == req.id).first()
+    link = await RequestPhoto.select(RequestPhoto.photo).where(RequestPhoto.request == req.id).first()
+    kept = await Photo.objects().where(Photo.id == link["photo"]).first()
     [orphan] = await store_uploads([("draft.jpg", jpeg())])
     storage = get_storage()
     old = time.time() - 3 * 86400

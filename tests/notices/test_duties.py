@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import load_viewer
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.notices import duties, service
-from backend.notices.service import NoticeInput
+from backend.notices.drafts import NoticeInput
 from backend.notices.tables import NoticeDuty
 from backend.organisation.service import create_unit
 from tests.notices.helpers import type_id

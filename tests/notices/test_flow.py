@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from backend.notices import service
+from backend.notices.attachments import Upload
+from backend.notices.drafts import NoticeInput
 from backend.notices.privacy import exposure_in_table, mask_value, parse_table
-from backend.notices.service import NoticeError, NoticeInput, Upload
+from backend.notices.rules import NoticeError
 from backend.notices.tables import Notice, NoticeVersion
 from tests.notices.helpers import published, type_id
 from tests.support.factories import unique

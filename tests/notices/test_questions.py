@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from backend.lights.tables import LightClock
-from backend.notices import service
-from backend.notices.service import NoticeError
+from backend.notices import questions as service
+from backend.notices.rules import NoticeError
 from backend.notices.tables import NoticeQuestion
 from backend.requests import service as requests
 from backend.requests.tables import Event, Request

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from backend.open311 import service
+from backend.open311 import clients as service
 from backend.organisation.tables import Unit
 from tests.support.factories import unique
 

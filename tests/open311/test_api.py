@@ -302,7 +302,7 @@ async def test_rate_limit_per_client(api) -> None:
 
 
 async def test_settings_change_and_allowed_services_bind_updates_too(api) -> None:
-    from backend.open311 import service
+    from backend.open311 import clients as service
 
     _c, key = await new_client()
     code = (await _post(api, key, service_code="garbage", description="垃圾", address_id="LX-1")).json()[0][

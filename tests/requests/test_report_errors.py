@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Event, Request
 from tests.support.factories import fresh_phone
 from tests.support.photos import (

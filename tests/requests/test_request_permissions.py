@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Request
 from tests.support.factories import fresh_phone
 from tests.support.photos import code_from, files, jpeg, report_data
@@ -22,7 +22,7 @@ async def _submit(client, phone: str, **fields) -> Request:
 
 async def test_other_residents_staff_elsewhere_and_anonymous_are_kept_out(client, new_client) -> None:
     req = await _submit(client, fresh_phone(), is_public="0")
-    photo = await Photo.select(Photo.id).where(Photo.request == req.id).first()
+    photo = await Photo.select(Photo.photo.as_alias("id")).where(Photo.request == req.id).first()
     assert (await client.get(f"/media/{photo['id']}/thumb")).status_code == 200
 
     async with new_client() as other:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.wishes import service
+from backend.wishes import posting as service
 from backend.wishes.tables import Wish
 from tests.support.factories import fresh_phone
 from tests.support.people import unit

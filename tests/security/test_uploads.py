@@ -15,6 +15,7 @@ from backend.media import service as media
 from backend.media.processing import PhotoError, process_image
 from backend.media.storage import get_storage
 from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto
 from backend.requests.tables import Request
 from tests.support.factories import fresh_phone
 from tests.support.photos import code_from, files, jpeg, report_data
@@ -110,7 +111,8 @@ async def test_a_draft_that_became_a_request_keeps_its_files(client) -> None:
     await client.get(r.headers["location"].split("next=")[1])
     r = await client.post("/report", data=data)
     req = await Request.objects().where(Request.code == code_from(r.headers["location"])).first()
-    photo = await Photo.objects().where(Photo.request == req.id).first()
+    link = await RequestPhoto.select(RequestPhoto.photo).where(RequestPhoto.request == req.id).first()
+    photo = await Photo.objects().where(Photo.id == link["photo"]).first()
     from backend.redis import redis_client
 
     await redis_client().zadd(media.DRAFT_FILES, {photo.display_key: 0, photo.thumb_key: 0})

@@ -8,8 +8,8 @@ from PIL import Image
 
 from backend.accounts.service import Viewer, load_viewer, resident_for_phone
 from backend.accounts.tables import Account
-from backend.wishes import service
-from backend.wishes.service import WishInput
+from backend.wishes import posting as service
+from backend.wishes.checks import WishInput
 from tests.support.factories import fresh_phone, unique
 from tests.support.people import staff, unit
 

@@ -12,9 +12,9 @@ from backend.db import aware, utcnow
 from backend.jobs import redis_settings
 from backend.notify.tables import Notification
 from backend.wishes import service
-from backend.wishes.service import (
+from backend.wishes.reading import BoardQuery
+from backend.wishes.rules import (
     AlreadyClaimed,
-    BoardQuery,
     ClaimLimit,
     InvalidState,
     NotAllowed,

@@ -8,7 +8,7 @@ import re
 from PIL import Image
 
 from backend.accounts.tables import Account
-from backend.wishes import service
+from backend.wishes import checks as service
 from backend.wishes.tables import Claim, Wish
 from tests.support.factories import fresh_phone, unique
 from tests.support.people import unit
