@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import aware, utcnow
+from backend.errors import DomainError
 from backend.i18n import N_, gettext
 from backend.lights.tables import Explanation, LightClock
 from backend.organisation.tables import Unit
@@ -31,11 +32,9 @@ MIN_N = 5  # a unit with fewer counted accept clocks is shown but not ranked (on
 SMALL_SAMPLE_NOTE = N_("计入的受理计时少于 {n} 个的单位标为“样本不足”，不参与排名。")
 
 
-class AssessError(Exception):
+class AssessError(DomainError):
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, ImageOps
 from pillow_heif import register_heif_opener
 
+from backend.errors import DomainError
+
 register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is refused, not half-decoded
 
@@ -26,10 +28,8 @@ THUMB_SIDE = 320
 ALLOWED_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
 
 
-class PhotoError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PhotoError(DomainError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pywebpush import WebPushException, webpush
 
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.notify.tables import PushSubscription
 from backend.notify.vapid import contact, vapid
 from backend.settings import get_settings
@@ -24,7 +25,7 @@ log = logging.getLogger("qungong.push")
 SEND_JOB = "send_push"
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(DomainError, ValueError):
     """A subscription the browser sent that we cannot use."""
 
 

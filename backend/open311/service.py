@@ -16,6 +16,7 @@ from typing import Any
 from backend.accounts.service import PHONE_RE, Viewer, load_viewer
 from backend.accounts.tables import Account
 from backend.db import utcnow, write_transaction
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.media.tables import Photo
 from backend.open311.formats import w3c
@@ -62,12 +63,12 @@ UPDATE_STATUSES = {
 KEY_PREFIX_LEN = 12
 
 
-@dataclass
-class ApiError(Exception):
+class ApiError(DomainError):
     """The spec's errors: 404 unknown, 403 key, 400 otherwise (429 when over the rate limit)."""
 
-    status: int
-    errors: list[tuple[str, str]]  # (code, description)
+    def __init__(self, status: int, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors[0][1] if errors else "", status=status)
+        self.errors = errors  # (code, description): the spec's answer, all at once
 
     @classmethod
     def one(cls, status: int, code: str, description: str) -> ApiError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from backend.errors import DomainError
 from backend.organisation.tables import Unit, UnitKind
 
 if TYPE_CHECKING:
@@ -44,11 +45,8 @@ def is_command_center_staff(viewer: Viewer | None) -> bool:
         m.unit_kind == UnitKind.command_center.value and m.role in COMMAND_CENTER_ROLES for m in viewer.memberships)
 
 
-class UnitError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class UnitError(DomainError, ValueError):
+    pass
 
 
 async def create_unit(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
+from backend.errors import DomainError
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
@@ -53,15 +54,8 @@ MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
 
 
-class RequestError(Exception):
+class RequestError(DomainError):
     """A refused change. ``status`` is the HTTP status a controller should answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotAllowed(RequestError):

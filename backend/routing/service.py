@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from backend.accounts.tables import Membership, Role
+from backend.errors import DomainError
 from backend.organisation.tables import Unit, UnitKind
 from backend.routing.tables import Category, CategoryDuty, Level
 
@@ -119,7 +120,7 @@ LEVEL_LABELS: dict[str, str] = {
 DUTY_KINDS = (UnitKind.department.value, UnitKind.section.value)
 
 
-class RoutingError(ValueError):
+class RoutingError(DomainError, ValueError):
     """Bad input to a routing rule: a message for the user and the form field it concerns."""
 
     def __init__(self, message: str, field: str | None = None) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.i18n import N_
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind
@@ -47,7 +48,7 @@ MAX_BUCKETS = 400
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
 
 
-class FilterError(ValueError):
+class FilterError(DomainError, ValueError):
     """A period or filter the dashboard cannot use; the message says why (HTTP 400)."""
 
 

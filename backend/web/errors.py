@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.web.render import is_htmx, page
 
@@ -133,3 +136,40 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
         return _error_page(request, 400, "提交的内容包含无法保存的数字或字符，请检查后重试。")
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "系统暂时无法处理，请稍后再试。")
+
+
+# ---------------------------------------------------------------- refusals of the services (DomainError)
+
+# A route that shows a form names how to show it again: ``@post(..., opt={FORM: reshow})`` where
+# ``reshow(request, exc)`` renders the page with ``exc.field_errors()`` marked and the posted values kept
+# (``await request.form()`` reads the body parsed once by the handler). Routes without one answer the 4xx
+# page, or for htmx the message fragment.
+FORM = "form"
+FormPage = Callable[[Request, DomainError], Awaitable[Response]]
+
+
+class _RenderedLater(Response):
+    """Litestar's exception handlers are synchronous; showing a form again reads the database. This
+    response renders the page when Litestar sends it (its ASGI callable is awaited right after)."""
+
+    def __init__(self, render: Callable[[], Awaitable[Response]]) -> None:
+        super().__init__(content=b"")
+        self._render = render
+
+    def to_asgi_response(self, app: Any, request: Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        async def send_rendered(scope: Any, receive: Any, send: Any) -> None:
+            response = await self._render()
+            await response.to_asgi_response(None, request, **kwargs)(scope, receive, send)
+
+        return send_rendered
+
+
+def domain_error_handler(request: Request, exc: DomainError) -> Response:
+    """The one answer to a service's refusal, in the reader's language (``exc.message`` translates)."""
+    handler = request.scope.get("route_handler")
+    reshow: FormPage | None = (handler.opt or {}).get(FORM) if handler is not None else None
+    if reshow is not None and request.method == "POST" and exc.status not in (403, 404):
+        return _RenderedLater(lambda: reshow(request, exc))
+    status = exc.status if 400 <= exc.status < 600 else 400
+    headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else {}
+    return _error_page(request, status, exc.message, headers)

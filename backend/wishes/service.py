@@ -20,6 +20,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, on_commit, utcnow, write_transaction
+from backend.errors import DomainError
 from backend.i18n import N_
 from backend.organisation.tables import Unit, UnitKind
 from backend.wishes.photos import PhotoError, StoredPhoto, delete_photo, store_photo
@@ -99,15 +100,8 @@ COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫",
 # ---------------------------------------------------------------- errors
 
 
-class WishError(Exception):
+class WishError(DomainError):
     """A refused action, with a message for people. ``status`` is the HTTP status to answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotFound(WishError):
