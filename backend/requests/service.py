@@ -17,6 +17,7 @@ from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
 from backend.errors import DomainError
+from backend.i18n import N_
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
@@ -179,22 +180,59 @@ class NewRequest:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def validate_new(data: NewRequest) -> dict[str, str]:
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A new request that ``check_new`` accepted, with the category and place it looked up (once)."""
+
+    data: NewRequest
+    category: Category
+    community: Unit
+    grid_id: int | None
+
+
+async def check_new(data: NewRequest) -> CheckedRequest:
+    """Validate a new request, the one place that does: every field error at once (``RequestError.fields``,
+    field → message id), the category and the community looked up once and returned for ``submit()``."""
     errors: dict[str, str] = {}
     if data.kind not in {k.value for k in Kind}:
-        errors["kind"] = "请选择诉求类型"
+        errors["kind"] = N_("请选择诉求类型")
     text = (data.description or "").strip()
     if not text:
-        errors["description"] = "请描述您反映的问题"
+        errors["description"] = N_("请描述您反映的问题")
     elif len(text) > MAX_DESCRIPTION:
-        errors["description"] = f"描述不能超过 {MAX_DESCRIPTION} 字（当前 {len(text)} 字）"
-    if data.community_id is None:
-        errors["community"] = "请选择所在社区或使用定位"
+        errors["description"] = N_("描述不能超过 {max} 字（当前 {n} 字）")
     if len(data.address) > 200:
-        errors["address"] = "地址不能超过 200 字"
+        errors["address"] = N_("地址不能超过 200 字")
     if data.idempotency_key is not None and not (8 <= len(data.idempotency_key) <= 64):
-        errors["idempotency_key"] = "表单已失效，请刷新后重新提交"
-    return errors
+        errors["idempotency_key"] = N_("表单已失效，请刷新后重新提交")
+    # Only the columns placement needs (building a full-row query costs more than running it).
+    found = await Category.select(Category.id, Category.default_level).where(
+        (Category.id == (data.category_id or 0)) & (Category.active == True)).first() if data.category_id else None
+    if found is None:
+        errors["category"] = N_("请选择有效的诉求类别")
+    category = Category(_ignore_missing=True, **(found or {}))
+    community = Unit(_ignore_missing=True)
+    grid_id = data.grid_id
+    if data.community_id is None:
+        errors["community"] = N_("请选择所在社区或使用定位")
+    else:
+        place = await Unit.select(Unit.id, Unit.parent).where(
+            (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
+        if place is None:
+            errors["community"] = N_("所选社区不存在")
+        else:
+            community = Unit(_ignore_missing=True, **place)
+            if grid_id is not None:
+                if not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
+                    errors["grid"] = N_("所选网格不属于该社区")
+            else:
+                from backend.routing.service import default_grid
+
+                grid_id = await default_grid(community.id)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise RequestError(message, field_name, fields=errors, max=MAX_DESCRIPTION, n=len(text))
+    return CheckedRequest(data, category, community, grid_id)
 
 
 async def find_by_idempotency_key(key: str | None) -> Request | None:
@@ -208,7 +246,7 @@ async def find_by_idempotency_key(key: str | None) -> Request | None:
 
 
 async def submit(
-    data: NewRequest,
+    data: NewRequest | CheckedRequest,
     reporter: Viewer | None,
     *,
     filed_by: Viewer | None = None,
@@ -218,19 +256,18 @@ async def submit(
     """Create a request, its first assignment and its first event in one transaction.
 
     Returns (request, created). A repeated idempotency key returns the first request, created=False.
+    ``data`` is checked by ``check_new`` (RequestError with every field error), unless it already was.
     """
-    errors = validate_new(data)
-    if errors:
-        field_name, message = next(iter(errors.items()))
-        raise RequestError(message, field_name)
+    checked = data if isinstance(data, CheckedRequest) else await check_new(data)  # every field error at once
+    data = checked.data
     now = now or utcnow()
     source = data.source
     for attempt in range(5):
         try:
-            # Lookups and writes share one transaction: one connection, one consistent view. A repeated
+            # The writes share one transaction (check_new looked the place up before it). A repeated
             # idempotency key is caught by its unique index (below), not by a query on every submission.
             async with write_transaction():
-                category, community, grid_id = await _resolve_place(data)
+                category, community, grid_id = checked.category, checked.community, checked.grid_id
                 placement = await initial_placement(category, community, grid_id)
                 req = Request(
                     code=await _next_code(now),
@@ -281,29 +318,6 @@ async def submit(
                 continue
             raise
     return req, True
-
-
-async def _resolve_place(data: NewRequest) -> tuple[Category, Unit, int | None]:
-    # Only the columns placement needs (building a full-row query costs more than running it).
-    found = await Category.select(Category.id, Category.default_level).where(
-        (Category.id == data.category_id) & (Category.active == True)).first()
-    if found is None:
-        raise RequestError("请选择有效的诉求类别", "category")
-    category = Category(_ignore_missing=True, **found)
-    found = await Unit.select(Unit.id, Unit.parent).where(
-        (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
-    if found is None:
-        raise RequestError("所选社区不存在", "community")
-    community = Unit(_ignore_missing=True, **found)
-    grid_id = data.grid_id
-    if grid_id is not None:
-        if not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
-            raise RequestError("所选网格不属于该社区", "grid")
-    else:
-        from backend.routing.service import default_grid
-
-        grid_id = await default_grid(community.id)
-    return category, community, grid_id
 
 
 def _is_unique_violation(exc: Exception) -> bool:

@@ -12,22 +12,23 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.errors import DomainError
+from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.web.render import is_htmx, page
 
 log = logging.getLogger("qungong.errors")
 
 TITLES = {
-    400: "请求有误",
-    403: "没有权限",
-    404: "页面不存在",
-    405: "不支持的操作",
-    409: "内容已变化",
-    413: "内容过大",
-    422: "填写有误",
-    429: "操作过于频繁",
-    500: "系统繁忙",
-    503: "服务暂时不可用",
+    400: N_("请求有误"),
+    403: N_("没有权限"),
+    404: N_("页面不存在"),
+    405: N_("不支持的操作"),
+    409: N_("内容已变化"),
+    413: N_("内容过大"),
+    422: N_("填写有误"),
+    429: N_("操作过于频繁"),
+    500: N_("系统繁忙"),
+    503: N_("服务暂时不可用"),
 }
 RETRY_AFTER_UNAVAILABLE = 30
 
@@ -62,18 +63,19 @@ def _wants_json(request: Request) -> bool:
 
 def _error_page(request: Request, status: int, detail: str, extra_headers: dict[str, str] | None = None) -> Response:
     headers = dict(extra_headers or {})
+    detail = _(detail)  # a message id (a service's, a guard's) in the reader's language; translated text stays
     if _wants_json(request):
         return Response({"status_code": status, "detail": detail}, status_code=status, headers=headers)
     if is_htmx(request):
         # htmx does not swap 4xx bodies by default: tell it to show this one in place.
         headers |= {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
-        return page(request, "errors/_message.html", {"status": status, "title": TITLES.get(status, "出错了"),
+        return page(request, "errors/_message.html", {"status": status, "title": _(TITLES.get(status, N_("出错了"))),
                                                        "detail": detail}, status_code=status, headers=headers)
     retry_after = headers.get("Retry-After")
     return page(
         request,
         "errors/error.html",
-        {"status": status, "title": TITLES.get(status, "出错了"), "detail": detail, "retry_after": retry_after},
+        {"status": status, "title": _(TITLES.get(status, N_("出错了"))), "detail": detail, "retry_after": retry_after},
         status_code=status,
         headers=headers,
     )
@@ -81,17 +83,17 @@ def _error_page(request: Request, status: int, detail: str, extra_headers: dict[
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
-    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else TITLES.get(status, "出错了")
+    detail = exc.detail if exc.detail and exc.detail != TITLES.get(status) else TITLES.get(status, N_("出错了"))
     if status == 404 and detail in {"Not Found", ""}:
-        detail = "您要找的页面不存在或已被移除。"
+        detail = N_("您要找的页面不存在或已被移除。")
     if status == 405:
-        detail = "不支持此操作。"
+        detail = N_("不支持此操作。")
     if isinstance(exc, ValidationException):
         status = 400
-        detail = "提交的内容格式不正确，请检查后重试。"
+        detail = N_("提交的内容格式不正确，请检查后重试。")
     if status >= 500:
         log.error("http error %s on %s: %s", status, request.url.path, exc.detail)
-        detail = "系统暂时无法处理，请稍后再试。"
+        detail = N_("系统暂时无法处理，请稍后再试。")
     headers = dict(exc.headers or {})
     return _error_page(request, status, str(detail), headers)
 
@@ -122,7 +124,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, UnicodeDecodeError):
         # Bytes that are not UTF-8 in a form field (raised while the CSRF check or a handler parses the form).
         log.warning("undecodable form on %s %s", request.method, request.url.path)
-        return _error_page(request, 400, "提交的内容格式不正确，请检查后重试。")
+        return _error_page(request, 400, N_("提交的内容格式不正确，请检查后重试。"))
     down = _service_unavailable(exc)
     if down is not None:
         # Redis or the database is unreachable (a restart, an outage): say so and when to come back, not a 500.
@@ -132,10 +134,10 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     if _refused_by_database(exc):
         log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
         if _out_of_range_path_id(request):
-            return _error_page(request, 404, "您要找的页面不存在或已被移除。")
-        return _error_page(request, 400, "提交的内容包含无法保存的数字或字符，请检查后重试。")
+            return _error_page(request, 404, N_("您要找的页面不存在或已被移除。"))
+        return _error_page(request, 400, N_("提交的内容包含无法保存的数字或字符，请检查后重试。"))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, "系统暂时无法处理，请稍后再试。")
+    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, N_("系统暂时无法处理，请稍后再试。"))
 
 
 # ---------------------------------------------------------------- refusals of the services (DomainError)
