@@ -24,8 +24,10 @@ def translate(msgid: str, params: dict[str, Any] | None = None) -> str:
     text = gettext(msgid)
     if not params:
         return text
+    # Labels passed as parameters ("已派单", "结束日期") are message ids too; other text is left as it is.
+    shown = {k: gettext(v) if isinstance(v, str) and v else v for k, v in params.items()}
     try:
-        return text.format(**params)
+        return text.format(**shown)
     except (KeyError, IndexError, ValueError):
         return text
 

@@ -73,7 +73,7 @@ class StaleVersion(RequestError):
     status = 409
 
     def __init__(self, current_version: int, current_status: str) -> None:
-        super().__init__("该诉求刚刚被他人更新，请查看最新状态后再操作")
+        super().__init__(N_("该诉求刚刚被他人更新，请查看最新状态后再操作"))
         self.current_version = current_version
         self.current_status = current_status
 
@@ -359,20 +359,20 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "accept": Rule(frozenset({Status.assigned}), "lead"),
-    "progress": Rule(frozenset({Status.assigned, Status.accepted}), "handler", "请填写进展说明"),
-    "resolve": Rule(frozenset({Status.accepted}), "lead", "请填写办理结果"),
-    "answer": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "请填写答复内容"),
-    "return": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "退回必须填写理由"),
-    "escalate": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "上报必须填写理由"),
+    "progress": Rule(frozenset({Status.assigned, Status.accepted}), "handler", N_("请填写进展说明")),
+    "resolve": Rule(frozenset({Status.accepted}), "lead", N_("请填写办理结果")),
+    "answer": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("请填写答复内容")),
+    "return": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("退回必须填写理由")),
+    "escalate": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("上报必须填写理由")),
     "dispatch": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
-    "assist_report": Rule(frozenset({Status.assigned, Status.accepted}), "assist", "请填写协办情况"),
+    "assist_report": Rule(frozenset({Status.assigned, Status.accepted}), "assist", N_("请填写协办情况")),
     "close_assist": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
     "withdraw": Rule(frozenset({Status.submitted, Status.assigned}), "reporter"),
-    "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", "请填写补充内容"),
+    "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", N_("请填写补充内容")),
     "reopen": Rule(frozenset({Status.resolved}), "system_or_reporter"),
     "close": Rule(frozenset({Status.resolved}), "system_or_reporter"),
     # The same problem reported twice: closes with a link to the original (issue 17, backend/maps).
-    "mark_duplicate": Rule(frozenset(OPEN_STATUSES), "handler_or_dispatcher", "请填写判定重复的理由"),
+    "mark_duplicate": Rule(frozenset(OPEN_STATUSES), "handler_or_dispatcher", N_("请填写判定重复的理由")),
 }
 
 # Actions whose note is an internal instruction or reason: shown to staff only unless marked public.
@@ -454,10 +454,10 @@ async def transition(
     """
     rule = RULES.get(action)
     if rule is None:
-        raise RequestError("未知的操作")
+        raise RequestError(N_("未知的操作"))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise RequestError(f"说明不能超过 {MAX_NOTE} 字", "note")
+        raise RequestError(N_("说明不能超过 {max} 字"), "note", max=MAX_NOTE)
     if rule.needs_note and not note:
         raise RequestError(rule.needs_note, "note")
     now = now or utcnow()
@@ -466,12 +466,12 @@ async def transition(
     async with write_transaction():
         req = await Request.select().where(Request.id == request_id).first()
         if req is None:
-            raise RequestError("诉求不存在")
+            raise RequestError(N_("诉求不存在"))
         if expected_version is not None and req["version"] != expected_version:
             raise StaleVersion(req["version"], req["status"])
         if req["status"] not in rule.from_statuses:
-            label = STATUS_LABELS.get(req["status"], req["status"])
-            raise InvalidState(f"当前状态（{label}）不能{ACTION_LABELS[action]}")
+            raise InvalidState(N_("当前状态（{state}）不能{action}"),
+                               state=STATUS_LABELS.get(req["status"], req["status"]), action=ACTION_LABELS[action])
         lead = await open_lead(request_id)
         await _check_actor(rule, action, actor, req, lead, assignment_id)
         if prepare is not None:
@@ -516,7 +516,7 @@ async def transition(
         elif action in ("escalate", "return", "reopen", "dispatch"):
             placement = await _placement_for(action, req, lead, actor, lead_unit_id, lead_person_id)
             if placement.person_id is None:  # the invariant: an open request always has a named person
-                raise InvalidState("接收单位没有指定承办人，请联系管理员为该单位设置人员")
+                raise InvalidState(N_("接收单位没有指定承办人，请联系管理员为该单位设置人员"))
             if lead is not None:
                 await _close_assignment(lead["id"], now, action)
                 closed.append(lead["id"])
@@ -534,7 +534,7 @@ async def transition(
                 assists = [u for u in dict.fromkeys(assist_unit_ids) if u != placement.unit_id]
                 for unit in assists:
                     if not await Unit.exists().where(Unit.id == unit):
-                        raise RequestError("协办单位不存在", "assist")
+                        raise RequestError(N_("协办单位不存在"), "assist")
                     p = Placement(unit, await designated_person(unit), "district")
                     opened.append(await _open_assignment(request_id, p, AssignmentRole.assist.value, now))
                 event_data["assists"] = assists
@@ -545,7 +545,7 @@ async def transition(
                 & (Assignment.role == AssignmentRole.assist.value) & (Assignment.is_open == True)
             ).first()
             if target is None:
-                raise InvalidState("没有可结束的协办任务")
+                raise InvalidState(N_("没有可结束的协办任务"))
             await _close_assignment(target["id"], now, action, resolved_at=now)
             closed.append(target["id"])
             event_assignment = target["id"]
@@ -590,9 +590,9 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
     if who == "system_or_reporter":
         if actor is None or (actor.is_resident and req["reporter"] == actor.id):
             return
-        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+        raise NotAllowed(N_("只有提交诉求的居民本人可以进行此操作"))
     if actor is None:
-        raise NotAllowed("需要登录后操作")
+        raise NotAllowed(N_("需要登录后操作"))
     if who == "handler_or_dispatcher":
         if is_command_center_staff(actor):
             return
@@ -600,27 +600,27 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
     if who == "reporter":
         if actor.is_resident and req["reporter"] == actor.id:
             return
-        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+        raise NotAllowed(N_("只有提交诉求的居民本人可以进行此操作"))
     if who == "dispatcher":
         if is_command_center_staff(actor) and (lead is None or await _lead_is_command_center(lead)
                                             or action == "close_assist"):
             return
         if is_command_center_staff(actor):
-            raise InvalidState("该诉求不在指挥中心，不能派单")
-        raise NotAllowed("只有区级指挥中心可以派单")
+            raise InvalidState(N_("该诉求不在指挥中心，不能派单"))
+        raise NotAllowed(N_("只有区级指挥中心可以派单"))
     if who == "assist":
         target = await Assignment.select().where(
             (Assignment.id == (assignment_id or 0)) & (Assignment.request == req["id"])
             & (Assignment.role == AssignmentRole.assist.value)).first()
         if target is not None and await can_act_on_assignment(actor, target):
             return
-        raise NotAllowed("您不是该诉求的协办单位")
+        raise NotAllowed(N_("您不是该诉求的协办单位"))
     if lead is None:
-        raise InvalidState("该诉求当前没有承办单位")
+        raise InvalidState(N_("该诉求当前没有承办单位"))
     if who == "lead":
         if await can_act_on_assignment(actor, lead):
             return
-        raise NotAllowed("该诉求不在您的责任范围内")
+        raise NotAllowed(N_("该诉求不在您的责任范围内"))
     if who == "handler":
         if await can_act_on_assignment(actor, lead):
             return
@@ -630,8 +630,8 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
         for a in assists:
             if await can_act_on_assignment(actor, a):
                 return
-        raise NotAllowed("该诉求不在您的责任范围内")
-    raise NotAllowed("无权操作")
+        raise NotAllowed(N_("该诉求不在您的责任范围内"))
+    raise NotAllowed(N_("无权操作"))
 
 
 async def _lead_is_command_center(lead: dict[str, Any]) -> bool:
@@ -651,28 +651,28 @@ async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] 
         return Placement(last["unit"], person, last["level"])
     if action == "return":
         if lead is not None and await _lead_is_command_center(lead):
-            raise InvalidState("指挥中心不能退回给自己，请重新派单")
+            raise InvalidState(N_("指挥中心不能退回给自己，请重新派单"))
         cc = await command_center()
         return Placement(cc.id, await designated_person(cc.id, Role.dispatcher), "district")
     if action == "escalate":
         current = await Unit.objects().where(Unit.id == lead["unit"]).first() if lead else None
         target = await escalation_target(current, req["street"]) if current else None
         if target is None:
-            raise InvalidState("该诉求已在区级，不能再上报；请由指挥中心派单")
+            raise InvalidState(N_("该诉求已在区级，不能再上报；请由指挥中心派单"))
         return target
     # dispatch
     if lead_unit_id is None:
-        raise RequestError("请选择一个主办单位", "lead")
+        raise RequestError(N_("请选择一个主办单位"), "lead")
     unit = await Unit.objects().where(Unit.id == lead_unit_id).first()
     if unit is None:
-        raise RequestError("主办单位不存在", "lead")
+        raise RequestError(N_("主办单位不存在"), "lead")
     level = "district" if unit.kind in ("department", "section", "command_center") else (
         "street" if unit.kind == "street" else "community")
     if lead_person_id is not None and not await member_of(lead_person_id, unit.id):
-        raise RequestError("所选承办人不属于主办单位", "lead_person")
+        raise RequestError(N_("所选承办人不属于主办单位"), "lead_person")
     person = lead_person_id or await designated_person(unit.id)
     if person is None:
-        raise RequestError("主办单位没有指定承办人，请先为该单位设置人员", "lead")
+        raise RequestError(N_("主办单位没有指定承办人，请先为该单位设置人员"), "lead")
     return Placement(unit.id, person, level)
 
 
@@ -705,7 +705,7 @@ async def record(
     req = await Request.select(Request.status, Request.current_unit, Request.current_person).where(
         Request.id == request_id).first()
     if req is None:
-        raise RequestError("诉求不存在")
+        raise RequestError(N_("诉求不存在"))
     return await _write_event(
         request_id, assignment_id=assignment_id, actor=actor, action=action, from_status=req["status"],
         to_status=req["status"], unit_id=req["current_unit"], person_id=req["current_person"], note=note,
@@ -729,7 +729,7 @@ async def record_many(events: Sequence[dict[str, Any]], *, now: datetime | None 
     for e in events:
         req = reqs.get(e["request_id"])
         if req is None:
-            raise RequestError("诉求不存在")
+            raise RequestError(N_("诉求不存在"))
         rows.append(Event(request=e["request_id"], assignment=e.get("assignment_id"), actor=None, actor_role="",
                           action=e["action"], from_status=req["status"], to_status=req["status"],
                           unit=req["current_unit"], person=req["current_person"], note=e.get("note", ""),
