@@ -39,13 +39,10 @@ from backend.pwa.field import FieldController
 from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
+from backend.routing.action_controllers import RoutingActionsController
+from backend.routing.admin_controllers import RoutingAdminController
 from backend.routing.attribute_controllers import CategoryAttributesController
-from backend.routing.controllers import (
-    CommandCenterController,
-    RoutingActionsController,
-    RoutingAdminController,
-    StreetController,
-)
+from backend.routing.queue_controllers import CommandCenterController, StreetController
 from backend.settings import ROOT, check_startup, get_settings
 from backend.stats.controllers import DashboardController, PublicStatsController
 from backend.web.auth import ViewerMiddleware

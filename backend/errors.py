@@ -58,6 +58,9 @@ class DomainError(Exception):
     def message(self, value: str) -> None:  # subclasses written before this base set it in their constructor
         self.msgid = value
 
+    def __str__(self) -> str:
+        return self.message
+
     def field_errors(self, default_field: str = "form") -> dict[str, str]:
         """Every field error, translated: field → message (the one message under ``field`` or ``default_field``)."""
         if self.fields:

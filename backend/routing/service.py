@@ -124,11 +124,6 @@ DUTY_KINDS = (UnitKind.department.value, UnitKind.section.value)
 class RoutingError(DomainError, ValueError):
     """Bad input to a routing rule: a message for the user and the form field it concerns."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
 
 @dataclass
 class CategoryRule:
@@ -204,7 +199,7 @@ async def set_category_rule(category_id: int, level: str, duty_unit_ids: list[in
         raise RoutingError(N_("责任部门最多 20 个"), "duties")
     async with write_transaction():
         if not await Category.exists().where(Category.id == category_id):
-            raise RoutingError(N_("类别不存在"), "category")
+            raise RoutingError(N_("类别不存在"), "category", 404)
         if wanted:
             found = await Unit.select(Unit.id).where(
                 Unit.id.is_in(wanted) & Unit.kind.is_in(list(DUTY_KINDS)) & (Unit.active == True)

@@ -170,7 +170,8 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
     """The one answer to a service's refusal, in the reader's language (``exc.message`` translates)."""
     handler = request.scope.get("route_handler")
     reshow: FormPage | None = (handler.opt or {}).get(FORM) if handler is not None else None
-    if reshow is not None and request.method == "POST" and exc.status not in (403, 404):
+    # A 404 means the thing is gone: there is no form to show again.
+    if reshow is not None and request.method == "POST" and exc.status != 404:
         return _RenderedLater(lambda: reshow(request, exc))
     status = exc.status if 400 <= exc.status < 600 else 400
     headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else {}
