@@ -61,7 +61,7 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _error_page(request: Request, status: int, detail: str, extra_headers: dict[str, str] | None = None) -> Response:
+def error_page(request: Request, status: int, detail: str, extra_headers: dict[str, str] | None = None) -> Response:
     headers = dict(extra_headers or {})
     detail = _(detail)  # a message id (a service's, a guard's) in the reader's language; translated text stays
     if _wants_json(request):
@@ -95,7 +95,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         log.error("http error %s on %s: %s", status, request.url.path, exc.detail)
         detail = N_("系统暂时无法处理，请稍后再试。")
     headers = dict(exc.headers or {})
-    return _error_page(request, status, str(detail), headers)
+    return error_page(request, status, str(detail), headers)
 
 
 def not_authorized_handler(request: Request, exc: NotAuthorizedException) -> Response:
@@ -124,20 +124,20 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     if isinstance(exc, UnicodeDecodeError):
         # Bytes that are not UTF-8 in a form field (raised while the CSRF check or a handler parses the form).
         log.warning("undecodable form on %s %s", request.method, request.url.path)
-        return _error_page(request, 400, N_("提交的内容格式不正确，请检查后重试。"))
+        return error_page(request, 400, N_("提交的内容格式不正确，请检查后重试。"))
     down = _service_unavailable(exc)
     if down is not None:
         # Redis or the database is unreachable (a restart, an outage): say so and when to come back, not a 500.
         log.error("%s unavailable on %s %s: %r", down, request.method, request.url.path, exc)
-        return _error_page(request, 503, _("系统正在恢复，请稍后再试。您填写的内容没有丢失，可返回后重新提交。"),
+        return error_page(request, 503, _("系统正在恢复，请稍后再试。您填写的内容没有丢失，可返回后重新提交。"),
                            {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
     if _refused_by_database(exc):
         log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
         if _out_of_range_path_id(request):
-            return _error_page(request, 404, N_("您要找的页面不存在或已被移除。"))
-        return _error_page(request, 400, N_("提交的内容包含无法保存的数字或字符，请检查后重试。"))
+            return error_page(request, 404, N_("您要找的页面不存在或已被移除。"))
+        return error_page(request, 400, N_("提交的内容包含无法保存的数字或字符，请检查后重试。"))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, N_("系统暂时无法处理，请稍后再试。"))
+    return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR, N_("系统暂时无法处理，请稍后再试。"))
 
 
 # ---------------------------------------------------------------- refusals of the services (DomainError)
@@ -175,4 +175,4 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
         return _RenderedLater(lambda: reshow(request, exc))
     status = exc.status if 400 <= exc.status < 600 else 400
     headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else {}
-    return _error_page(request, status, exc.message, headers)
+    return error_page(request, status, exc.message, headers)
