@@ -71,7 +71,7 @@ def nearby_sql(category_id: int, lat: float, lon: float, *, exclude_id: int | No
 
 
 class SupportError(RequestError):
-    pass
+    status = 403  # who may say "我也遇到了" on which request: a refusal of the action, not of a field
 
 
 async def support_count(request_id: int) -> int:

@@ -141,7 +141,7 @@ class FormErrors(WishError):
     """Several field errors at once (a form to re-show)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(next(iter(errors.values())), next(iter(errors)))
+        super().__init__(next(iter(errors.values())), next(iter(errors)), fields=errors)
         self.errors = errors
 
 
