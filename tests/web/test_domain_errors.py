@@ -30,7 +30,7 @@ async def test_a_refused_form_is_shown_again_in_english(client) -> None:
     assert '<html lang="en"' in r.text
     assert 'data-testid="error"' in r.text and "An escalation needs a reason" in r.text
     assert "上报必须填写理由" not in r.text
-    assert 'action="/staff/requests/%d/escalate"' % req.id in r.text  # the form itself, ready to send again
+    assert f'action="/staff/requests/{req.id}/escalate"' in r.text  # the form itself, ready to send again
     assert await state(req.id) == before and await Event.count().where(Event.request == req.id) == events
 
 
