@@ -171,7 +171,7 @@ class WishController(Controller):
             wish_id = await service.create_wish(_viewer(request), _wish_input(fields), files,
                                                 submit=fields.get("action") != "draft")
         except FormErrors as exc:
-            return await self._form_page(request, wish_id=None, form=fields, errors=exc.errors, status=400)
+            return await self._form_page(request, wish_id=None, form=fields, errors=exc.field_errors(), status=400)
         except WishError as exc:
             return await self._form_page(request, wish_id=None, form=fields, errors={exc.field or "title": exc.message},
                                          status=exc.status)
@@ -200,7 +200,7 @@ class WishController(Controller):
         except service.NotFound as exc:
             raise _not_found(exc) from exc
         except (FormErrors, WishError) as exc:
-            errors = exc.errors if isinstance(exc, FormErrors) else {exc.field or "title": exc.message}
+            errors = exc.field_errors("title")
             try:
                 v = await service.view_wish(viewer, wish_id)
             except service.NotFound as nf:  # someone else's unpublished wish: it does not exist for this viewer
