@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; run by the request service)
 from backend.accounts.controllers import SignInController
 from backend.db import engine
+from backend.errors import DomainError
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
 from backend.learning.controllers import LearningAdminController, LearningController
@@ -38,17 +39,19 @@ from backend.ratings.controllers import RatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
 from backend.requests.photos.controllers import RequestPhotoController
+from backend.routing.action_controllers import RoutingActionsController
+from backend.routing.admin_controllers import RoutingAdminController
 from backend.routing.attribute_controllers import CategoryAttributesController
-from backend.routing.controllers import (
-    CommandCenterController,
-    RoutingActionsController,
-    RoutingAdminController,
-    StreetController,
-)
+from backend.routing.queue_controllers import CommandCenterController, StreetController
 from backend.settings import ROOT, check_startup, get_settings
 from backend.stats.controllers import DashboardController, PublicStatsController
 from backend.web.auth import ViewerMiddleware
-from backend.web.errors import http_exception_handler, internal_error_handler, not_authorized_handler
+from backend.web.errors import (
+    domain_error_handler,
+    http_exception_handler,
+    internal_error_handler,
+    not_authorized_handler,
+)
 from backend.web.headers import security_headers_middleware
 from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
@@ -154,6 +157,7 @@ def create_app() -> Litestar:
         before_request=set_locale,
         exception_handlers={
             NotAuthorizedException: not_authorized_handler,
+            DomainError: domain_error_handler,  # every service's refusal: the form again, the 4xx page or fragment
             HTTPException: http_exception_handler,
             Exception: internal_error_handler,
         },

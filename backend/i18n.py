@@ -103,7 +103,41 @@ def extract_messages() -> dict[str, list[tuple[str, int]]]:
                 found.setdefault(msgid, []).append((filename, lineno))
     for msgid, (file, line, _english) in data_labels().items():
         found.setdefault(msgid, []).append((file, line))
+    for msgid, (file, line) in service_messages().items():
+        found.setdefault(msgid, []).append((file, line))
     return found
+
+
+# The refusals services raise (backend/errors.py's DomainError and its subclasses) carry message ids:
+# ``raise WishError("只有心愿的发布人可以提交审核")`` is extracted like ``_("…")`` and translated when shown.
+_ERROR_CALL = re.compile(r"^(\w*Error|NotAllowed|InvalidState|StaleVersion|NotFound)$")
+
+
+def service_messages() -> dict[str, tuple[str, int]]:
+    """msgid → (file, line) of every Chinese literal given as the message of a raised domain error."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    out: dict[str, tuple[str, int]] = {}
+    for file in sorted((root / "backend").rglob("*.py")):
+        if "piccolo_migrations" in file.parts:
+            continue
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Raise) or not isinstance(node.exc, ast.Call):
+                continue
+            call = node.exc
+            name = call.func.id if isinstance(call.func, ast.Name) else (
+                call.func.attr if isinstance(call.func, ast.Attribute) else "")
+            if not _ERROR_CALL.match(name) or not call.args:
+                continue
+            first = call.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str) and _CJK.search(first.value):
+                out.setdefault(first.value, (str(file.relative_to(root)), first.lineno))
+    return out
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -21,6 +21,7 @@ from backend.accounts import throttle
 from backend.accounts.sms import SmsError, get_gateway
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.i18n import gettext
 from backend.organisation.tables import Unit
 from backend.redis import hit, redis_client
@@ -44,12 +45,11 @@ ROLE_LABELS: dict[str, str] = {
 DISTRICT_WIDE_ROLES = {Role.dispatcher.value, Role.assessor.value, Role.admin.value}
 
 
-class AuthError(Exception):
+class AuthError(DomainError):
     """A refused sign-in step, with a message for the user."""
 
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, retry_after: int | None = None, **params: object) -> None:
+        super().__init__(message, status=429 if retry_after else None, **params)
         self.retry_after = retry_after
 
 

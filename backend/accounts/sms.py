@@ -26,14 +26,18 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from backend.errors import DomainError
+
 log = logging.getLogger("qungong.sms")
 
 # The messages we send, by purpose: a one-time code, and the two notices that matter to a resident.
 PURPOSES = ("code", "resolved", "reopened")
 
 
-class SmsError(Exception):
+class SmsError(DomainError):
     """A message that was not sent (after the retry), or was refused before sending (daily cap)."""
+
+    status = 503
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)

@@ -10,10 +10,12 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.response import Redirect
 
 from backend.accounts.service import Viewer
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.knowledge import search, service
-from backend.knowledge.service import CATEGORIES, STATE_LABELS, STATUS_LABELS, KbError
+from backend.knowledge.service import CATEGORIES, STATE_LABELS, STATUS_LABELS
 from backend.organisation.tables import Unit
+from backend.web.errors import FORM, error_page
 from backend.web.forms import form_int
 from backend.web.guards import staff_only, viewer_of
 from backend.web.render import page
@@ -21,14 +23,6 @@ from backend.web.render import page
 MAX_FIELD = 6000
 search.segmenter()  # load the word dictionary when the app starts, not on a resident's first keystroke
 LABELS = {"categories": CATEGORIES, "state_labels": STATE_LABELS, "status_labels": STATUS_LABELS}
-
-
-def _raise(exc: KbError) -> None:
-    if exc.status == 404:
-        raise NotFoundException(exc.message) from exc
-    if exc.status == 403:
-        raise PermissionDeniedException(exc.message) from exc
-    raise HTTPException(status_code=exc.status, detail=exc.message) from exc
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -71,10 +65,7 @@ class KnowledgeController(Controller):
 
     @get("/{entry_id:int}")
     async def entry(self, request: Request, entry_id: int, s: str = "", thanks: str = "", served: str = "") -> Response:
-        try:
-            e = await service.public_entry(entry_id)
-        except KbError as exc:
-            _raise(exc)
+        e = await service.public_entry(entry_id)
         share = str(request.base_url).rstrip("/") + f"/kb/{entry_id}"
         return page(request, "knowledge/entry.html",
                     {"e": e, "share_url": share, "search_id": form_int(s), "thanks": thanks, "served": served == "1",
@@ -85,10 +76,7 @@ class KnowledgeController(Controller):
         f = await _fields(request)
         if f.get("helpful") not in ("1", "0"):
             raise HTTPException(status_code=400, detail=_("请选择“有帮助”或“没帮助”"))
-        try:
-            await service.feedback(entry_id, f["helpful"] == "1", form_int(f.get("s")))
-        except KbError as exc:
-            _raise(exc)
+        await service.feedback(entry_id, f["helpful"] == "1", form_int(f.get("s")))
         return Redirect(f"/kb/{entry_id}?thanks={'yes' if f['helpful'] == '1' else 'no'}", status_code=303)
 
     # ------------------------------------------------------------ the report form
@@ -106,10 +94,7 @@ class KnowledgeController(Controller):
         entry_id = form_int(f.get("entry_id"))
         if entry_id is None:
             raise HTTPException(status_code=400, detail=_("缺少知识条目"))
-        try:
-            await service.record_self_served(entry_id, f.get("question", ""), viewer_of(request))
-        except KbError as exc:
-            _raise(exc)
+        await service.record_self_served(entry_id, f.get("question", ""), viewer_of(request))
         target = f"/kb/{entry_id}?served=1"
         if request.headers.get("hx-request") == "true":  # the button under the report form: leave the form
             return Response("", status_code=200, headers={"HX-Redirect": target})
@@ -136,6 +121,23 @@ async def _owner_choices(viewer: Viewer) -> list[dict[str, Any]]:
     return await q
 
 
+async def entry_form_again(request: Request, exc: DomainError) -> Response:
+    """The entry form with the service's refusal (editing: a 403 is the page saying who may edit)."""
+    entry_id = request.path_params.get("entry_id")
+    if exc.status == 403 and entry_id is not None:
+        return error_page(request, exc.status, exc.message)
+    viewer = _staff(request)
+    entry = await service.get_entry(entry_id) if entry_id is not None else None
+    return await KnowledgeStaffController._form(request, viewer, await _fields(request), entry=entry,
+                                                errors=exc.field_errors(), status=exc.status)
+
+
+async def synonyms_again(request: Request, exc: DomainError) -> Response:
+    terms = (await _fields(request)).get("terms", "")[:300]
+    return page(request, "knowledge/synonyms.html",
+                {"groups": await service.synonym_groups(), "error": exc.message, "terms": terms}, status_code=400)
+
+
 class KnowledgeStaffController(Controller):
     path = "/kb/manage"
     guards = [staff_only]
@@ -149,7 +151,8 @@ class KnowledgeStaffController(Controller):
             "flagged": await service.flagged_for_owner(units), "queue": await service.review_queue(viewer),
             "is_cc": service.is_command_center(viewer), **LABELS})
 
-    async def _form(self, request: Request, viewer: Viewer, form: dict[str, Any], *, entry: dict | None = None,
+    @staticmethod
+    async def _form(request: Request, viewer: Viewer, form: dict[str, Any], *, entry: dict | None = None,
                     errors: dict[str, str] | None = None, status: int = 200) -> Response:
         return page(request, "knowledge/form.html", {
             "form": form, "entry": entry, "errors": errors or {}, "owners": await _owner_choices(viewer), **LABELS,
@@ -167,25 +170,19 @@ class KnowledgeStaffController(Controller):
             form |= await service.draft_from_request(viewer, req_id)
         return await self._form(request, viewer, form)
 
-    @post("/new")
+    @post("/new", opt={FORM: entry_form_again})
     async def create(self, request: Request) -> Response:
         viewer = _staff(request)
         f = await _fields(request)
         data = service.parse_entry(f)
         if data.errors:
             return await self._form(request, viewer, f, errors=data.errors, status=400)
-        try:
-            entry_id = await service.create_entry(viewer, data, submit=f.get("action") == "submit",
-                                                  from_request=form_int(f.get("from_request")))
-        except KbError as exc:
-            return await self._form(request, viewer, f, errors={exc.field or "form": exc.message}, status=exc.status)
+        entry_id = await service.create_entry(viewer, data, submit=f.get("action") == "submit",
+                                              from_request=form_int(f.get("from_request")))
         return Redirect(f"/kb/manage/{entry_id}", status_code=303)
 
     async def _entry(self, viewer: Viewer, entry_id: int) -> dict[str, Any]:
-        try:
-            entry = await service.get_entry(entry_id)
-        except KbError as exc:
-            _raise(exc)
+        entry = await service.get_entry(entry_id)
         if not (service.can_edit(viewer, entry["owner_unit"]) or service.is_command_center(viewer)):
             raise PermissionDeniedException(_("只有负责单位和审核人可以查看此条目的内部信息"))
         return entry
@@ -212,7 +209,7 @@ class KnowledgeStaffController(Controller):
         form = service.version_content(latest) | {"owner_unit": entry["owner_unit"], "review_by": entry["review_by"]}
         return await self._form(request, viewer, form, entry=entry)
 
-    @post("/{entry_id:int}/edit")
+    @post("/{entry_id:int}/edit", opt={FORM: entry_form_again})
     async def edit(self, request: Request, entry_id: int) -> Response:
         viewer = _staff(request)
         entry = await self._entry(viewer, entry_id)
@@ -220,22 +217,13 @@ class KnowledgeStaffController(Controller):
         data = service.parse_entry(f)
         if data.errors:
             return await self._form(request, viewer, f, entry=entry, errors=data.errors, status=400)
-        try:
-            await service.edit_entry(viewer, entry_id, data, submit=f.get("action") == "submit")
-        except KbError as exc:
-            if exc.status == 403:
-                _raise(exc)
-            return await self._form(request, viewer, f, entry=entry, errors={exc.field or "form": exc.message},
-                                    status=exc.status)
+        await service.edit_entry(viewer, entry_id, data, submit=f.get("action") == "submit")
         return Redirect(f"/kb/manage/{entry_id}", status_code=303)
 
     @post("/{entry_id:int}/versions/{number:int}/submit")
     async def submit(self, request: Request, entry_id: int, number: int) -> Response:
         viewer = _staff(request)
-        try:
-            await service.submit_for_review(viewer, entry_id, number)
-        except KbError as exc:
-            _raise(exc)
+        await service.submit_for_review(viewer, entry_id, number)
         return Redirect(f"/kb/manage/{entry_id}", status_code=303)
 
     @post("/{entry_id:int}/versions/{number:int}/review")
@@ -244,19 +232,13 @@ class KnowledgeStaffController(Controller):
         f = await _fields(request)
         if f.get("decision") not in ("approve", "reject"):
             raise HTTPException(status_code=400, detail=_("请选择“发布”或“退回”"))
-        try:
-            await service.review(viewer, entry_id, number, approve=f["decision"] == "approve", note=f.get("note", ""))
-        except KbError as exc:
-            _raise(exc)
+        await service.review(viewer, entry_id, number, approve=f["decision"] == "approve", note=f.get("note", ""))
         return Redirect(f"/kb/manage/{entry_id}", status_code=303)
 
     @post("/{entry_id:int}/withdraw")
     async def withdraw(self, request: Request, entry_id: int) -> Response:
         viewer = _staff(request)
-        try:
-            await service.withdraw(viewer, entry_id)
-        except KbError as exc:
-            _raise(exc)
+        await service.withdraw(viewer, entry_id)
         return Redirect(f"/kb/manage/{entry_id}", status_code=303)
 
     # ------------------------------------------------------------ handlers answering a consultation
@@ -274,10 +256,7 @@ class KnowledgeStaffController(Controller):
     async def from_request(self, request: Request, request_id: int) -> Response:
         """"Save this answer to the knowledge base": a draft the handler completes and sends for review."""
         viewer = _staff(request)
-        try:
-            entry_id = await service.save_answer_as_draft(viewer, request_id)
-        except KbError as exc:
-            _raise(exc)
+        entry_id = await service.save_answer_as_draft(viewer, request_id)
         return Redirect(f"/kb/manage/{entry_id}/edit", status_code=303)
 
     # ------------------------------------------------------------ command center
@@ -304,16 +283,11 @@ class KnowledgeStaffController(Controller):
             raise PermissionDeniedException(_("同义词词典由管理员和指挥中心维护"))
         return viewer
 
-    @post("/synonyms")
+    @post("/synonyms", opt={FORM: synonyms_again})
     async def add_synonyms(self, request: Request) -> Response:
         viewer = self._synonym_admin(request)
         f = await _fields(request)
-        try:
-            await service.add_synonyms(viewer, f.get("terms", ""))
-        except KbError as exc:
-            return page(request, "knowledge/synonyms.html", {
-                "groups": await service.synonym_groups(), "error": exc.message, "terms": f.get("terms", "")[:300]},
-                status_code=400)
+        await service.add_synonyms(viewer, f.get("terms", ""))
         return Redirect("/kb/manage/synonyms", status_code=303)
 
     @post("/synonyms/{group_id:int}/delete")

@@ -14,6 +14,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import on_commit, utcnow, write_transaction
+from backend.errors import DomainError
 from backend.i18n import N_, _
 from backend.knowledge import search
 from backend.knowledge.tables import (
@@ -59,12 +60,9 @@ REVIEW_DEFAULT_DAYS = 365
 GOOD_COVERAGE = 0.6  # the best hit must contain this share of the question's words to count as a good answer
 
 
-class KbError(Exception):
+class KbError(DomainError):
     def __init__(self, message: str, status: int = 400, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
+        super().__init__(message, field or None, status)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.settings import get_settings
 
@@ -22,14 +23,11 @@ LETTERS = "ABCDEFGH"
 GRACE_SECONDS = 2.0
 
 
-class LearningError(Exception):
+class LearningError(DomainError):
     """A refused action with a message for the person (and the field it concerns, on forms)."""
 
     def __init__(self, message: str, status: int = 400, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
+        super().__init__(message, field, status)
 
 
 def now_or(now: datetime | None) -> datetime:

@@ -44,10 +44,6 @@ def _viewer(request: Request) -> Viewer:
     return viewer
 
 
-def _refused(exc: LearningError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=exc.message)
-
-
 async def _fields(request: Request) -> tuple[dict[str, str], dict[str, list[str]], bytes]:
     """Single values (trimmed to a sane length), multi-valued fields, and the bytes of an uploaded file."""
     form = await request.form()
@@ -96,10 +92,7 @@ class LearningController(Controller):
 
     @get("/practice")
     async def practice_page(self, request: Request, reported: str = "") -> Response:
-        try:
-            st = await practice.state(_viewer(request))
-        except LearningError as exc:
-            raise _refused(exc) from None
+        st = await practice.state(_viewer(request))
         return page(request, "learning/practice.html", {"st": st, "reported": reported == "1", **LABELS})
 
     @post("/practice")
@@ -111,7 +104,7 @@ class LearningController(Controller):
             result = await practice.answer(viewer, qid or 0, multi.get("choice", []), single.get("answer", ""))
         except LearningError as exc:
             if exc.status in (403, 404):
-                raise _refused(exc) from None
+                raise  # the one handler: its 403/404 page
             st = await practice.state(viewer)
             return page(request, "learning/practice.html", {"st": st, "error": exc.message, **LABELS},
                         status_code=exc.status)
@@ -121,29 +114,20 @@ class LearningController(Controller):
     @post("/questions/{question_id:int}/report")
     async def report(self, request: Request, question_id: int) -> Response:
         single, _multi, _upload = await _fields(request)
-        try:
-            await bank.report_question(_viewer(request), question_id, single.get("reason", ""))
-        except LearningError as exc:
-            raise _refused(exc) from None
+        await bank.report_question(_viewer(request), question_id, single.get("reason", ""))
         return Redirect("/learning/practice?reported=1", status_code=303)
 
     @get("/history")
     async def history(self, request: Request) -> Response:
         viewer = _viewer(request)
-        try:
-            require_member(viewer)
-        except LearningError as exc:
-            raise _refused(exc) from None
+        require_member(viewer)
         return page(request, "learning/history.html", {"practice": await practice.history(viewer),
                                                        "attempts": await competition.member_history(viewer)})
 
     # ------------------------------------------------------------ competitions
 
     async def _visible(self, viewer: Viewer, competition_id: int) -> dict[str, Any]:
-        try:
-            comp = await competition.get(competition_id)
-        except LearningError as exc:
-            raise _refused(exc) from None
+        comp = await competition.get(competition_id)
         if is_department(viewer):
             return comp
         if not is_member(viewer):
@@ -163,11 +147,8 @@ class LearningController(Controller):
 
     async def _play(self, request: Request, viewer: Viewer, competition_id: int, *, error: str | None = None,
                     status: int = 200) -> Response:
-        try:
-            st = await competition.play_state(viewer, competition_id)
-            review = await competition.review(viewer, competition_id)
-        except LearningError as exc:
-            raise _refused(exc) from None
+        st = await competition.play_state(viewer, competition_id)
+        review = await competition.review(viewer, competition_id)
         rank = None
         if st.attempt is not None and st.question is None:
             rows = await fetch_tuples(
@@ -191,7 +172,7 @@ class LearningController(Controller):
             await competition.start(viewer, competition_id)
         except LearningError as exc:
             if exc.status in (403, 404):
-                raise _refused(exc) from None
+                raise  # the one handler: its 403/404 page
             return await self._play(request, viewer, competition_id, error=exc.message, status=exc.status)
         return Redirect(f"/learning/competitions/{competition_id}/play", status_code=303)
 
@@ -204,7 +185,7 @@ class LearningController(Controller):
                                                multi.get("choice", []), single.get("answer", ""))
         except LearningError as exc:
             if exc.status in (403, 404):
-                raise _refused(exc) from None
+                raise  # the one handler: its 403/404 page
             return await self._play(request, viewer, competition_id, error=exc.message, status=exc.status)
         suffix = "?late=1" if outcome.timed_out else ""
         return Redirect(f"/learning/competitions/{competition_id}/play{suffix}", status_code=303)
@@ -253,10 +234,7 @@ class LearningAdminController(Controller):
     @post("/questions/{question_id:int}/active")
     async def toggle(self, request: Request, question_id: int) -> Response:
         single, _multi, _upload = await _fields(request)
-        try:
-            await bank.set_active(_viewer(request), question_id, single.get("active") == "1")
-        except LearningError as exc:
-            raise _refused(exc) from None
+        await bank.set_active(_viewer(request), question_id, single.get("active") == "1")
         return Redirect("/staff/learning", status_code=303)
 
     @get("/template.xlsx")
@@ -286,10 +264,7 @@ class LearningAdminController(Controller):
     @post("/reports/{report_id:int}/resolve")
     async def resolve(self, request: Request, report_id: int) -> Response:
         single, _multi, _upload = await _fields(request)
-        try:
-            await bank.resolve_report(_viewer(request), report_id, single.get("deactivate") == "1")
-        except LearningError as exc:
-            raise _refused(exc) from None
+        await bank.resolve_report(_viewer(request), report_id, single.get("deactivate") == "1")
         return Redirect("/staff/learning/reports", status_code=303)
 
     # ------------------------------------------------------------ competitions
@@ -340,10 +315,7 @@ class LearningAdminController(Controller):
 
     @get("/competitions/{competition_id:int}/export.xlsx")
     async def export(self, competition_id: int) -> Response:
-        try:
-            comp = await competition.get(competition_id)
-        except LearningError as exc:
-            raise _refused(exc) from None
+        comp = await competition.get(competition_id)
         data = leaderboard.export_xlsx(comp, await leaderboard.individual(competition_id, None),
                                        await leaderboard.branches(competition_id))
         return Response(data, media_type=XLSX,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import aware, utcnow
+from backend.errors import DomainError
 from backend.i18n import N_, gettext
 from backend.lights.tables import Explanation, LightClock
 from backend.organisation.tables import Unit
@@ -31,11 +32,9 @@ MIN_N = 5  # a unit with fewer counted accept clocks is shown but not ranked (on
 SMALL_SAMPLE_NOTE = N_("计入的受理计时少于 {n} 个的单位标为“样本不足”，不参与排名。")
 
 
-class AssessError(Exception):
+class AssessError(DomainError):
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass
@@ -64,17 +63,17 @@ def parse_period(year: str | None, start: str | None, end: str | None) -> Period
             s = date.fromisoformat(str(start))
             e = date.fromisoformat(str(end))
         except ValueError:
-            raise AssessError("请填写有效的起止日期（如 2026-01-01）") from None
+            raise AssessError(N_("请填写有效的起止日期（如 2026-01-01）")) from None
         if e < s:
-            raise AssessError("结束日期不能早于开始日期")
+            raise AssessError(N_("结束日期不能早于开始日期"))
         return Period(s, e)
     if year:
         try:
             y = int(year)
         except ValueError:
-            raise AssessError("请填写有效的年份") from None
+            raise AssessError(N_("请填写有效的年份")) from None
         if not (2000 <= y <= 2100):
-            raise AssessError("请填写有效的年份")
+            raise AssessError(N_("请填写有效的年份"))
         return Period(date(y, 1, 1), date(y, 12, 31))
     today = utcnow().astimezone(ZoneInfo(get_settings().timezone)).date()
     return Period(date(today.year, 1, 1), date(today.year, 12, 31))
@@ -169,11 +168,11 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
     root_id = root_id or await default_root(viewer)
     root = await Unit.select().where(Unit.id == (root_id or 0)).first()
     if root is None:
-        raise AssessError("单位不存在", 404)
+        raise AssessError(N_("单位不存在"), 404)
     if not can_assess(viewer, root["path"]):
-        raise AssessError("您只能查看本单位及下级单位的考核", 403)
+        raise AssessError(N_("您只能查看本单位及下级单位的考核"), 403)
     if kind and kind not in KIND_FILTERS:
-        raise AssessError("单位类型无效")
+        raise AssessError(N_("单位类型无效"))
     units = await Unit.select(Unit.id, Unit.name, Unit.kind, Unit.path, Unit.depth, Unit.parent).where(
         Unit.path.like(root["path"] + "%")).order_by(Unit.path)
     if kind:

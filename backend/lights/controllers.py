@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect
 
 from backend.accounts.tables import Role
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.lights import assess, service
-from backend.lights.rules import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS, LightError
+from backend.lights.rules import CLOCK_LABELS, COLOR_LABELS, STAGE_LABELS
 from backend.organisation.service import is_command_center_staff
 from backend.routing.tables import Category
 from backend.settings import get_settings
+from backend.web.errors import FORM
 from backend.web.guards import admin_only, roles, staff_only, viewer_of
 from backend.web.render import page
 
@@ -48,6 +51,29 @@ def local_input(value: Any) -> datetime | None:
     return naive.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class RuleForm:
+    """A light rule as the admin typed it; the service reads the hours and office hours (and refuses them)."""
+
+    category: int | None
+    stage: str
+    yellow_hours: Any
+    red_hours: Any
+    clock: str
+    office_hours: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> RuleForm:
+        return cls(category=_int(data.get("category")), stage=str(data.get("stage", "")),
+                   yellow_hours=data.get("yellow_hours"), red_hours=data.get("red_hours"),
+                   clock=str(data.get("clock", "")), office_hours=str(data.get("office_hours", "")))
+
+
+async def rules_again(request: Request, exc: DomainError) -> Response:
+    return await LightRulesController._page(request, dict(await request.form()), exc.field_errors(),
+                                            status=exc.status)
+
+
 class LightRulesController(Controller):
     path = "/admin/lights"
     guards = [admin_only]
@@ -56,22 +82,20 @@ class LightRulesController(Controller):
     async def rules(self, request: Request) -> Response:
         return await self._page(request, {}, {})
 
-    async def _page(self, request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+    @staticmethod
+    async def _page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
         categories = await Category.select(Category.id, Category.name).where(Category.active == True).order_by(
             Category.sort)
         return page(request, "lights/rules.html", {"rules": await service.list_rules(), "categories": categories,
                                                    "form": form, "errors": errors, **LABELS}, status_code=status)
 
-    @post("/")
+    @post("/", opt={FORM: rules_again})
     async def save(self, request: Request, data: Form) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
-        try:
-            await service.save_rule(viewer, category_id=_int(data.get("category")), stage=str(data.get("stage", "")),
-                                    yellow_hours=data.get("yellow_hours"), red_hours=data.get("red_hours"),
-                                    clock=str(data.get("clock", "")), office_hours=str(data.get("office_hours", "")))
-        except LightError as exc:
-            return await self._page(request, data, {exc.field or "form": exc.message}, status=exc.status)
+        form = RuleForm.of(data)
+        await service.save_rule(viewer, category_id=form.category, stage=form.stage, yellow_hours=form.yellow_hours,
+                                red_hours=form.red_hours, clock=form.clock, office_hours=form.office_hours)
         return Redirect("/admin/lights?saved=1", status_code=303)
 
     @post("/{rule_id:int}/delete")
@@ -80,6 +104,12 @@ class LightRulesController(Controller):
         assert viewer is not None
         await service.delete_rule(viewer, rule_id)
         return Redirect("/admin/lights", status_code=303)
+
+
+async def explanation_again(request: Request, exc: DomainError) -> Response:
+    """The explanation page with the refused form's message and what was typed."""
+    return await LightsController._detail(request, request.path_params["expl_id"], dict(await request.form()),
+                                          exc.field_errors(), exc.status)
 
 
 class LightsController(Controller):
@@ -106,7 +136,8 @@ class LightsController(Controller):
         lists = await service.explanations_for(viewer)
         return page(request, "lights/explanations.html", {**lists, "status_labels": STATUS_LABELS, **LABELS})
 
-    async def _detail(self, request: Request, expl_id: int, form: dict | None = None, errors: dict | None = None,
+    @staticmethod
+    async def _detail(request: Request, expl_id: int, form: dict | None = None, errors: dict | None = None,
                       status: int = 200) -> Response:
         viewer = viewer_of(request)
         ex = await service.explanation(expl_id)
@@ -128,15 +159,10 @@ class LightsController(Controller):
         return await self._detail(request, expl_id)
 
     async def _act(self, request: Request, expl_id: int, data: dict, action: Any) -> Response:
-        try:
-            await action()
-        except LightError as exc:
-            if exc.status == 404:
-                raise NotFoundException(exc.message) from None
-            return await self._detail(request, expl_id, data, {exc.field or "form": exc.message}, exc.status)
+        await action()  # LightError: the explanation page again (explanation_again), or a 404 when it is gone
         return Redirect(f"/lights/explanations/{expl_id}", status_code=303)
 
-    @post("/lights/explanations/{expl_id:int}/submit")
+    @post("/lights/explanations/{expl_id:int}/submit", opt={FORM: explanation_again})
     async def submit(self, request: Request, expl_id: int, data: Form) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
@@ -144,14 +170,14 @@ class LightsController(Controller):
             expl_id, viewer, reason=data.get("reason"), measures=data.get("measures"),
             promised_at=local_input(data.get("promised_at"))))
 
-    @post("/lights/explanations/{expl_id:int}/review")
+    @post("/lights/explanations/{expl_id:int}/review", opt={FORM: explanation_again})
     async def review(self, request: Request, expl_id: int, data: Form) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
         return await self._act(request, expl_id, data, lambda: service.review_explanation(
             expl_id, viewer, decision=str(data.get("decision", "")), comment=data.get("comment")))
 
-    @post("/lights/explanations/{expl_id:int}/calls")
+    @post("/lights/explanations/{expl_id:int}/calls", opt={FORM: explanation_again})
     async def call(self, request: Request, expl_id: int, data: Form) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
@@ -168,22 +194,17 @@ class AssessController(Controller):
         viewer = viewer_of(request)
         assert viewer is not None
         q = request.query_params
-        try:
-            period = assess.parse_period(q.get("year"), q.get("start"), q.get("end"))
-            return await assess.assessment(viewer, root_id=_int(q.get("unit")), kind=q.get("kind") or None,
-                                           period=period)
-        except assess.AssessError as exc:
-            if exc.status == 403:
-                raise PermissionDeniedException(exc.message) from None
-            if exc.status == 404:
-                raise NotFoundException(exc.message) from None
-            raise LightError(exc.message) from None
+        # AssessError: its 400/403/404 page, or (on the page itself) the message beside the filters.
+        period = assess.parse_period(q.get("year"), q.get("start"), q.get("end"))
+        return await assess.assessment(viewer, root_id=_int(q.get("unit")), kind=q.get("kind") or None, period=period)
 
     @get("/")
     async def index(self, request: Request) -> Response:
         try:
             result = await self._result(request)
-        except LightError as exc:
+        except assess.AssessError as exc:
+            if exc.status != 400:
+                raise
             return page(request, "lights/assess.html", {"error": exc.message, "q": request.query_params,
                                                         "kinds": assess.KIND_FILTERS}, status_code=400)
         query = str(request.url.query or "")
@@ -195,23 +216,14 @@ class AssessController(Controller):
 
     @get("/export.csv")
     async def csv(self, request: Request) -> Response:
-        try:
-            result = await self._result(request)
-        except LightError as exc:
-            raise _bad(exc.message) from None
+        result = await self._result(request)
         return Response(assess.to_csv(result), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="assessment.csv"'})
 
     @get("/export.xlsx")
     async def xlsx(self, request: Request) -> Response:
-        try:
-            result = await self._result(request)
-        except LightError as exc:
-            raise _bad(exc.message) from None
+        result = await self._result(request)
         return Response(assess.to_xlsx(result),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": 'attachment; filename="assessment.xlsx"'})
 
-
-def _bad(message: str) -> Exception:
-    return ClientException(message)

@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import utcnow, write_transaction
+from backend.errors import DomainError
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, parse_office_hours
 from backend.lights.tables import ClockKind, LightRule
 from backend.routing.tables import Category
@@ -21,14 +22,8 @@ COLOR_LABELS = {"yellow": "黄灯", "red": "红灯"}
 CLOCK_LABELS = {"natural": "自然时间", "working": "工作时间（法定工作日）"}
 
 
-class LightError(Exception):
+class LightError(DomainError):
     """A refused change, with a message for the user and the HTTP status to answer with."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 

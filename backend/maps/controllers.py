@@ -8,21 +8,24 @@ back from the report form's pin through ``/map/place``, which returns the WGS-84
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.maps import service
 from backend.maps.config import map_config
 from backend.organisation.service import is_command_center_staff
 from backend.requests import queries
-from backend.requests.service import STATUS_LABELS, RequestError, can_view
+from backend.requests.service import STATUS_LABELS, can_view
 from backend.requests.tables import Request as Req
+from backend.web.errors import FORM
 from backend.web.guards import staff_only, viewer_of
 from backend.web.render import is_htmx, page
 
@@ -132,10 +135,7 @@ class SupportController(Controller):
         target = f"/p/{code}"
         if viewer is None:
             return self._go(request, f"/login?next={target}")
-        try:
-            await service.support(row["id"], viewer)
-        except RequestError as exc:
-            raise PermissionDeniedException(_(exc.message)) from exc
+        await service.support(row["id"], viewer)  # SupportError: a 403 page (or fragment) saying why
         return self._go(request, target + "?supported=1")
 
     @staticmethod
@@ -143,6 +143,29 @@ class SupportController(Controller):
         if is_htmx(request):
             return Response(content="", status_code=200, headers={"HX-Redirect": url})
         return Redirect(url, status_code=303)
+
+
+@dataclass(frozen=True)
+class DuplicateForm:
+    original: str  # the tracking code of the first report
+    note: str
+    version: int | None
+
+    @classmethod
+    def of(cls, form: Any) -> DuplicateForm:
+        return cls(original=str(form.get("original") or "")[:30], note=str(form.get("note") or ""),
+                   version=_id(form.get("version")))
+
+
+async def duplicate_form_again(request: Request, exc: DomainError) -> Response:
+    """The request page again, with the duplicate form's message (the form keeps the page's shape)."""
+    from backend.requests.controllers import _staff_detail
+
+    viewer = viewer_of(request)
+    assert viewer is not None
+    req = await queries.request_row(request_id=request.path_params["request_id"])
+    assert req is not None
+    return await _staff_detail(request, viewer, req, errors={"duplicate": exc.message}, status=exc.status)
 
 
 class StaffMapController(Controller):
@@ -176,29 +199,13 @@ class StaffMapController(Controller):
         f.end = datetime.combine(e + timedelta(days=1), time(), tz) if e and e < date.max - timedelta(days=1) else None
         return _json(await service.density(viewer, f))
 
-    @post("/requests/{request_id:int}/duplicate")
+    @post("/requests/{request_id:int}/duplicate", opt={FORM: duplicate_form_again})
     async def mark_duplicate(self, request: Request, request_id: int) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
         req = await queries.request_row(request_id=request_id)
         if req is None or not await can_view(viewer, req):
             raise NotFoundException(_("诉求不存在或不在您的范围内"))
-        form = await request.form()
-        version = _id(form.get("version"))
-        try:
-            await service.mark_duplicate(request_id, str(form.get("original") or "")[:30],
-                                         str(form.get("note") or ""), viewer, version)
-        except RequestError as exc:
-            return await _staff_page_with_error(request, request_id, _(exc.message), exc.status)
+        form = DuplicateForm.of(await request.form())
+        await service.mark_duplicate(request_id, form.original, form.note, viewer, form.version)
         return Redirect(f"/staff/requests/{request_id}", status_code=303)
-
-
-async def _staff_page_with_error(request: Request, request_id: int, message: str, status: int) -> Response:
-    """The request page again, with the duplicate form's message (the form keeps the page's shape)."""
-    from backend.requests.controllers import _staff_detail
-
-    viewer = viewer_of(request)
-    assert viewer is not None
-    req = await queries.request_row(request_id=request_id)
-    assert req is not None
-    return await _staff_detail(request, viewer, req, errors={"duplicate": message}, status=status)

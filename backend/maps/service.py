@@ -71,7 +71,7 @@ def nearby_sql(category_id: int, lat: float, lon: float, *, exclude_id: int | No
 
 
 class SupportError(RequestError):
-    pass
+    status = 403  # who may say "我也遇到了" on which request: a refusal of the action, not of a field
 
 
 async def support_count(request_id: int) -> int:
@@ -90,15 +90,15 @@ async def support(request_id: int, viewer: Viewer, *, source: str = SupportSourc
     finished requests.
     """
     if not viewer.is_resident:
-        raise SupportError("只有居民可以表示“我也遇到了”")
+        raise SupportError(N_("只有居民可以表示“我也遇到了”"))
     req = await Request.select(Request.id, Request.reporter, Request.is_public, Request.status).where(
         Request.id == request_id).first()
     if req is None or not req["is_public"]:
-        raise SupportError("诉求不存在或未公开")
+        raise SupportError(N_("诉求不存在或未公开"))
     if req["reporter"] == viewer.id:
-        raise SupportError("这是您自己反映的诉求")
+        raise SupportError(N_("这是您自己反映的诉求"))
     if req["status"] not in OPEN:
-        raise SupportError("该诉求已办结，如问题仍在，请重新反映")
+        raise SupportError(N_("该诉求已办结，如问题仍在，请重新反映"))
     return await _add_support(request_id, viewer.id, source)
 
 
@@ -128,11 +128,11 @@ async def mark_duplicate(request_id: int, original_code: str, note: str, actor: 
     original = await Request.select(Request.id, Request.status, Request.code).where(Request.code == code).first() \
         if code else None
     if original is None:
-        raise RequestError("请填写原诉求的编号（如 YZ2612010001）", "original")
+        raise RequestError(N_("请填写原诉求的编号（如 YZ2612010001）"), "original")
     if original["id"] == request_id:
-        raise RequestError("不能标记为与自己重复", "original")
+        raise RequestError(N_("不能标记为与自己重复"), "original")
     if original["status"] in (Status.withdrawn.value, "duplicate"):
-        raise RequestError("原诉求已撤回或本身是重复诉求，请填写最初的那一件", "original")
+        raise RequestError(N_("原诉求已撤回或本身是重复诉求，请填写最初的那一件"), "original")
     return await transition(request_id, "mark_duplicate", actor, expected_version, note=note,
                             data={"duplicate_of": original["id"], "original_code": original["code"]}, now=now)
 

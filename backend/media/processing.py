@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageFile, ImageOps
 from pillow_heif import register_heif_opener
 
+from backend.errors import DomainError
+from backend.i18n import N_
+
 register_heif_opener()
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is refused, not half-decoded
 
@@ -26,10 +29,8 @@ THUMB_SIDE = 320
 ALLOWED_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
 
 
-class PhotoError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class PhotoError(DomainError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Processed:
 
 def _label(name: str) -> str:
     name = (name or "").strip()[:40]
-    return f"「{name}」" if name else "照片"
+    return f"「{name}」" if name else N_("照片")
 
 
 def _flatten(img: Image.Image) -> Image.Image:
@@ -70,20 +71,21 @@ def process_image(data: bytes, filename: str = "") -> Processed:
     """Check one upload and make its display and thumbnail copies. Raises PhotoError with a message for people."""
     label = _label(filename)
     if len(data) == 0:
-        raise PhotoError(f"{label}是空文件")
+        raise PhotoError(N_("{label}是空文件"), label=label)
     if len(data) > MAX_BYTES:
-        raise PhotoError(f"{label}超过 15 MB，请压缩后再上传")
+        raise PhotoError(N_("{label}超过 15 MB，请压缩后再上传"), label=label)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format or ""
             if fmt not in ALLOWED_FORMATS:
-                raise PhotoError(f"{label}不是支持的图片格式（仅支持 JPEG、PNG、WebP、HEIC）")
+                raise PhotoError(N_("{label}不是支持的图片格式（仅支持 JPEG、PNG、WebP、HEIC）"), label=label)
             width, height = probe.size
             if width * height > MAX_PIXELS or width <= 0 or height <= 0:
-                raise PhotoError(f"{label}的像素尺寸过大（{width}×{height}），无法处理")
+                raise PhotoError(N_("{label}的像素尺寸过大（{width}×{height}），无法处理"), label=label, width=width,
+                                 height=height)
             png_depth = data[24] if fmt == "PNG" and data[:8] == PNG_SIGNATURE and len(data) > 24 else 8
             if probe.mode not in EIGHT_BIT_MODES or png_depth > 8:
-                raise PhotoError(f"{label}是 16 位色深的图片，请转换为普通照片后再上传")
+                raise PhotoError(N_("{label}是 16 位色深的图片，请转换为普通照片后再上传"), label=label)
             probe.verify()
         with Image.open(io.BytesIO(data)) as img:
             if fmt in ("JPEG", "MPO"):
@@ -100,11 +102,11 @@ def process_image(data: bytes, filename: str = "") -> Processed:
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoError(f"{label}的像素尺寸过大，无法处理") from exc
+        raise PhotoError(N_("{label}的像素尺寸过大，无法处理"), label=label) from exc
     except Image.UnidentifiedImageError as exc:
-        raise PhotoError(f"{label}不是支持的图片格式（仅支持 JPEG、PNG、WebP、HEIC）") from exc
+        raise PhotoError(N_("{label}不是支持的图片格式（仅支持 JPEG、PNG、WebP、HEIC）"), label=label) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PhotoError(f"{label}文件不完整或已损坏，请重新选择") from exc
+        raise PhotoError(N_("{label}文件不完整或已损坏，请重新选择"), label=label) from exc
     thumb = display.copy()
     thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
     return Processed(

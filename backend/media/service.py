@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from backend.db import utcnow
+from backend.i18n import N_
 from backend.media.processing import MAX_BYTES, PhotoError, Processed, process_image
 from backend.media.storage import get_storage
 from backend.media.tables import Photo
@@ -71,7 +72,7 @@ def _process_and_store(data: bytes, filename: str) -> StoredPhoto:
 async def store_uploads(files: list[tuple[str, bytes]]) -> list[StoredPhoto]:
     """Process and store every upload, or none: on the first bad file the ones already stored are deleted."""
     if len(files) > MAX_PHOTOS:
-        raise PhotoError(f"最多上传 {MAX_PHOTOS} 张照片（您选择了 {len(files)} 张）")
+        raise PhotoError(N_("最多上传 {max} 张照片（您选择了 {n} 张）"), max=MAX_PHOTOS, n=len(files))
     stored: list[StoredPhoto] = []
     try:
         loop = asyncio.get_running_loop()

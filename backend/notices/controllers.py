@@ -43,14 +43,6 @@ def _viewer(request: Request) -> Viewer:
     return viewer
 
 
-def _http(exc: NoticeError) -> HTTPException:
-    if exc.status == 404:
-        return NotFoundException(exc.message)
-    if exc.status == 403:
-        return PermissionDeniedException(exc.message)
-    return HTTPException(status_code=exc.status, detail=exc.message)
-
-
 async def _form(request: Request) -> tuple[dict[str, str], list[tuple[str, UploadFile]], Any]:
     form = await request.form()
     fields: dict[str, str] = {}
@@ -134,10 +126,7 @@ class NoticesController(Controller):
         number = form_int(raw) if raw else None
         if raw and number is None:
             raise NotFoundException("该版本不存在")
-        try:
-            ctx = await svc.notice_page(viewer, notice_id, number)
-        except NoticeError as exc:
-            raise _http(exc) from None
+        ctx = await svc.notice_page(viewer, notice_id, number)
         ctx["questions"] = await svc.questions_of(viewer, notice_id)
         ctx["asked"] = request.query_params.get("asked") == "1"
         ctx["ask_key"] = secrets.token_hex(16)
@@ -145,10 +134,7 @@ class NoticesController(Controller):
 
     @get("/{notice_id:int}/print")
     async def print_view(self, request: Request, notice_id: int) -> Response:
-        try:
-            ctx = await svc.notice_page(viewer_of(request), notice_id)
-        except NoticeError as exc:
-            raise _http(exc) from None
+        ctx = await svc.notice_page(viewer_of(request), notice_id)
         url = f"{str(request.base_url).rstrip('/')}/notices/{notice_id}"
         buf = io.BytesIO()
         segno.make(url, error="m").save(buf, kind="svg", scale=4, border=2, xmldecl=False, svgns=True,
@@ -166,7 +152,7 @@ class NoticesController(Controller):
             await svc.ask(viewer, notice_id, f.get("question", ""), f.get("consent") in ("1", "on"), key)
         except NoticeError as exc:
             if exc.status != 400:
-                raise _http(exc) from None
+                raise  # the one handler: the 4xx page
             ctx = await svc.notice_page(viewer, notice_id)
             ctx |= {"questions": await svc.questions_of(viewer, notice_id), "ask_error": exc.message,
                     "ask_form": f, "ask_key": secrets.token_hex(16), "asked": False}
@@ -240,17 +226,14 @@ class NoticesController(Controller):
             notice_id = await svc.create_draft(viewer, unit_id, _input(f), await _uploads(files))
         except NoticeError as exc:
             if exc.status in (403, 404):
-                raise _http(exc) from None
+                raise  # the one handler: the 4xx page
             form = dict(f) | {"unit": units[0] if unit_id not in units else unit_id, "type": form_int(f.get("type"))}
             return await self._form_page(request, notice_id=None, form=form, errors={exc.field or "form": exc.message},
                                          status=400)
         return Redirect(f"/notices/{notice_id}/edit?saved=1", status_code=303)
 
     async def _editable(self, request: Request, notice_id: int) -> dict[str, Any]:
-        try:
-            notice = await svc._notice(notice_id)
-        except NoticeError as exc:
-            raise _http(exc) from None
+        notice = await svc._notice(notice_id)
         if not svc.can_manage(_viewer(request), notice["unit"]):
             raise NotFoundException("公开事项不存在")  # other communities' drafts are not even acknowledged
         return notice
@@ -284,7 +267,7 @@ class NoticesController(Controller):
                 return Redirect(f"/notices/{notice_id}", status_code=303)
         except NoticeError as exc:
             if exc.status in (403, 404, 409):
-                raise _http(exc) from None
+                raise  # the one handler: the 4xx page
             return await self._form_page(request, notice_id=notice_id, form=dict(f) | {"type": form_int(
                 f.get("type"))}, errors={exc.field or "form": exc.message}, status=exc.status)
         return Redirect(f"/notices/{notice_id}/edit?saved=1", status_code=303)
@@ -292,10 +275,7 @@ class NoticesController(Controller):
     @post("/{notice_id:int}/correct", guards=[staff_only])
     async def correct(self, request: Request, notice_id: int) -> Response:
         await self._editable(request, notice_id)
-        try:
-            await svc.start_correction(_viewer(request), notice_id)
-        except NoticeError as exc:
-            raise _http(exc) from None
+        await svc.start_correction(_viewer(request), notice_id)
         return Redirect(f"/notices/{notice_id}/edit", status_code=303)
 
     @post("/{notice_id:int}/board-photo", guards=[staff_only])
@@ -305,10 +285,7 @@ class NoticesController(Controller):
         uploads = await _uploads(files, "photo")
         if not uploads:
             raise HTTPException(status_code=400, detail="请选择公开栏照片")
-        try:
-            await svc.add_board_photo(_viewer(request), notice_id, uploads[0])
-        except NoticeError as exc:
-            raise _http(exc) from None
+        await svc.add_board_photo(_viewer(request), notice_id, uploads[0])
         return Redirect(f"/notices/{notice_id}#board", status_code=303)
 
     # ------------------------------------------------------------ the 居务监督委员会
@@ -316,10 +293,7 @@ class NoticesController(Controller):
     @get("/{notice_id:int}/review", guards=[staff_only])
     async def review_form(self, request: Request, notice_id: int) -> Response:
         viewer = _viewer(request)
-        try:
-            notice = await svc._notice(notice_id)
-        except NoticeError as exc:
-            raise _http(exc) from None
+        notice = await svc._notice(notice_id)
         if not svc.can_review(viewer, notice["unit"]):
             raise NotFoundException("公开事项不存在")
         version = await svc.open_version(notice_id)
@@ -337,7 +311,7 @@ class NoticesController(Controller):
             await svc.review(viewer, notice_id, f.get("decision", ""), f.get("comment", ""))
         except NoticeError as exc:
             if exc.status in (403, 404, 409):
-                raise _http(exc) from None
+                raise  # the one handler: the 4xx page
             version = await svc.open_version(notice_id)
             ctx = await svc.notice_page(viewer, notice_id, version["number"] if version else None)
             ctx["problem"] = await svc.privacy_problem(version) if version else None
@@ -397,7 +371,7 @@ class NoticeTypesAdminController(Controller):
             await svc.save_type(_viewer(request), type_id, self._input(f))
         except NoticeError as exc:
             if exc.status == 404:
-                raise _http(exc) from None
+                raise  # the one handler: the 4xx page
             return await self._page(request, {exc.field or "form": exc.message}, f, exc.status, type_id)
         return Redirect("/admin/notice-types?saved=1", status_code=303)
 

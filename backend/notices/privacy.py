@@ -8,6 +8,8 @@ import io
 import re
 from typing import Any
 
+from backend.errors import DomainError
+
 MAX_ROWS = 1000
 MAX_COLS = 30
 MAX_CELL = 200
@@ -21,10 +23,8 @@ ID_RE = re.compile(r"(?<![0-9])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
 MOBILE_RE = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
 
 
-class TableError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class TableError(DomainError, ValueError):
+    pass
 
 
 def _cell(value: Any) -> str:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.organisation.tables import UnitKind
 from backend.settings import get_settings
 
@@ -29,14 +30,8 @@ MAX_FILES = 10
 PAGE_SIZE = 20
 
 
-class NoticeError(Exception):
+class NoticeError(DomainError):
     """A refused change, with a message for the user, the form field and the HTTP status."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 def tz() -> ZoneInfo:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pywebpush import WebPushException, webpush
 
 from backend.db import utcnow
+from backend.errors import DomainError
+from backend.i18n import N_
 from backend.notify.tables import PushSubscription
 from backend.notify.vapid import contact, vapid
 from backend.settings import get_settings
@@ -24,7 +26,7 @@ log = logging.getLogger("qungong.push")
 SEND_JOB = "send_push"
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(DomainError, ValueError):
     """A subscription the browser sent that we cannot use."""
 
 
@@ -47,18 +49,18 @@ def endpoint_allowed(endpoint: str) -> bool:
 
 def parse_subscription(data: Any) -> tuple[str, str, str]:
     if not isinstance(data, dict):
-        raise SubscriptionError("订阅信息格式不正确")
+        raise SubscriptionError(N_("订阅信息格式不正确"))
     endpoint = data.get("endpoint")
     keys = data.get("keys") or {}
     if not isinstance(endpoint, str) or len(endpoint) > 1000 or not endpoint_allowed(endpoint):
-        raise SubscriptionError("订阅地址不正确")
+        raise SubscriptionError(N_("订阅地址不正确"))
     if not isinstance(keys, dict):
-        raise SubscriptionError("订阅密钥缺失")
+        raise SubscriptionError(N_("订阅密钥缺失"))
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     if not isinstance(p256dh, str) or not isinstance(auth, str) or not p256dh or not auth:
-        raise SubscriptionError("订阅密钥缺失")
+        raise SubscriptionError(N_("订阅密钥缺失"))
     if len(p256dh) > 200 or len(auth) > 100:
-        raise SubscriptionError("订阅密钥不正确")
+        raise SubscriptionError(N_("订阅密钥不正确"))
     return endpoint, p256dh, auth
 
 

@@ -6,9 +6,9 @@ not a second write path. No Litestar imports: the controllers turn ApiError into
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
+from backend.errors import DomainError
 from backend.requests.tables import Status
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -43,12 +43,12 @@ UPDATE_STATUSES = {
 }
 
 
-@dataclass
-class ApiError(Exception):
+class ApiError(DomainError):
     """The spec's errors: 404 unknown, 403 key, 400 otherwise (429 when over the rate limit)."""
 
-    status: int
-    errors: list[tuple[str, str]]  # (code, description)
+    def __init__(self, status: int, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors[0][1] if errors else "", status=status)
+        self.errors = errors  # (code, description): the spec's answer, all at once
 
     @classmethod
     def one(cls, status: int, code: str, description: str) -> ApiError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,13 +22,61 @@ from backend.accounts.service import (
     set_party_member,
 )
 from backend.accounts.tables import Account, AccountKind, Membership, Role
-from backend.organisation.service import KIND_LABELS, UnitError, create_unit, unit_tree
+from backend.errors import DomainError
+from backend.i18n import N_
+from backend.i18n import gettext as _
+from backend.organisation.service import KIND_LABELS, create_unit, unit_tree
 from backend.organisation.tables import Unit
+from backend.web.errors import FORM, FormPage
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, roles, viewer_of
 from backend.web.render import page
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@dataclass(frozen=True)
+class UnitForm:
+    name: str
+    kind: str
+    code: str
+    parent: int | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> UnitForm:
+        return cls(name=str(data.get("name", "")), kind=str(data.get("kind", "")), code=str(data.get("code", "")),
+                   parent=form_int(data.get("parent")))
+
+
+@dataclass(frozen=True)
+class StaffForm:
+    username: str
+    name: str
+    password: str
+    public_title: str
+    unit: int | None
+    role: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> StaffForm:
+        return cls(username=str(data.get("username", "")), name=str(data.get("name", "")),
+                   password=str(data.get("password", "")), public_title=str(data.get("public_title", "")),
+                   unit=form_int(data.get("unit")), role=str(data.get("role", "")))
+
+
+async def units_again(request: Request, exc: DomainError) -> Response:
+    return await AdminController._units_page(request, dict(await request.form()), exc.field_errors("name"),
+                                             status=400)
+
+
+def accounts_again(field: str) -> FormPage:
+    """The staff page again with the refusal under ``field`` (the new account's form, or a membership's)."""
+
+    async def reshow(request: Request, exc: DomainError) -> Response:
+        typed = dict(await request.form()) if field == "username" else {}
+        return await AdminController._accounts_page(request, "", typed, {field: exc.message}, status=400)
+
+    return reshow
 
 
 class AdminController(Controller):
@@ -41,26 +90,24 @@ class AdminController(Controller):
     async def units(self, request: Request) -> Response:
         return await self._units_page(request, {}, {})
 
-    async def _units_page(self, request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+    @staticmethod
+    async def _units_page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
         tree = await unit_tree()
         return page(request, "admin/units.html",
                     {"tree": tree, "kinds": KIND_LABELS, "form": form, "errors": errors}, status_code=status)
 
-    @post("/units", guards=[admin_only])
+    @post("/units", guards=[admin_only], opt={FORM: units_again})
     async def create_unit(self, request: Request, data: Form) -> Response:
-        try:
-            await create_unit(name=str(data.get("name", "")), kind=str(data.get("kind", "")),
-                              code=str(data.get("code", "")), parent_id=form_int(data.get("parent")))
-        except UnitError as exc:
-            return await self._units_page(request, data, {exc.field or "name": exc.message}, status=400)
+        form = UnitForm.of(data)
+        await create_unit(name=form.name, kind=form.kind, code=form.code, parent_id=form.parent)
         return Redirect("/admin/units", status_code=303)
 
     @get("/accounts", guards=[admin_only])
     async def accounts(self, request: Request, q: str = "") -> Response:
         return await self._accounts_page(request, q, {}, {})
 
-    async def _accounts_page(self, request: Request, q: str, form: dict, errors: dict,
-                             status: int = 200) -> Response:
+    @staticmethod
+    async def _accounts_page(request: Request, q: str, form: dict, errors: dict, status: int = 200) -> Response:
         query = Account.objects().where(Account.kind == AccountKind.staff.value).order_by(Account.id)
         if q:
             query = query.where(Account.username.ilike(f"%{q}%") | Account.name.ilike(f"%{q}%"))
@@ -76,31 +123,22 @@ class AdminController(Controller):
                     {"staff": staff, "memberships": by_account, "units": units, "roles": ROLE_LABELS,
                      "q": q, "form": form, "errors": errors}, status_code=status)
 
-    @post("/accounts", guards=[admin_only])
+    @post("/accounts", guards=[admin_only], opt={FORM: accounts_again("username")})
     async def create_account(self, request: Request, data: Form) -> Response:
-        unit_id = form_int(data.get("unit"))
-        role = str(data.get("role", ""))
-        if unit_id is None or role not in ROLE_LABELS:
-            return await self._accounts_page(request, "", data, {"unit": "请选择单位和角色"}, status=400)
-        try:
-            acc = await create_staff(username=str(data.get("username", "")), name=str(data.get("name", "")),
-                                     password=str(data.get("password", "")),
-                                     public_title=str(data.get("public_title", "")))
-            await add_membership(acc.id, unit_id, role)
-        except AuthError as exc:
-            return await self._accounts_page(request, "", data, {"username": exc.message}, status=400)
+        form = StaffForm.of(data)
+        if form.unit is None or form.role not in ROLE_LABELS:
+            return await self._accounts_page(request, "", data, {"unit": _("请选择单位和角色")}, status=400)
+        acc = await create_staff(username=form.username, name=form.name, password=form.password,
+                                 public_title=form.public_title)
+        await add_membership(acc.id, form.unit, form.role)
         return Redirect("/admin/accounts", status_code=303)
 
-    @post("/accounts/{account_id:int}/memberships", guards=[admin_only])
+    @post("/accounts/{account_id:int}/memberships", guards=[admin_only], opt={FORM: accounts_again("membership")})
     async def add_member(self, request: Request, account_id: int, data: Form) -> Response:
         unit_id = form_int(data.get("unit"))
-        try:
-            if unit_id is None:
-                raise AuthError("请选择单位")
-            await add_membership(account_id, unit_id, str(data.get("role", "")),
-                                 designated=data.get("designated") == "1")
-        except AuthError as exc:
-            return await self._accounts_page(request, "", {}, {"membership": exc.message}, status=400)
+        if unit_id is None:
+            raise AuthError(N_("请选择单位"))
+        await add_membership(account_id, unit_id, str(data.get("role", "")), designated=data.get("designated") == "1")
         return Redirect("/admin/accounts", status_code=303)
 
     @post("/memberships/{membership_id:int}/delete", guards=[admin_only])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from backend.errors import DomainError
+from backend.i18n import N_
 from backend.organisation.tables import Unit, UnitKind
 
 if TYPE_CHECKING:
@@ -44,11 +46,8 @@ def is_command_center_staff(viewer: Viewer | None) -> bool:
         m.unit_kind == UnitKind.command_center.value and m.role in COMMAND_CENTER_ROLES for m in viewer.memberships)
 
 
-class UnitError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class UnitError(DomainError, ValueError):
+    pass
 
 
 async def create_unit(
@@ -58,19 +57,20 @@ async def create_unit(
     name = name.strip()
     code = code.strip()
     if not name or len(name) > 100:
-        raise UnitError("请填写单位名称（100 字以内）", "name")
+        raise UnitError(N_("请填写单位名称（100 字以内）"), "name")
     if kind not in {k.value for k in UnitKind}:
-        raise UnitError("未知的单位类型", "kind")
+        raise UnitError(N_("未知的单位类型"), "kind")
     if not code or len(code) > 40:
-        raise UnitError("请填写单位代码（40 字以内）", "code")
+        raise UnitError(N_("请填写单位代码（40 字以内）"), "code")
     if await Unit.exists().where(Unit.code == code):
-        raise UnitError("单位代码已存在", "code")
+        raise UnitError(N_("单位代码已存在"), "code")
     parent = await Unit.objects().where(Unit.id == parent_id).first() if parent_id else None
     if parent_id and parent is None:
-        raise UnitError("上级单位不存在", "parent")
+        raise UnitError(N_("上级单位不存在"), "parent")
     parent_kind = parent.kind if parent else None
     if parent_kind not in ALLOWED_PARENT[UnitKind(kind)]:
-        raise UnitError(f"{KIND_LABELS[kind]}不能设在{KIND_LABELS.get(parent_kind or '', '顶层')}之下", "parent")
+        raise UnitError(N_("{kind}不能设在{parent}之下"), "parent", kind=KIND_LABELS[kind],
+                        parent=KIND_LABELS.get(parent_kind or "", N_("顶层")))
     unit = Unit(name=name, name_en=name_en, kind=kind, parent=parent_id, code=code, boundary=boundary,
                 depth=(parent.depth + 1) if parent else 0, sort=sort, path="")
     await unit.save()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Redirect
 
+from backend.errors import DomainError
 from backend.ratings import service
-from backend.ratings.service import MAX_COMMENT, SCORE_LABELS, NotFound
-from backend.requests.service import NotAllowed, RequestError
+from backend.ratings.service import MAX_COMMENT, SCORE_LABELS
 from backend.requests.tables import Request as Req
+from backend.web.errors import FORM, error_page
 from backend.web.flash import N_, flash
 from backend.web.guards import signed_in, viewer_of
 from backend.web.render import page
@@ -32,6 +34,28 @@ async def _own_request(request: Request, code: str) -> dict[str, Any]:
     return req
 
 
+@dataclass(frozen=True)
+class RatingForm:
+    score: str
+    comment: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> RatingForm:
+        return cls(score=str(data.get("score") or ""), comment=str(data.get("comment") or ""))
+
+
+async def rating_form_again(request: Request, exc: DomainError) -> Response:
+    """A bad score or comment: the form again with the field marked. A refusal of the rating itself (not
+    yours, already rated, closed) concerns no field: the 4xx page says so, and nothing changed."""
+    if exc.field is None:
+        return error_page(request, exc.status, exc.message)
+    req = await _own_request(request, request.path_params["code"])
+    form = RatingForm.of(dict(await request.form()))
+    return page(request, "ratings/rate.html",
+                {"req": req, "form": {"score": form.score, "comment": form.comment}, "errors": exc.field_errors(),
+                 "ratings": await service.ratings_of(req["id"])}, status_code=400)
+
+
 class RatingController(Controller):
     path = "/r/{code:str}/rate"
     guards = [signed_in]
@@ -42,23 +66,11 @@ class RatingController(Controller):
         return page(request, "ratings/rate.html", {"req": req, "form": {}, "errors": {},
                                                    "ratings": await service.ratings_of(req["id"])})
 
-    @post("")
+    @post("", opt={FORM: rating_form_again})
     async def submit(self, request: Request, code: str, data: Form) -> Response:
         req = await _own_request(request, code)
-        score = str(data.get("score") or "")
-        comment = str(data.get("comment") or "")
-        try:
-            result = await service.rate(req["id"], viewer_of(request), score, comment)
-        except NotFound as exc:
-            raise NotFoundException(exc.message) from exc
-        except NotAllowed as exc:
-            raise PermissionDeniedException(exc.message) from exc
-        except RequestError as exc:
-            if exc.field is None:  # a state refusal (already rated, closed): say so, change nothing
-                raise HTTPException(status_code=exc.status, detail=exc.message) from exc
-            return page(request, "ratings/rate.html",
-                        {"req": req, "form": {"score": score, "comment": comment}, "errors": {exc.field: exc.message},
-                         "ratings": await service.ratings_of(req["id"])}, status_code=400)
+        form = RatingForm.of(data)
+        result = await service.rate(req["id"], viewer_of(request), form.score, form.comment)
         if result.action == "reopen":
             flash(request, N_("感谢您的评价。诉求已退回重新办理，我们会尽快处理。"))
         else:

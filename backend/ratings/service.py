@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import aware, on_commit, utcnow
+from backend.i18n import N_
 from backend.jobs import enqueue
 from backend.ratings.tables import Rating, Score
 from backend.requests import service as requests
@@ -63,18 +64,19 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
                now: datetime | None = None) -> RateResult:
     """The resident rates the latest resolution of their own request."""
     if viewer is None:
-        raise NotAllowed("请先登录")
+        raise NotAllowed(N_("请先登录"))
     if not viewer.is_resident:
-        raise NotAllowed("只有提交诉求的居民本人可以评价，工作人员不能代为评价")
+        raise NotAllowed(N_("只有提交诉求的居民本人可以评价，工作人员不能代为评价"))
     req = await Request.select(Request.id, Request.reporter, Request.status, Request.version).where(
         Request.id == request_id).first()
     if req is None or req["reporter"] != viewer.id:
-        raise NotFound("诉求不存在")
+        raise NotFound(N_("诉求不存在"))
     if score not in SCORE_LABELS:
-        raise RequestError("请选择满意、基本满意或不满意", "score")
+        raise RequestError(N_("请选择满意、基本满意或不满意"), "score")
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise RequestError(f"评价内容不能超过 {MAX_COMMENT} 字（当前 {len(comment)} 字）", "comment")
+        raise RequestError(N_("评价内容不能超过 {max} 字（当前 {n} 字）"), "comment", max=MAX_COMMENT,
+                           n=len(comment))
     now = now or utcnow()
     rating_ids: list[int] = []
 
@@ -83,9 +85,9 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
         # the "rate" event (first in the timeline) and the close/reopen commit together or not at all.
         resolution = await latest_resolution(request_id)
         if resolution is None:
-            raise InvalidState("该诉求尚未办结，暂不能评价")
+            raise InvalidState(N_("该诉求尚未办结，暂不能评价"))
         if await Rating.exists().where(Rating.resolution_event == resolution["id"]):
-            raise InvalidState("您已评价过本次办理结果")
+            raise InvalidState(N_("您已评价过本次办理结果"))
         rating = Rating(request=request_id, resolution_event=resolution["id"], resident=viewer.id, score=score,
                         comment=comment, created_at=now)
         await rating.save()
@@ -94,7 +96,7 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
                               data={"score": score, "resolution": resolution["id"]}, now=now)
 
     if req["status"] != Status.resolved.value:
-        raise InvalidState("该诉求当前不在待评价状态（可能已评价或已结案）")
+        raise InvalidState(N_("该诉求当前不在待评价状态（可能已评价或已结案）"))
     if score in GOOD_SCORES:
         result = await requests.transition(request_id, "close", viewer, None, now=now, prepare=prepare,
                                            data={"reason": "rated", "score": score})

@@ -45,7 +45,7 @@ from backend.requests.service import (
     MAX_NOTE,
     RULES,
     STATUS_LABELS,
-    NewRequest,
+    CheckedRequest,
     RequestError,
     StaleVersion,
     can_view,
@@ -167,7 +167,7 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
         except PhotoError as exc:
             errors["photos"] = exc.message
     photos = kept + new_photos
-    if errors or checked.data is None:
+    if errors or checked.request is None:
         await _keep_photos(request, key, viewer, values, photos)
         return await _show_form(request, values, errors, staff=staff, kept=len(photos) if KEY_RE.match(key) else 0,
                                 located=checked.located)
@@ -175,7 +175,7 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
         # Sign-in comes at the end: keep everything (photos already stored) and come back to it.
         await save_draft(Draft(key, None, values, photos, draft_token(request, create=True)))
         return Redirect(f"/login?next=/report/resume/{key}", status_code=303)
-    return await _create(request, viewer, checked.data, values, photos, fresh=new_photos, staff=staff)
+    return await _create(request, viewer, checked.request, values, photos, fresh=new_photos, staff=staff)
 
 
 async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values: Values,
@@ -189,9 +189,11 @@ async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values
         await media.discard(photos)
 
 
-async def _create(request: Request, viewer: Viewer, data: NewRequest, values: Values,
+async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, values: Values,
                   photos: list[media.StoredPhoto], *, fresh: list[media.StoredPhoto], staff: bool) -> Response:
-    """Submit; ``fresh`` are the photos stored by this very POST (the others came from the draft)."""
+    """Submit what the service checked; ``fresh`` are the photos stored by this very POST (the others came
+    from the draft)."""
+    data = checked.data
     reporter: Viewer | None = viewer
     filed_by: Viewer | None = None
     if staff:
@@ -200,10 +202,10 @@ async def _create(request: Request, viewer: Viewer, data: NewRequest, values: Va
             account_id = await resident_account_for(data.contact_phone)
             reporter = await load_viewer(account_id) if account_id else None
     try:
-        req, created = await submit(data, reporter, filed_by=filed_by, attach=media.attacher(photos))
+        req, created = await submit(checked, reporter, filed_by=filed_by, attach=media.attacher(photos))
     except RequestError as exc:
         await _keep_photos(request, data.idempotency_key or "", viewer, values, photos)
-        return await _show_form(request, values, {exc.field or "form": exc.message}, staff=staff, kept=len(photos))
+        return await _show_form(request, values, exc.field_errors(), staff=staff, kept=len(photos))
     except BaseException:
         await media.discard(fresh)  # the draft (if any) keeps its photos for a retry; the sweep collects the rest
         raise

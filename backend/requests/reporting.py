@@ -21,7 +21,7 @@ from backend.i18n import gettext as _
 from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
 from backend.organisation.tables import Unit, UnitKind
 from backend.redis import redis_client
-from backend.requests.service import MAX_DESCRIPTION, NewRequest
+from backend.requests.service import CheckedRequest, NewRequest, RequestError, check_new
 from backend.requests.tables import Kind, Source
 from backend.routing import attributes as category_attributes
 from backend.routing import geo
@@ -84,9 +84,13 @@ def attribute_answers(values: dict[str, str]) -> dict[str, dict[str, list[str]]]
 
 @dataclass
 class Checked:
-    data: NewRequest | None
+    request: CheckedRequest | None  # accepted by the request service's check_new, ready for submit()
     errors: dict[str, str] = field(default_factory=dict)
     located: str = ""  # e.g. "柳巷街道 · 海西社区" when the location was resolved
+
+    @property
+    def data(self) -> NewRequest | None:
+        return self.request.data if self.request else None
 
 
 def _float(value: str) -> float | None:
@@ -159,35 +163,24 @@ async def locate(values: dict[str, str]) -> Place:
     return place
 
 
+# The service's field names where the form shows them under another name.
+SERVICE_FIELDS = {"community": "location", "grid": "location", "idempotency_key": "form"}
+
+
 async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
-    """Validate everything the service would refuse, so the form can show all errors at once."""
+    """Read the form into a new request and have the request service check it (``check_new``, the one
+    validation of a report); the form's own parts are checked here: the location (the phone's position or
+    the chosen community), the category's extra questions, and for staff the source and the phone.
+    Every error at once, field → message in the reader's language."""
     errors: dict[str, str] = {}
-    kind = values["kind"]
-    if kind not in KIND_LABELS:
-        errors["kind"] = _("请选择诉求类型")
-    category_id: int | None = None
-    if _is_id(values["category"]):
-        cat = await Category.select(Category.id).where(
-            (Category.id == int(values["category"])) & (Category.active == True)).first()
-        category_id = cat["id"] if cat else None
-    if category_id is None:
-        errors["category"] = _("请选择有效的诉求类别")
+    category_id = int(values["category"]) if _is_id(values["category"]) else 0
     answers: dict[str, Any] = {}
-    if category_id is not None:
+    if category_id:
         defs = await category_attributes.for_category(category_id)
         raw = attribute_answers(values).get(str(category_id)) or {}
         answers, attr_errors = category_attributes.validate(defs, raw if isinstance(raw, dict) else {})
         errors |= {f"cattr-{category_id}-{code}": message for code, message in attr_errors.items()}
-    text = values["description"]
-    if not text:
-        errors["description"] = _("请描述您反映的问题")
-    elif len(text) > MAX_DESCRIPTION:
-        errors["description"] = _("描述不能超过 {max} 字（当前 {n} 字）").format(max=MAX_DESCRIPTION, n=len(text))
-    if len(values["address"]) > 200:
-        errors["address"] = _("地址不能超过 200 字")
     where = await locate(values)
-    community_id, grid_id, street_id, lat, lon, located = (
-        where.community_id, where.grid_id, where.street_id, where.lat, where.lon, where.located)
     if where.error:
         errors["location"] = where.error
     if values["is_public"] not in ("", "0", "1"):
@@ -208,16 +201,22 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
                 errors["contact_phone"] = _("代居民反映时请填写居民的 11 位手机号码")
         elif contact_phone and not PHONE_RE.match(contact_phone):
             errors["contact_phone"] = _("请输入 11 位手机号码")
-    if errors:
-        return Checked(None, errors, located)
-    assert category_id is not None
     data = NewRequest(
-        kind=kind, category_id=category_id, description=text, community_id=community_id, grid_id=grid_id,
-        street_id=street_id, address=values["address"], lat=lat, lon=lon, is_public=values["is_public"] != "0",
-        source=source, contact_name=contact_name, contact_phone=contact_phone, idempotency_key=key,
-        attributes=answers,
+        kind=values["kind"], category_id=category_id, description=values["description"],
+        community_id=where.community_id, grid_id=where.grid_id, street_id=where.street_id,
+        address=values["address"], lat=where.lat, lon=where.lon, is_public=values["is_public"] != "0",
+        source=source, contact_name=contact_name, contact_phone=contact_phone,
+        idempotency_key=key if KEY_RE.match(key) else None, attributes=answers,
     )
-    return Checked(data, {}, located)
+    checked: CheckedRequest | None = None
+    try:
+        checked = await check_new(data)
+    except RequestError as exc:
+        for name, message in exc.field_errors().items():
+            errors.setdefault(SERVICE_FIELDS.get(name, name), message)  # the form's own message comes first
+    if errors:
+        return Checked(None, errors, where.located)
+    return Checked(checked, {}, where.located)
 
 
 async def resident_account_for(phone: str) -> int:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
+from backend.errors import DomainError
+from backend.i18n import N_
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
@@ -53,15 +55,8 @@ MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
 
 
-class RequestError(Exception):
+class RequestError(DomainError):
     """A refused change. ``status`` is the HTTP status a controller should answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotAllowed(RequestError):
@@ -78,7 +73,7 @@ class StaleVersion(RequestError):
     status = 409
 
     def __init__(self, current_version: int, current_status: str) -> None:
-        super().__init__("该诉求刚刚被他人更新，请查看最新状态后再操作")
+        super().__init__(N_("该诉求刚刚被他人更新，请查看最新状态后再操作"))
         self.current_version = current_version
         self.current_status = current_status
 
@@ -185,22 +180,59 @@ class NewRequest:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def validate_new(data: NewRequest) -> dict[str, str]:
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A new request that ``check_new`` accepted, with the category and place it looked up (once)."""
+
+    data: NewRequest
+    category: Category
+    community: Unit
+    grid_id: int | None
+
+
+async def check_new(data: NewRequest) -> CheckedRequest:
+    """Validate a new request, the one place that does: every field error at once (``RequestError.fields``,
+    field → message id), the category and the community looked up once and returned for ``submit()``."""
     errors: dict[str, str] = {}
     if data.kind not in {k.value for k in Kind}:
-        errors["kind"] = "请选择诉求类型"
+        errors["kind"] = N_("请选择诉求类型")
     text = (data.description or "").strip()
     if not text:
-        errors["description"] = "请描述您反映的问题"
+        errors["description"] = N_("请描述您反映的问题")
     elif len(text) > MAX_DESCRIPTION:
-        errors["description"] = f"描述不能超过 {MAX_DESCRIPTION} 字（当前 {len(text)} 字）"
-    if data.community_id is None:
-        errors["community"] = "请选择所在社区或使用定位"
+        errors["description"] = N_("描述不能超过 {max} 字（当前 {n} 字）")
     if len(data.address) > 200:
-        errors["address"] = "地址不能超过 200 字"
+        errors["address"] = N_("地址不能超过 200 字")
     if data.idempotency_key is not None and not (8 <= len(data.idempotency_key) <= 64):
-        errors["idempotency_key"] = "表单已失效，请刷新后重新提交"
-    return errors
+        errors["idempotency_key"] = N_("表单已失效，请刷新后重新提交")
+    # Only the columns placement needs (building a full-row query costs more than running it).
+    found = await Category.select(Category.id, Category.default_level).where(
+        (Category.id == (data.category_id or 0)) & (Category.active == True)).first() if data.category_id else None
+    if found is None:
+        errors["category"] = N_("请选择有效的诉求类别")
+    category = Category(_ignore_missing=True, **(found or {}))
+    community = Unit(_ignore_missing=True)
+    grid_id = data.grid_id
+    if data.community_id is None:
+        errors["community"] = N_("请选择所在社区或使用定位")
+    else:
+        place = await Unit.select(Unit.id, Unit.parent).where(
+            (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
+        if place is None:
+            errors["community"] = N_("所选社区不存在")
+        else:
+            community = Unit(_ignore_missing=True, **place)
+            if grid_id is not None:
+                if not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
+                    errors["grid"] = N_("所选网格不属于该社区")
+            else:
+                from backend.routing.service import default_grid
+
+                grid_id = await default_grid(community.id)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise RequestError(message, field_name, fields=errors, max=MAX_DESCRIPTION, n=len(text))
+    return CheckedRequest(data, category, community, grid_id)
 
 
 async def find_by_idempotency_key(key: str | None) -> Request | None:
@@ -214,7 +246,7 @@ async def find_by_idempotency_key(key: str | None) -> Request | None:
 
 
 async def submit(
-    data: NewRequest,
+    data: NewRequest | CheckedRequest,
     reporter: Viewer | None,
     *,
     filed_by: Viewer | None = None,
@@ -224,19 +256,18 @@ async def submit(
     """Create a request, its first assignment and its first event in one transaction.
 
     Returns (request, created). A repeated idempotency key returns the first request, created=False.
+    ``data`` is checked by ``check_new`` (RequestError with every field error), unless it already was.
     """
-    errors = validate_new(data)
-    if errors:
-        field_name, message = next(iter(errors.items()))
-        raise RequestError(message, field_name)
+    checked = data if isinstance(data, CheckedRequest) else await check_new(data)  # every field error at once
+    data = checked.data
     now = now or utcnow()
     source = data.source
     for attempt in range(5):
         try:
-            # Lookups and writes share one transaction: one connection, one consistent view. A repeated
+            # The writes share one transaction (check_new looked the place up before it). A repeated
             # idempotency key is caught by its unique index (below), not by a query on every submission.
             async with write_transaction():
-                category, community, grid_id = await _resolve_place(data)
+                category, community, grid_id = checked.category, checked.community, checked.grid_id
                 placement = await initial_placement(category, community, grid_id)
                 req = Request(
                     code=await _next_code(now),
@@ -289,29 +320,6 @@ async def submit(
     return req, True
 
 
-async def _resolve_place(data: NewRequest) -> tuple[Category, Unit, int | None]:
-    # Only the columns placement needs (building a full-row query costs more than running it).
-    found = await Category.select(Category.id, Category.default_level).where(
-        (Category.id == data.category_id) & (Category.active == True)).first()
-    if found is None:
-        raise RequestError("请选择有效的诉求类别", "category")
-    category = Category(_ignore_missing=True, **found)
-    found = await Unit.select(Unit.id, Unit.parent).where(
-        (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
-    if found is None:
-        raise RequestError("所选社区不存在", "community")
-    community = Unit(_ignore_missing=True, **found)
-    grid_id = data.grid_id
-    if grid_id is not None:
-        if not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
-            raise RequestError("所选网格不属于该社区", "grid")
-    else:
-        from backend.routing.service import default_grid
-
-        grid_id = await default_grid(community.id)
-    return category, community, grid_id
-
-
 def _is_unique_violation(exc: Exception) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
     return "unique" in text or "duplicate" in text
@@ -351,20 +359,20 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "accept": Rule(frozenset({Status.assigned}), "lead"),
-    "progress": Rule(frozenset({Status.assigned, Status.accepted}), "handler", "请填写进展说明"),
-    "resolve": Rule(frozenset({Status.accepted}), "lead", "请填写办理结果"),
-    "answer": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "请填写答复内容"),
-    "return": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "退回必须填写理由"),
-    "escalate": Rule(frozenset({Status.assigned, Status.accepted}), "lead", "上报必须填写理由"),
+    "progress": Rule(frozenset({Status.assigned, Status.accepted}), "handler", N_("请填写进展说明")),
+    "resolve": Rule(frozenset({Status.accepted}), "lead", N_("请填写办理结果")),
+    "answer": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("请填写答复内容")),
+    "return": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("退回必须填写理由")),
+    "escalate": Rule(frozenset({Status.assigned, Status.accepted}), "lead", N_("上报必须填写理由")),
     "dispatch": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
-    "assist_report": Rule(frozenset({Status.assigned, Status.accepted}), "assist", "请填写协办情况"),
+    "assist_report": Rule(frozenset({Status.assigned, Status.accepted}), "assist", N_("请填写协办情况")),
     "close_assist": Rule(frozenset({Status.assigned, Status.accepted, Status.returned}), "dispatcher"),
     "withdraw": Rule(frozenset({Status.submitted, Status.assigned}), "reporter"),
-    "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", "请填写补充内容"),
+    "comment": Rule(frozenset({*OPEN_STATUSES, Status.resolved}), "reporter", N_("请填写补充内容")),
     "reopen": Rule(frozenset({Status.resolved}), "system_or_reporter"),
     "close": Rule(frozenset({Status.resolved}), "system_or_reporter"),
     # The same problem reported twice: closes with a link to the original (issue 17, backend/maps).
-    "mark_duplicate": Rule(frozenset(OPEN_STATUSES), "handler_or_dispatcher", "请填写判定重复的理由"),
+    "mark_duplicate": Rule(frozenset(OPEN_STATUSES), "handler_or_dispatcher", N_("请填写判定重复的理由")),
 }
 
 # Actions whose note is an internal instruction or reason: shown to staff only unless marked public.
@@ -446,10 +454,10 @@ async def transition(
     """
     rule = RULES.get(action)
     if rule is None:
-        raise RequestError("未知的操作")
+        raise RequestError(N_("未知的操作"))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise RequestError(f"说明不能超过 {MAX_NOTE} 字", "note")
+        raise RequestError(N_("说明不能超过 {max} 字"), "note", max=MAX_NOTE)
     if rule.needs_note and not note:
         raise RequestError(rule.needs_note, "note")
     now = now or utcnow()
@@ -458,12 +466,12 @@ async def transition(
     async with write_transaction():
         req = await Request.select().where(Request.id == request_id).first()
         if req is None:
-            raise RequestError("诉求不存在")
+            raise RequestError(N_("诉求不存在"))
         if expected_version is not None and req["version"] != expected_version:
             raise StaleVersion(req["version"], req["status"])
         if req["status"] not in rule.from_statuses:
-            label = STATUS_LABELS.get(req["status"], req["status"])
-            raise InvalidState(f"当前状态（{label}）不能{ACTION_LABELS[action]}")
+            raise InvalidState(N_("当前状态（{state}）不能{action}"),
+                               state=STATUS_LABELS.get(req["status"], req["status"]), action=ACTION_LABELS[action])
         lead = await open_lead(request_id)
         await _check_actor(rule, action, actor, req, lead, assignment_id)
         if prepare is not None:
@@ -508,7 +516,7 @@ async def transition(
         elif action in ("escalate", "return", "reopen", "dispatch"):
             placement = await _placement_for(action, req, lead, actor, lead_unit_id, lead_person_id)
             if placement.person_id is None:  # the invariant: an open request always has a named person
-                raise InvalidState("接收单位没有指定承办人，请联系管理员为该单位设置人员")
+                raise InvalidState(N_("接收单位没有指定承办人，请联系管理员为该单位设置人员"))
             if lead is not None:
                 await _close_assignment(lead["id"], now, action)
                 closed.append(lead["id"])
@@ -526,7 +534,7 @@ async def transition(
                 assists = [u for u in dict.fromkeys(assist_unit_ids) if u != placement.unit_id]
                 for unit in assists:
                     if not await Unit.exists().where(Unit.id == unit):
-                        raise RequestError("协办单位不存在", "assist")
+                        raise RequestError(N_("协办单位不存在"), "assist")
                     p = Placement(unit, await designated_person(unit), "district")
                     opened.append(await _open_assignment(request_id, p, AssignmentRole.assist.value, now))
                 event_data["assists"] = assists
@@ -537,7 +545,7 @@ async def transition(
                 & (Assignment.role == AssignmentRole.assist.value) & (Assignment.is_open == True)
             ).first()
             if target is None:
-                raise InvalidState("没有可结束的协办任务")
+                raise InvalidState(N_("没有可结束的协办任务"))
             await _close_assignment(target["id"], now, action, resolved_at=now)
             closed.append(target["id"])
             event_assignment = target["id"]
@@ -582,9 +590,9 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
     if who == "system_or_reporter":
         if actor is None or (actor.is_resident and req["reporter"] == actor.id):
             return
-        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+        raise NotAllowed(N_("只有提交诉求的居民本人可以进行此操作"))
     if actor is None:
-        raise NotAllowed("需要登录后操作")
+        raise NotAllowed(N_("需要登录后操作"))
     if who == "handler_or_dispatcher":
         if is_command_center_staff(actor):
             return
@@ -592,27 +600,27 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
     if who == "reporter":
         if actor.is_resident and req["reporter"] == actor.id:
             return
-        raise NotAllowed("只有提交诉求的居民本人可以进行此操作")
+        raise NotAllowed(N_("只有提交诉求的居民本人可以进行此操作"))
     if who == "dispatcher":
         if is_command_center_staff(actor) and (lead is None or await _lead_is_command_center(lead)
                                             or action == "close_assist"):
             return
         if is_command_center_staff(actor):
-            raise InvalidState("该诉求不在指挥中心，不能派单")
-        raise NotAllowed("只有区级指挥中心可以派单")
+            raise InvalidState(N_("该诉求不在指挥中心，不能派单"))
+        raise NotAllowed(N_("只有区级指挥中心可以派单"))
     if who == "assist":
         target = await Assignment.select().where(
             (Assignment.id == (assignment_id or 0)) & (Assignment.request == req["id"])
             & (Assignment.role == AssignmentRole.assist.value)).first()
         if target is not None and await can_act_on_assignment(actor, target):
             return
-        raise NotAllowed("您不是该诉求的协办单位")
+        raise NotAllowed(N_("您不是该诉求的协办单位"))
     if lead is None:
-        raise InvalidState("该诉求当前没有承办单位")
+        raise InvalidState(N_("该诉求当前没有承办单位"))
     if who == "lead":
         if await can_act_on_assignment(actor, lead):
             return
-        raise NotAllowed("该诉求不在您的责任范围内")
+        raise NotAllowed(N_("该诉求不在您的责任范围内"))
     if who == "handler":
         if await can_act_on_assignment(actor, lead):
             return
@@ -622,8 +630,8 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
         for a in assists:
             if await can_act_on_assignment(actor, a):
                 return
-        raise NotAllowed("该诉求不在您的责任范围内")
-    raise NotAllowed("无权操作")
+        raise NotAllowed(N_("该诉求不在您的责任范围内"))
+    raise NotAllowed(N_("无权操作"))
 
 
 async def _lead_is_command_center(lead: dict[str, Any]) -> bool:
@@ -643,28 +651,28 @@ async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] 
         return Placement(last["unit"], person, last["level"])
     if action == "return":
         if lead is not None and await _lead_is_command_center(lead):
-            raise InvalidState("指挥中心不能退回给自己，请重新派单")
+            raise InvalidState(N_("指挥中心不能退回给自己，请重新派单"))
         cc = await command_center()
         return Placement(cc.id, await designated_person(cc.id, Role.dispatcher), "district")
     if action == "escalate":
         current = await Unit.objects().where(Unit.id == lead["unit"]).first() if lead else None
         target = await escalation_target(current, req["street"]) if current else None
         if target is None:
-            raise InvalidState("该诉求已在区级，不能再上报；请由指挥中心派单")
+            raise InvalidState(N_("该诉求已在区级，不能再上报；请由指挥中心派单"))
         return target
     # dispatch
     if lead_unit_id is None:
-        raise RequestError("请选择一个主办单位", "lead")
+        raise RequestError(N_("请选择一个主办单位"), "lead")
     unit = await Unit.objects().where(Unit.id == lead_unit_id).first()
     if unit is None:
-        raise RequestError("主办单位不存在", "lead")
+        raise RequestError(N_("主办单位不存在"), "lead")
     level = "district" if unit.kind in ("department", "section", "command_center") else (
         "street" if unit.kind == "street" else "community")
     if lead_person_id is not None and not await member_of(lead_person_id, unit.id):
-        raise RequestError("所选承办人不属于主办单位", "lead_person")
+        raise RequestError(N_("所选承办人不属于主办单位"), "lead_person")
     person = lead_person_id or await designated_person(unit.id)
     if person is None:
-        raise RequestError("主办单位没有指定承办人，请先为该单位设置人员", "lead")
+        raise RequestError(N_("主办单位没有指定承办人，请先为该单位设置人员"), "lead")
     return Placement(unit.id, person, level)
 
 
@@ -697,7 +705,7 @@ async def record(
     req = await Request.select(Request.status, Request.current_unit, Request.current_person).where(
         Request.id == request_id).first()
     if req is None:
-        raise RequestError("诉求不存在")
+        raise RequestError(N_("诉求不存在"))
     return await _write_event(
         request_id, assignment_id=assignment_id, actor=actor, action=action, from_status=req["status"],
         to_status=req["status"], unit_id=req["current_unit"], person_id=req["current_person"], note=note,
@@ -721,7 +729,7 @@ async def record_many(events: Sequence[dict[str, Any]], *, now: datetime | None 
     for e in events:
         req = reqs.get(e["request_id"])
         if req is None:
-            raise RequestError("诉求不存在")
+            raise RequestError(N_("诉求不存在"))
         rows.append(Event(request=e["request_id"], assignment=e.get("assignment_id"), actor=None, actor_role="",
                           action=e["action"], from_status=req["status"], to_status=req["status"],
                           unit=req["current_unit"], person=req["current_person"], note=e.get("note", ""),

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.i18n import N_
 from backend.lights.badges import with_lights
 from backend.organisation.tables import Unit
 from backend.requests.tables import OPEN_STATUSES, Event, Request
@@ -109,7 +110,7 @@ def _day_start(text: str, field_name: str) -> datetime:
     try:
         d = date.fromisoformat(text)
     except ValueError as exc:
-        raise RoutingError("日期格式应为 年-月-日，例如 2026-11-24", field_name) from exc
+        raise RoutingError(N_("日期格式应为 年-月-日，例如 2026-11-24"), field_name) from exc
     return datetime.combine(d, time.min, tzinfo=ZoneInfo(get_settings().timezone))
 
 
@@ -122,7 +123,7 @@ async def search_requests(f: SearchFilters) -> tuple[list[dict[str, Any]], int]:
     conditions = []
     text = f.q.strip()
     if len(text) > 100:
-        raise RoutingError("搜索内容不能超过 100 字", "q")
+        raise RoutingError(N_("搜索内容不能超过 100 字"), "q")
     if text:
         like = f"%{text}%"
         conditions.append(Request.code.ilike(like) | Request.description.ilike(like) | Request.address.ilike(like))
@@ -132,11 +133,11 @@ async def search_requests(f: SearchFilters) -> tuple[list[dict[str, Any]], int]:
         elif f.status in {s.value for s in Status}:
             conditions.append(Request.status == f.status)
         else:
-            raise RoutingError("未知的状态", "status")
+            raise RoutingError(N_("未知的状态"), "status")
     if f.unit_id is not None:
         unit = await Unit.select(Unit.path).where(Unit.id == f.unit_id).first()
         if unit is None:
-            raise RoutingError("单位不存在", "unit")
+            raise RoutingError(N_("单位不存在"), "unit")
         subtree = [r["id"] for r in await Unit.select(Unit.id).where(Unit.path.like(unit["path"] + "%"))]
         conditions.append(
             Request.current_unit.is_in(subtree)
@@ -146,12 +147,12 @@ async def search_requests(f: SearchFilters) -> tuple[list[dict[str, Any]], int]:
         )
     if f.category_id is not None:
         if not await Category.exists().where(Category.id == f.category_id):
-            raise RoutingError("类别不存在", "category")
+            raise RoutingError(N_("类别不存在"), "category")
         conditions.append(Request.category == f.category_id)
     start = _day_start(f.date_from, "from") if f.date_from else None
     end = _day_start(f.date_to, "to") + timedelta(days=1) if f.date_to else None
     if start and end and start >= end:
-        raise RoutingError("开始日期不能晚于结束日期", "to")
+        raise RoutingError(N_("开始日期不能晚于结束日期"), "to")
     if start:
         conditions.append(Request.created_at >= start)
     if end:

@@ -7,6 +7,8 @@ from functools import cache
 from typing import Any
 
 from backend.accounts.tables import Membership, Role
+from backend.errors import DomainError
+from backend.i18n import N_
 from backend.organisation.tables import Unit, UnitKind
 from backend.routing.tables import Category, CategoryDuty, Level
 
@@ -119,13 +121,8 @@ LEVEL_LABELS: dict[str, str] = {
 DUTY_KINDS = (UnitKind.department.value, UnitKind.section.value)
 
 
-class RoutingError(ValueError):
+class RoutingError(DomainError, ValueError):
     """Bad input to a routing rule: a message for the user and the form field it concerns."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass
@@ -196,19 +193,19 @@ async def set_category_rule(category_id: int, level: str, duty_unit_ids: list[in
     from backend.db import write_transaction
 
     if level not in LEVEL_LABELS:
-        raise RoutingError("请选择默认办理层级（社区/网格、街道或区级）", "level")
+        raise RoutingError(N_("请选择默认办理层级（社区/网格、街道或区级）"), "level")
     wanted = list(dict.fromkeys(duty_unit_ids))
     if len(wanted) > 20:
-        raise RoutingError("责任部门最多 20 个", "duties")
+        raise RoutingError(N_("责任部门最多 20 个"), "duties")
     async with write_transaction():
         if not await Category.exists().where(Category.id == category_id):
-            raise RoutingError("类别不存在", "category")
+            raise RoutingError(N_("类别不存在"), "category", 404)
         if wanted:
             found = await Unit.select(Unit.id).where(
                 Unit.id.is_in(wanted) & Unit.kind.is_in(list(DUTY_KINDS)) & (Unit.active == True)
             )
             if len(found) != len(wanted):
-                raise RoutingError("责任单位只能选择职能部门或其科室", "duties")
+                raise RoutingError(N_("责任单位只能选择职能部门或其科室"), "duties")
         await Category.update({Category.default_level: level}).where(Category.id == category_id)
         await CategoryDuty.delete().where(CategoryDuty.category == category_id)
         for unit_id in wanted:
@@ -331,25 +328,25 @@ async def set_boundary(unit_id: int, geojson_text: str) -> None:
 
     unit = await Unit.objects().where(Unit.id == unit_id).first()
     if unit is None or unit.kind not in (UnitKind.street.value, UnitKind.community.value, UnitKind.grid.value):
-        raise RoutingError("只能为街道、社区或网格设置边界", "unit")
+        raise RoutingError(N_("只能为街道、社区或网格设置边界"), "unit")
     text = (geojson_text or "").strip()
     if not text:
-        raise RoutingError("请填写边界（GeoJSON 多边形）", "boundary")
+        raise RoutingError(N_("请填写边界（GeoJSON 多边形）"), "boundary")
     if len(text) > 200_000:
-        raise RoutingError("边界数据过大", "boundary")
+        raise RoutingError(N_("边界数据过大"), "boundary")
     try:
         data = json.loads(text)
         if isinstance(data, dict) and data.get("type") == "Feature":
             data = data.get("geometry")
         geom = shape(data)
     except Exception as exc:  # any parse or shape error is the user's input, not our bug
-        raise RoutingError("边界不是有效的 GeoJSON", "boundary") from exc
+        raise RoutingError(N_("边界不是有效的 GeoJSON"), "boundary") from exc
     if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
-        raise RoutingError("边界必须是多边形（Polygon 或 MultiPolygon）", "boundary")
+        raise RoutingError(N_("边界必须是多边形（Polygon 或 MultiPolygon）"), "boundary")
     if not geom.is_valid:
-        raise RoutingError("边界多边形自相交或不闭合，请检查坐标", "boundary")
+        raise RoutingError(N_("边界多边形自相交或不闭合，请检查坐标"), "boundary")
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise RoutingError("坐标应为经度、纬度（WGS84）", "boundary")
+        raise RoutingError(N_("坐标应为经度、纬度（WGS84）"), "boundary")
     await Unit.update({Unit.boundary: json.dumps(geom.__geo_interface__)}).where(Unit.id == unit_id)
     await boundaries_changed()

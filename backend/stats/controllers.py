@@ -7,11 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
-from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.i18n import N_
 from backend.organisation.tables import Unit
 from backend.requests.reporting import KIND_LABELS
 from backend.requests.service import STATUS_LABELS
@@ -83,10 +83,7 @@ class DashboardController(Controller):
     guards = [roles(*DASHBOARD_ROLES)]
 
     async def _filters(self, request: Request) -> Filters:
-        try:
-            return await service.parse_filters(_params(request), scope_paths(request))
-        except FilterError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        return await service.parse_filters(_params(request), scope_paths(request))  # FilterError: a 400 page
 
     @get("")
     async def dashboard(self, request: Request) -> Response:
@@ -119,7 +116,7 @@ class DashboardController(Controller):
     async def requests_list(self, request: Request, metric: str = "accepted") -> Response:
         f = await self._filters(request)
         if kpis.metric_predicate(metric, utcnow()) is None:
-            raise HTTPException(status_code=400, detail="未知的统计指标")
+            raise FilterError(N_("未知的统计指标"))
         items: list[Fact] = []
         total = 0
         async for part in service.requests_behind(f, metric):
@@ -150,7 +147,7 @@ class DashboardController(Controller):
     async def _metric_filters(self, request: Request, metric: str) -> Filters:
         f = await self._filters(request)
         if kpis.metric_predicate(metric, utcnow()) is None:
-            raise HTTPException(status_code=400, detail="未知的统计指标")
+            raise FilterError(N_("未知的统计指标"))
         return f
 
     @get("/kpis.csv")
@@ -174,10 +171,7 @@ class PublicStatsController(Controller):
     @get("")
     async def public(self, request: Request, year: str | None = None) -> Response:
         now: datetime = utcnow()
-        try:
-            y = parse_year(year, now.astimezone(service.tz()).date())
-        except FilterError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        y = parse_year(year, now.astimezone(service.tz()).date())  # FilterError: a 400 page saying why
         stats = await service.cached("public", (y, now.astimezone(service.tz()).date()), lambda: public_stats(y))
         return page(request, "stats/public.html", {"s": stats, "fmt_rate": present.fmt_rate,
                                                    "years": list(range(now.astimezone(service.tz()).year, 2019, -1))})

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from backend.db import aware, utcnow
+from backend.i18n import N_
 from backend.organisation.tables import Unit
 from backend.requests.tables import Event, Request, Status
 from backend.routing.tables import Category
@@ -36,9 +37,9 @@ def parse_year(raw: str | None, today: date) -> int:
     try:
         year = int(raw.strip())
     except ValueError as exc:
-        raise FilterError("年份参数无效，请使用四位数字，例如 2026") from exc
+        raise FilterError(N_("年份参数无效，请使用四位数字，例如 2026")) from exc
     if not 2000 <= year <= today.year:
-        raise FilterError(f"年份须在 2000 至 {today.year} 之间")
+        raise FilterError(N_("年份须在 2000 至 {year} 之间"), year=today.year)
     return year
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.i18n import N_
 from backend.organisation.tables import LEVEL_OF_KIND, Unit
 from backend.requests.tables import Kind
@@ -47,7 +48,7 @@ MAX_BUCKETS = 400
 LEVEL_LABELS = {"community": "社区（含网格）", "street": "街道", "district": "区级"}
 
 
-class FilterError(ValueError):
+class FilterError(DomainError, ValueError):
     """A period or filter the dashboard cannot use; the message says why (HTTP 400)."""
 
 
@@ -98,16 +99,17 @@ def _parse_date(value: str, label: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise FilterError(f"{label}“{value[:20]}”不是有效日期，请使用 年-月-日 格式，例如 2026-01-31") from exc
+        raise FilterError(N_("{label}“{value}”不是有效日期，请使用 年-月-日 格式，例如 2026-01-31"), label=label,
+                          value=value[:20]) from exc
 
 
 def _parse_int(value: str, label: str) -> int:
     try:
         n = int(value.strip())
     except ValueError as exc:
-        raise FilterError(f"{label}参数“{value[:20]}”无效") from exc
+        raise FilterError(N_("{label}参数“{value}”无效"), label=label, value=value[:20]) from exc
     if n <= 0:
-        raise FilterError(f"{label}参数“{value[:20]}”无效")
+        raise FilterError(N_("{label}参数“{value}”无效"), label=label, value=value[:20])
     return n
 
 
@@ -116,43 +118,44 @@ async def parse_filters(params: Mapping[str, str], scope_paths: Iterable[str], *
     """Validate query parameters against the viewer's scope. Raises FilterError with a clear message."""
     today = today or utcnow().astimezone(tz()).date()
     raw_start, raw_end = (params.get("start") or "").strip(), (params.get("end") or "").strip()
-    end = _parse_date(raw_end, "结束日期") if raw_end else today
-    start = _parse_date(raw_start, "开始日期") if raw_start else end - timedelta(days=default_days - 1)
+    end = _parse_date(raw_end, N_("结束日期")) if raw_end else today
+    start = _parse_date(raw_start, N_("开始日期")) if raw_start else end - timedelta(days=default_days - 1)
     if start > end:
-        raise FilterError("开始日期不能晚于结束日期")
+        raise FilterError(N_("开始日期不能晚于结束日期"))
     if (end - start).days + 1 > MAX_DAYS:
-        raise FilterError(f"统计区间最长 {MAX_DAYS} 天，请缩短区间")
+        raise FilterError(N_("统计区间最长 {max} 天，请缩短区间"), max=MAX_DAYS)
     grain = (params.get("grain") or "").strip() or ("day" if (end - start).days < 62 else "month")
     if grain not in GRAINS:
-        raise FilterError("趋势粒度只能是 按日、按周 或 按月")
+        raise FilterError(N_("趋势粒度只能是 按日、按周 或 按月"))
     n_buckets = len(bucket_keys(start, end, grain))
     if n_buckets > MAX_BUCKETS:
-        raise FilterError(f"按{ {'day': '日', 'week': '周', 'month': '月'}[grain] }显示将有 {n_buckets} 个时间段，"
-                          f"最多 {MAX_BUCKETS} 个，请改用更粗的粒度或缩短区间")
+        raise FilterError(N_("按{grain}显示将有 {n} 个时间段，最多 {max} 个，请改用更粗的粒度或缩短区间"),
+                          grain={"day": N_("日"), "week": N_("周"), "month": N_("月")}[grain], n=n_buckets,
+                          max=MAX_BUCKETS)
     level = (params.get("level") or "").strip() or None
     if level is not None and level not in LEVELS:
-        raise FilterError("层级只能是 社区、街道 或 区级")
+        raise FilterError(N_("层级只能是 社区、街道 或 区级"))
     kind = (params.get("kind") or "").strip() or None
     if kind is not None and kind not in {k.value for k in Kind}:
-        raise FilterError("诉求类型无效")
+        raise FilterError(N_("诉求类型无效"))
     category_id = None
     raw_cat = (params.get("category") or "").strip()
     if raw_cat:
-        category_id = _parse_int(raw_cat, "类别")
+        category_id = _parse_int(raw_cat, N_("类别"))
         if not await Category.exists().where(Category.id == category_id):
-            raise FilterError("所选类别不存在")
+            raise FilterError(N_("所选类别不存在"))
     scopes = tuple(scope_paths)
     if not scopes:
-        raise FilterError("您没有可查看的单位范围")
+        raise FilterError(N_("您没有可查看的单位范围"))
     unit_id, unit_path, unit_name = None, None, ""
     raw_unit = (params.get("unit") or "").strip()
     if raw_unit:
-        unit_id = _parse_int(raw_unit, "单位")
+        unit_id = _parse_int(raw_unit, N_("单位"))
         row = await Unit.select(Unit.path, Unit.name).where(Unit.id == unit_id).first()
         if row is None:
-            raise FilterError("所选单位不存在")
+            raise FilterError(N_("所选单位不存在"))
         if not any(row["path"].startswith(p) for p in scopes):
-            raise FilterError("所选单位不在您的查看范围内")
+            raise FilterError(N_("所选单位不在您的查看范围内"))
         unit_path, unit_name = row["path"], row["name"]
     else:
         root = min(scopes, key=len)
@@ -371,7 +374,7 @@ async def requests_behind(f: Filters, metric: str, *, now: datetime | None = Non
     now = now or utcnow()
     pred = metric_predicate(metric, now)
     if pred is None:
-        raise FilterError("未知的统计指标")
+        raise FilterError(N_("未知的统计指标"))
     async for part in iter_facts(f, chunk):
         picked = [x for x in part if pred(x)]
         if picked:

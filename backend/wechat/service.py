@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from backend.errors import DomainError
 from backend.i18n import gettext as _
 from backend.redis import redis_client
 from backend.wechat.tables import WechatBinding
@@ -42,7 +43,9 @@ LOCK_KEY = "wechat:access_token:lock"
 EXPIRED_TOKEN_CODES = {40001, 40014, 42001}
 
 
-class WechatError(Exception):
+class WechatError(DomainError):
+    status = 502  # WeChat refused or failed: not the person's input
+
     def __init__(self, message: str, code: int = -1) -> None:
         super().__init__(message)
         self.code = code

@@ -7,14 +7,16 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 
 from backend.accounts.service import Viewer, mask_phone
 from backend.accounts.tables import Role
 from backend.db import utcnow
+from backend.errors import DomainError
 from backend.media.controllers import upload_quota
 from backend.media.service import read_file as read_photo
+from backend.web.errors import FORM, FormPage, error_page
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
@@ -74,6 +76,24 @@ def _not_found(exc: WishError) -> NotFoundException:
     return NotFoundException(exc.message)
 
 
+def wish_again(action: str) -> FormPage:
+    """The wish page with the refused action's message and what was typed; a viewer who may not even see
+    the wish gets the refusal alone (its 4xx page)."""
+
+    async def reshow(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, service.NotFound):
+            return error_page(request, exc.status, exc.message)
+        form = await request.form()
+        fields = {k: str(v)[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
+        try:
+            return await WishController._detail(request, request.path_params["wish_id"], error=exc,
+                                                 form=fields | {"_action": action})
+        except service.NotFound:  # the viewer may not even see this wish: the refusal alone
+            return error_page(request, exc.status, exc.message)
+
+    return reshow
+
+
 class WishController(Controller):
     path = "/wishes"
 
@@ -103,12 +123,10 @@ class WishController(Controller):
 
     # ------------------------------------------------------------ one wish
 
-    async def _detail(self, request: Request, wish_id: int, *, error: WishError | None = None,
+    @staticmethod
+    async def _detail(request: Request, wish_id: int, *, error: DomainError | None = None,
                       form: dict[str, str] | None = None) -> Response:
-        try:
-            v = await service.view_wish(viewer_of(request), wish_id)
-        except service.NotFound as exc:
-            raise _not_found(exc) from exc
+        v = await service.view_wish(viewer_of(request), wish_id)
         ctx = {"v": v, "w": v.wish, "error": error, "form": form or {}, "now": utcnow(),
                "waited": service.waited_days(v.wish, utcnow()), "mask_phone": mask_phone,
                "contact_days": service.CONTACT_DAYS, **LABELS}
@@ -120,10 +138,7 @@ class WishController(Controller):
 
     @get("/photos/{photo_id:int}/{size:str}")
     async def photo(self, request: Request, photo_id: int, size: str) -> Response:
-        try:
-            row = await service.photo_for(viewer_of(request), photo_id)
-        except service.NotFound as exc:
-            raise _not_found(exc) from exc
+        row = await service.photo_for(viewer_of(request), photo_id)
         data = read_photo(row["thumb_key"] if size == "thumb" else row["display_key"])
         if data is None:
             raise NotFoundException("照片文件不存在")
@@ -156,7 +171,7 @@ class WishController(Controller):
             wish_id = await service.create_wish(_viewer(request), _wish_input(fields), files,
                                                 submit=fields.get("action") != "draft")
         except FormErrors as exc:
-            return await self._form_page(request, wish_id=None, form=fields, errors=exc.errors, status=400)
+            return await self._form_page(request, wish_id=None, form=fields, errors=exc.field_errors(), status=400)
         except WishError as exc:
             return await self._form_page(request, wish_id=None, form=fields, errors={exc.field or "title": exc.message},
                                          status=exc.status)
@@ -164,10 +179,7 @@ class WishController(Controller):
 
     @get("/{wish_id:int}/edit", guards=[signed_in])
     async def edit(self, request: Request, wish_id: int) -> Response:
-        try:
-            v = await service.view_wish(_viewer(request), wish_id)
-        except service.NotFound as exc:
-            raise _not_found(exc) from exc
+        v = await service.view_wish(_viewer(request), wish_id)
         if not (v.can_manage or v.is_author):
             raise NotFoundException("心愿不存在")
         w = v.wish
@@ -188,7 +200,7 @@ class WishController(Controller):
         except service.NotFound as exc:
             raise _not_found(exc) from exc
         except (FormErrors, WishError) as exc:
-            errors = exc.errors if isinstance(exc, FormErrors) else {exc.field or "title": exc.message}
+            errors = exc.field_errors("title")
             try:
                 v = await service.view_wish(viewer, wish_id)
             except service.NotFound as nf:  # someone else's unpublished wish: it does not exist for this viewer
@@ -205,63 +217,55 @@ class WishController(Controller):
     async def _act(self, request: Request, wish_id: int, action: str) -> Response:
         fields, files = await _form(request)
         viewer = _viewer(request)
-        try:
-            if action == "approve":
-                await service.approve(viewer, wish_id)
-            elif action == "reject":
-                await service.reject(viewer, wish_id, fields.get("reason", ""))
-            elif action == "claim":
-                await service.claim(viewer, wish_id)
-            elif action == "contact":
-                await service.record_contact(viewer, wish_id, fields.get("note", ""))
-            elif action == "fulfil":
-                await service.fulfil(viewer, wish_id, fields.get("note", ""), files)
-            elif action == "confirm":
-                await service.confirm(viewer, wish_id, thanks_story=fields.get("thanks_story", ""),
-                                      thanks_consent=fields.get("thanks_consent") in ("1", "on", "true"))
-            elif action == "submit":
-                await service.submit_for_verification(viewer, wish_id)
-            elif action == "release":
-                await service.release(viewer, wish_id, fields.get("reason", ""))
-        except service.NotFound as exc:
-            raise _not_found(exc) from exc
-        except WishError as exc:
-            try:
-                return await self._detail(request, wish_id, error=exc, form=fields | {"_action": action})
-            except NotFoundException:
-                # The viewer may not even see this wish: answer with the refusal alone.
-                raise HTTPException(status_code=exc.status, detail=exc.message) from exc
+        # WishError: the one handler shows the wish again with the message (wish_again, named by each route).
+        if action == "approve":
+            await service.approve(viewer, wish_id)
+        elif action == "reject":
+            await service.reject(viewer, wish_id, fields.get("reason", ""))
+        elif action == "claim":
+            await service.claim(viewer, wish_id)
+        elif action == "contact":
+            await service.record_contact(viewer, wish_id, fields.get("note", ""))
+        elif action == "fulfil":
+            await service.fulfil(viewer, wish_id, fields.get("note", ""), files)
+        elif action == "confirm":
+            await service.confirm(viewer, wish_id, thanks_story=fields.get("thanks_story", ""),
+                                  thanks_consent=fields.get("thanks_consent") in ("1", "on", "true"))
+        elif action == "submit":
+            await service.submit_for_verification(viewer, wish_id)
+        elif action == "release":
+            await service.release(viewer, wish_id, fields.get("reason", ""))
         return Redirect(f"/wishes/{wish_id}", status_code=303)
 
-    @post("/{wish_id:int}/approve", guards=[signed_in])
+    @post("/{wish_id:int}/approve", guards=[signed_in], opt={FORM: wish_again("approve")})
     async def approve(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "approve")
 
-    @post("/{wish_id:int}/reject", guards=[signed_in])
+    @post("/{wish_id:int}/reject", guards=[signed_in], opt={FORM: wish_again("reject")})
     async def reject(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "reject")
 
-    @post("/{wish_id:int}/claim", guards=[signed_in])
+    @post("/{wish_id:int}/claim", guards=[signed_in], opt={FORM: wish_again("claim")})
     async def claim(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "claim")
 
-    @post("/{wish_id:int}/contact", guards=[signed_in])
+    @post("/{wish_id:int}/contact", guards=[signed_in], opt={FORM: wish_again("contact")})
     async def contact(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "contact")
 
-    @post("/{wish_id:int}/fulfil", guards=[signed_in])
+    @post("/{wish_id:int}/fulfil", guards=[signed_in], opt={FORM: wish_again("fulfil")})
     async def fulfil(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "fulfil")
 
-    @post("/{wish_id:int}/confirm", guards=[signed_in])
+    @post("/{wish_id:int}/confirm", guards=[signed_in], opt={FORM: wish_again("confirm")})
     async def confirm(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "confirm")
 
-    @post("/{wish_id:int}/submit", guards=[signed_in])
+    @post("/{wish_id:int}/submit", guards=[signed_in], opt={FORM: wish_again("submit")})
     async def submit(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "submit")
 
-    @post("/{wish_id:int}/release", guards=[signed_in])
+    @post("/{wish_id:int}/release", guards=[signed_in], opt={FORM: wish_again("release")})
     async def release(self, request: Request, wish_id: int) -> Response:
         return await self._act(request, wish_id, "release")
 

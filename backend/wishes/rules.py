@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from backend.accounts.tables import Role
+from backend.errors import DomainError
 from backend.wishes.tables import (
     BeneficiaryGroup,
     ClaimStatus,
@@ -73,15 +74,8 @@ COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫",
 
 
 
-class WishError(Exception):
+class WishError(DomainError):
     """A refused action, with a message for people. ``status`` is the HTTP status to answer with."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NotFound(WishError):
@@ -121,5 +115,5 @@ class FormErrors(WishError):
     """Several field errors at once (a form to re-show)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(next(iter(errors.values())), next(iter(errors)))
+        super().__init__(next(iter(errors.values())), next(iter(errors)), fields=errors)
         self.errors = errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from backend.requests.photos.tables import RequestPhoto as Photo
@@ -96,3 +98,34 @@ async def test_comment_without_content_is_refused(client) -> None:
     code = code_from((await client.post("/report", data=data)).headers["location"])
     r = await client.post(f"/r/{code}/comment", data={"note": ""})
     assert r.status_code == 400 and "请填写补充内容" in r.text
+
+
+async def test_every_bad_field_is_marked_at_once(client) -> None:
+    """The service checks a report once and answers every field error together: three bad fields, three
+    marked fields, each with its own message, and nothing saved."""
+    await client.login_resident(fresh_phone())
+    data = await report_data(client, description="路灯不亮")
+    data.update({"kind": "party", "category": "999999", "description": "长" * 2001})
+    r = await client.post("/report", data=data)
+    assert r.status_code == 400, r.text
+    for message in ("请选择诉求类型", "请选择有效的诉求类别", "描述不能超过 2000 字（当前 2001 字）"):
+        assert message in r.text
+    marked = re.findall(r'data-testid="error-([\w-]+)"', r.text)
+    assert sorted(marked) == ["category", "description", "kind"]  # each field marked, nothing else
+    assert 'aria-describedby="kind-err"' in r.text and 'aria-describedby="description-err"' in r.text
+    assert not await Request.exists().where(Request.idempotency_key == data["idempotency_key"])
+
+
+async def test_every_bad_field_is_marked_in_english(client) -> None:
+    """The service's messages are message ids, shown in the reader's language when the page is rendered."""
+    await client.login_resident(fresh_phone())
+    await client.post("/prefs", data={"lang": "en", "next": "/"})
+    data = await report_data(client, description="路灯不亮")
+    data.update({"kind": "party", "category": "999999", "description": "长" * 2001})
+    r = await client.post("/report", data=data)
+    assert r.status_code == 400, r.text
+    assert "Please choose the kind of request" in r.text, r.text
+    assert "Please choose a valid category" in r.text
+    assert "at most 2000 characters (now 2001)" in r.text
+    assert "请选择诉求类型" not in r.text and "请选择有效的诉求类别" not in r.text
+    assert sorted(re.findall(r'data-testid="error-([\w-]+)"', r.text)) == ["category", "description", "kind"]
