@@ -136,9 +136,9 @@ async def test_only_clocks_due_or_stopped_in_the_period_count() -> None:
     # accepted at 01:00 the next day: on time, in `second`; never resolved: late when its 120 h are up
     await play(cat, [("accept", 3)], late_evening)
     await play(cat, [], late_evening)  # never acted on: late in `second`, for both clocks
-    rows, total = await read(first)
+    _rows, total = await read(first)
     assert figures(total) == (0,) * len(FIGURES)
-    rows, total = await read(second)
+    _rows, total = await read(second)
     assert figures(total) == (2, 2, 1, 2, 0, 0, 0, 0, 0, 0, 0)
     assert total.accept_rate == 0.5 and total.resolve_rate == 0.0
 

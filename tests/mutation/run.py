@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = Path(__file__).with_name("targets.toml")
 OUT = ROOT / "test-artifacts" / "mutation"
-PYTEST = "-m pytest -x -q -p no:cacheprovider -W ignore"
+# plugins the tests do not use cost seconds per mutant
+PYTEST = "-m pytest -x -q -p no:cacheprovider -p no:faker -p no:anyio -p no:platformdirs -W ignore"
 
 
 @dataclass
