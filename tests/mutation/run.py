@@ -112,11 +112,15 @@ class Job:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def run_target(job: Job, t: Target, exclude: list[str], log) -> None:
+def run_target(job: Job, t: Target, exclude: list[str], log, deadline: float) -> None:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     tree, env = job.tree, job.env()
+    if time.monotonic() > deadline:
+        t.results = {"not_run": "all"}
+        log(f"[{t.name}] not run: the time budget is spent")
+        return
     cmd = f"{sys.executable} {PYTEST} {' '.join(t.tests)}"
     started = time.monotonic()
     base = subprocess.run(cmd.split(), cwd=tree, env=env, capture_output=True, text=True)
@@ -148,11 +152,18 @@ def run_target(job: Job, t: Target, exclude: list[str], log) -> None:
             db.set_multiple_results(skip, WorkResult(output="filtered", worker_outcome=WorkerOutcome.SKIPPED))
         pending = sum(1 for _ in db.pending_work_items)
     log(f"[{t.name}] {pending} mutants, tests take {took:.0f} s unmutated (timeout {timeout} s)")
-    subprocess.run([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)],
-                   cwd=tree, env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "cosmic_ray.cli", "exec", str(config), str(session)],
+                            cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:  # the budget is spent: keep what was tested, count the rest as not run
+        proc.terminate()
+        proc.wait()
+        shutil.copy2(ROOT / t.module, tree / t.module)  # the interrupted mutant may still be on disk
     source = (tree / t.module).read_text().splitlines()
     with use_db(str(session), WorkDB.Mode.open) as db:
-        counts = {"killed": 0, "survived": 0, "incompetent": 0}
+        counts = {"killed": 0, "survived": 0, "incompetent": 0,
+                  "not_run": sum(1 for _ in db.pending_work_items)}
         for item, result in db.completed_work_items:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
@@ -170,7 +181,7 @@ def run_target(job: Job, t: Target, exclude: list[str], log) -> None:
     t.results = counts
     shutil.copy(session, OUT / session.name)
     log(f"[{t.name}] killed {counts['killed']}, survived {counts['survived']}, "
-        f"incompetent {counts['incompetent']} ({time.monotonic() - started:.0f} s)")
+        f"incompetent {counts['incompetent']}, not run {counts['not_run']} ({time.monotonic() - started:.0f} s)")
 
 
 def _diff(diff: str | None) -> str:
@@ -183,6 +194,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("names", nargs="*", help="only targets whose module path contains one of these")
     p.add_argument("--jobs", type=int, default=1, help="parallel workers (the machine is shared: keep it low)")
     p.add_argument("--list", action="store_true", help="print the targets and exit")
+    p.add_argument("--budget", type=float, default=0, help="minutes; mutants not tested by then are reported "
+                   "as not run (0: no limit)")
     args = p.parse_args(argv)
     targets, exclude = load_targets()
     if args.names:
@@ -199,6 +212,7 @@ def main(argv: list[str]) -> int:
         print(text, flush=True)
         lines.append(text)
 
+    deadline = started + args.budget * 60 if args.budget else float("inf")
     base = Path(tempfile.mkdtemp(prefix="qg-mutate-"))
     jobs_n = max(1, min(args.jobs, len(targets)))
     with ThreadPoolExecutor(jobs_n) as pool:
@@ -212,7 +226,7 @@ def main(argv: list[str]) -> int:
         with lock:
             job = free.pop()
         try:
-            run_target(job, t, exclude, log)
+            run_target(job, t, exclude, log, deadline)
         finally:
             with lock:
                 free.append(job)
@@ -230,9 +244,9 @@ def main(argv: list[str]) -> int:
     score = 100 * killed / total if total else 0.0
     report = [f"# Mutation score: {score:.1f}% ({killed} of {total} mutants killed) in "
               f"{(time.monotonic() - started) / 60:.0f} min", "",
-              "| module | killed | survived | incompetent |", "|---|---|---|---|"]
+              "| module | killed | survived | incompetent | not run |", "|---|---|---|---|---|"]
     report += [f"| {t.module} | {t.results.get('killed', 0)} | {t.results.get('survived', 0)} | "
-               f"{t.results.get('incompetent', 0)} |" for t in targets]
+               f"{t.results.get('incompetent', 0)} | {t.results.get('not_run', 0)} |" for t in targets]
     report += ["", "## Surviving mutants", ""] + [f"- {s}" for t in targets for s in t.survivors]
     (OUT / "report.md").write_text("\n".join(report) + "\n\n## Log\n\n" + "\n".join(lines) + "\n")
     print("\n".join(report))
