@@ -23,7 +23,7 @@ from backend.lights import service as lights
 from backend.lights.assess import Period
 from backend.lights.tables import Explanation, LightRule
 from backend.ratings import service as ratings
-from tests.stats.history import History, fresh_category, hours
+from tests.support.history import History, fresh_category, hours
 from tests.support.people import staff, unit
 
 BEIJING = ZoneInfo("Asia/Shanghai")
