@@ -46,7 +46,9 @@ class Target:
 
 def load_targets() -> tuple[list[Target], list[str]]:
     cfg = tomllib.loads(TARGETS.read_text())
-    targets = [Target(t["module"], t["tests"], t.get("only"), name=t["module"].removeprefix("backend/").removesuffix(".py").replace("/", "-")) for t in cfg["target"]]
+    targets = [Target(t["module"], t["tests"], t.get("only"),
+                      name=t["module"].removeprefix("backend/").removesuffix(".py").replace("/", "-"))
+               for t in cfg["target"]]
     return targets, cfg["operators"]["exclude"]
 
 
