@@ -35,17 +35,20 @@ os.environ.pop("REDIS_URL", None)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.embedded import EmbeddedPostgres  # noqa: E402
-from tests.support.services import RedisServer, create_database  # noqa: E402
+from tests.support.services import RedisServer, create_database, drop_database  # noqa: E402
 
 # Faster, not safer: a crash of a test run loses nothing of value.
 TEST_PG_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 EXTERNAL_URL = os.environ.pop("DATABASE_URL", None)
 ENGINE = "external" if EXTERNAL_URL else "embedded"
+# scripts/mutate: each mutant's run copies a migrated database with the demo organisation (a template on
+# the server of DATABASE_URL) instead of migrating from empty, which would cost most of a short run.
+TEMPLATE = os.environ.get("QG_TEST_TEMPLATE") if EXTERNAL_URL else None
 _redis = RedisServer(_BASE)
 os.environ["REDIS_URL"] = _redis.url
 _pg: EmbeddedPostgres | None = None
 if EXTERNAL_URL:
-    os.environ["DATABASE_URL"] = create_database(EXTERNAL_URL, f"qungong_test_{os.getpid()}")
+    os.environ["DATABASE_URL"] = create_database(EXTERNAL_URL, f"qungong_test_{os.getpid()}", template=TEMPLATE)
 else:
     _pg = EmbeddedPostgres(_BASE / "data", options=TEST_PG_OPTIONS)
     _pg.start()
@@ -61,6 +64,8 @@ def fresh_database_url(name: str) -> str:
 
 
 def _cleanup() -> None:
+    if TEMPLATE and EXTERNAL_URL:  # the mutation run's copies would fill the disk
+        drop_database(EXTERNAL_URL, f"qungong_test_{os.getpid()}")
     if _pg is not None:
         _pg.stop("immediate")
     _redis.stop()
@@ -90,8 +95,9 @@ async def database() -> AsyncIterator[None]:
 
     db = engine()
     await db.start_connection_pool(min_size=1, max_size=30)
-    await migrate()
-    await load_demo()
+    if not TEMPLATE:
+        await migrate()
+        await load_demo()
     yield
     from backend.jobs import close_arq_pool
     from backend.redis import close_redis

@@ -104,7 +104,7 @@ class DashboardController(Controller):
         f = board.filters
         return {
             "board": board, "f": f, "error": None,
-            "rows": present.kpi_rows(board.kpis),
+            "rows": present.kpi_rows(board.kpis), "ranking_definition": kpis.RANKING_DEFINITION,
             "q": lambda **extra: urlencode(f.query(**extra)),
             "svg": present.trend_svg(board.trend, f.grain),
             "fmt_rate": present.fmt_rate, "fmt_duration": present.fmt_duration,
@@ -174,5 +174,6 @@ class PublicStatsController(Controller):
         y = parse_year(year, now.astimezone(service.tz()).date())  # FilterError: a 400 page saying why
         stats = await service.cached("public", (y, now.astimezone(service.tz()).date()), lambda: public_stats(y))
         return page(request, "stats/public.html", {"s": stats, "fmt_rate": present.fmt_rate,
+                                                   "definitions": kpis.shown(kpis.PUBLIC_KEYS),
                                                    "years": list(range(now.astimezone(service.tz()).year, 2019, -1))})
 

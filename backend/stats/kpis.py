@@ -258,3 +258,21 @@ SHOWN: tuple[Shown, ...] = (
     Shown("open", N_("积压（未办结）"), "open", "count",
           N_("受理数中当前仍未办结的诉求数，下方按提交至今的时长分段。")),
 )
+
+# The public statistics page's figures (its definitions are these, word for word).
+PUBLIC_KEYS = ("accepted", "completion_rate", "satisfaction_rate", "community_share", "not_rated")
+
+
+def shown(keys: Iterable[str]) -> list[Shown]:
+    by_key = {s.key: s for s in SHOWN}
+    return [by_key[k] for k in keys]
+
+
+# The dashboard's ranking of units: its order and the sentence shown above it.
+RANKING_DEFINITION = N_("按诉求发生地归属单位统计；先按办结率、再按满意度排序。")
+
+
+def ranking_key(k: Kpis) -> tuple[float, float, int, int]:
+    """Completion rate, then satisfaction (both descending); then more accepted, then fewer red lights."""
+    return (-(k.completion_rate or 0), -(k.satisfaction_rate or 0), -k.accepted, k.red)
+

@@ -38,6 +38,7 @@ from backend.stats.kpis import (
     Kpis,
     compute,
     metric_predicate,
+    ranking_key,
 )
 
 GRAINS = ("day", "week", "month")
@@ -342,8 +343,7 @@ async def ranking(facts: list[Fact], f: Filters, scope_paths: Iterable[str],
         if uid in by_unit:
             by_unit[uid].append(x)
     rows = [RankRow(u["id"], u["name"], compute(by_unit[u["id"]], now)) for u in units]
-    rows.sort(key=lambda r: (-(r.kpis.completion_rate or 0), -(r.kpis.satisfaction_rate or 0), -r.kpis.accepted,
-                             r.kpis.red))
+    rows.sort(key=lambda r: ranking_key(r.kpis))
     return title, rows
 
 

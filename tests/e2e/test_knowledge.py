@@ -11,8 +11,8 @@ from backend.knowledge import service
 from backend.knowledge.tables import KbEntry
 from backend.requests.tables import Request
 from tests.e2e.conftest import axe_violations, login_resident, login_staff
-from tests.knowledge.helpers import demo_id
 from tests.support.factories import fresh_phone
+from tests.support.knowledge import demo_id
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import pytest
 
 from backend.learning.tables import Attempt, Competition
 from tests.e2e.conftest import axe_violations, login_resident, login_staff
-from tests.learning.helpers import member, row, running_competition, xlsx
 from tests.support.factories import unique
+from tests.support.learning import member, row, running_competition, xlsx
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from backend.lights import flips as lights
 from backend.maps.tables import Support
 from backend.requests.tables import Request
 from tests.e2e.conftest import axe_violations, login_resident, login_staff
-from tests.maps.helpers import HAIXI, east_of, fresh_category, report_at
 from tests.support.factories import fresh_phone, unique
+from tests.support.maps import HAIXI, east_of, fresh_category, report_at
 
 pytestmark = pytest.mark.e2e
 

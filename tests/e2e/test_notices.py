@@ -10,8 +10,8 @@ import pytest
 
 from backend.notices.tables import Notice, NoticeQuestion
 from tests.e2e.conftest import axe_violations, login_resident, login_staff, photo_file
-from tests.notices.helpers import published
 from tests.support.factories import fresh_phone, unique
+from tests.support.notices import published
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from backend.wishes.tables import Wish
 from tests.e2e.conftest import login_resident, login_staff
 from tests.support.factories import fresh_phone
 from tests.support.people import staff, unit
-from tests.wishes.helpers import jpeg_with_exif, party_member, resident_viewer, wish_input
+from tests.support.wishes import jpeg_with_exif, party_member, resident_viewer, wish_input
 
 pytestmark = pytest.mark.e2e
 

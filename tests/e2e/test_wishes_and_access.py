@@ -7,7 +7,7 @@ import pytest
 from backend.wishes.tables import Wish
 from tests.e2e.conftest import axe_violations, login_resident, login_staff
 from tests.support.factories import fresh_phone
-from tests.wishes.helpers import party_member, published_wish
+from tests.support.wishes import party_member, published_wish
 
 pytestmark = pytest.mark.e2e
 

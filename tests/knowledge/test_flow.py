@@ -13,8 +13,8 @@ from backend.knowledge.service import KbError
 from backend.knowledge.tables import KbEntry, KbSearch, KbSelfServed, KbVersion
 from backend.notify.tables import Notification
 from backend.requests.tables import Request
-from tests.knowledge.helpers import demo_id, form, published_entry
 from tests.support.factories import unique
+from tests.support.knowledge import demo_id, form, published_entry
 from tests.support.people import staff, unit
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from backend.db import utcnow
 from backend.knowledge import search, service
 from backend.knowledge.tables import KbEntry
-from tests.knowledge.helpers import demo_id, published_entry
 from tests.knowledge.relevance_set import RELEVANCE_SET
 from tests.support.factories import unique
+from tests.support.knowledge import demo_id, published_entry
 from tests.support.people import staff
 
 

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from backend.learning import bank
 from backend.learning.common import LearningError
 from backend.learning.tables import Question, QuestionReport
-from tests.learning.helpers import member, questions, row, xlsx
 from tests.support.factories import unique
+from tests.support.learning import member, questions, row, xlsx
 from tests.support.people import staff
 
 

@@ -11,7 +11,7 @@ import pytest
 from backend.learning import competition
 from backend.learning.common import LearningError
 from backend.learning.tables import Attempt, AttemptAnswer, Competition
-from tests.learning.helpers import choice, current_question, member, questions, running_competition
+from tests.support.learning import choice, current_question, member, questions, running_competition
 from tests.support.people import staff
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from backend.learning import competition, leaderboard
 from backend.learning.tables import Attempt
-from tests.learning.helpers import choice, member, running_competition
+from tests.support.learning import choice, member, running_competition
 
 
 async def _take(viewer, cid, t0, right: int, total: int, seconds: int = 2) -> None:

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from backend.db import utcnow
 from backend.learning.tables import Attempt, Competition
-from tests.learning.helpers import choice, member, questions, running_competition
+from tests.support.learning import choice, member, questions, running_competition
 
 
 async def test_anonymous_and_non_members_are_kept_out(client, new_client) -> None:

@@ -9,7 +9,7 @@ import pytest
 from backend.learning import practice
 from backend.learning.common import LearningError, is_correct, parse_chosen
 from backend.learning.tables import PracticeAnswer, Question
-from tests.learning.helpers import member
+from tests.support.learning import member
 
 
 def test_single_choice() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.lights.clock import RuleSpec, deadline, parse_office_hours
+from backend.lights.clock import DEFAULT_RULES, RuleSpec, deadline, is_workday, parse_office_hours
 
 BJ = ZoneInfo("Asia/Shanghai")
 WORKING = RuleSpec(8, 16, "working", "09:00-12:00,13:30-17:30")
@@ -48,3 +48,30 @@ def test_office_hours_are_validated() -> None:
     for bad in ("", "9-12", "12:00-09:00", "09:00-12:00,11:00-13:00", "25:00-26:00"):
         with pytest.raises(ValueError):
             parse_office_hours(bad)
+
+
+def test_the_seed_s_deadlines_are_the_defaults() -> None:
+    """Without a rule of its own a category runs on the seed's deadlines: accept 24 h / 48 h, resolve 5 / 7 days."""
+    assert DEFAULT_RULES == {"accept": RuleSpec(24.0, 48.0), "resolve": RuleSpec(120.0, 168.0)}
+    assert DEFAULT_RULES["accept"].clock == "natural"
+
+
+@pytest.mark.parametrize(("text", "spans"), [
+    ("23:00-24:00", [(time(23, 0), time(23, 59, 59, 999999))]),  # up to midnight
+    ("00:00-09:59,", [(time(0, 0), time(9, 59))]),  # a trailing comma is no span
+    ("09:00-12:00,,13:30-17:30", [(time(9, 0), time(12, 0)), (time(13, 30), time(17, 30))]),
+    ("13:30-17:30, 08:59-12:00", [(time(8, 59), time(12, 0)), (time(13, 30), time(17, 30))]),  # sorted
+])
+def test_office_hours_at_their_limits(text: str, spans: list) -> None:
+    assert parse_office_hours(text) == spans
+
+
+@pytest.mark.parametrize("bad", ["24:00-23:00", "09:60-10:00", "09:00-10:60", "09:00-24:30", "09:00-25:00"])
+def test_office_hours_out_of_the_clock_are_refused_with_their_reason(bad: str) -> None:
+    with pytest.raises(ValueError, match="办公时间不正确"):
+        parse_office_hours(bad)
+
+
+def test_a_year_the_calendar_does_not_know_works_monday_to_friday() -> None:
+    assert [is_workday(date(2200, 1, d)) for d in range(6, 13)] == [True] * 5 + [False] * 2  # Mon 6 Jan 2200
+    assert deadline(bj(2200, 1, 10, 17, 0), 1, WORKING) == bj(2200, 1, 13, 9, 30).astimezone(UTC)  # Fri ½ h + Mon ½ h

@@ -18,7 +18,7 @@ from backend.lights import flips as lights
 from backend.lights.tables import Explanation, LightClock
 from backend.requests import service as requests
 from backend.requests.tables import Assignment
-from tests.lights.helpers import clock, lead_of, light_events, new_request
+from tests.support.lights import clock, lead_of, light_events, new_request
 from tests.support.people import staff
 
 ROOT = Path(__file__).resolve().parents[2]

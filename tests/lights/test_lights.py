@@ -9,7 +9,7 @@ from backend.lights import service
 from backend.lights.tables import Explanation, LightClock, LightRule
 from backend.notify.tables import Notification
 from backend.requests import service as requests
-from tests.lights.helpers import clock, lead_of, light_events, new_request
+from tests.support.lights import clock, lead_of, light_events, new_request
 from tests.support.people import staff, unit
 
 

@@ -12,7 +12,7 @@ from backend.db import utcnow
 from backend.lights import service
 from backend.lights.tables import Explanation, LightRule, PhoneCall
 from backend.requests.tables import Event
-from tests.lights.helpers import lead_of, new_request
+from tests.support.lights import lead_of, new_request
 
 
 async def _red_request():

@@ -19,7 +19,7 @@ from backend.jobs import arq_pool, redis_settings
 from backend.lights.tables import LightClock
 from backend.redis import redis_client
 from backend.requests import service as requests
-from tests.lights.helpers import clock, lead_of, light_events, new_request
+from tests.support.lights import clock, lead_of, light_events, new_request
 from tests.support.people import staff
 from workers import lights as light_jobs
 

@@ -7,7 +7,7 @@ from backend.maps.coords import gcj02_to_wgs84, haversine_m, wgs84_to_gcj02
 from backend.maps.service import nearby
 from backend.requests import service
 from backend.requests.tables import Request
-from tests.maps.helpers import HAIXI, east_of, fresh_category, north_of, report_at
+from tests.support.maps import HAIXI, east_of, fresh_category, north_of, report_at
 from tests.support.people import staff
 
 

@@ -6,8 +6,8 @@ import re
 
 from backend.maps.tables import Support
 from backend.requests import service
-from tests.maps.helpers import HAIXI, fresh_category, report_at
 from tests.support.factories import fresh_phone
+from tests.support.maps import HAIXI, fresh_category, report_at
 from tests.support.people import staff
 
 

@@ -18,7 +18,7 @@ from backend.requests.service import NotAllowed, RequestError
 from backend.requests.tables import Assignment, Event, Request
 from backend.stats import rollup
 from backend.stats import service as stats
-from tests.maps.helpers import HAIXI, fresh_category, north_of, report_at
+from tests.support.maps import HAIXI, fresh_category, north_of, report_at
 from tests.support.people import resident, staff
 
 

@@ -12,8 +12,8 @@ from backend.notices import duties, service
 from backend.notices.drafts import NoticeInput
 from backend.notices.tables import NoticeDuty
 from backend.organisation.service import create_unit
-from tests.notices.helpers import type_id
 from tests.support.factories import unique
+from tests.support.notices import type_id
 from tests.support.people import staff, unit
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -10,8 +10,8 @@ from backend.notices.drafts import NoticeInput
 from backend.notices.privacy import exposure_in_table, mask_value, parse_table
 from backend.notices.rules import NoticeError
 from backend.notices.tables import Notice, NoticeVersion
-from tests.notices.helpers import published, type_id
 from tests.support.factories import unique
+from tests.support.notices import published, type_id
 from tests.support.people import staff, unit
 
 ROSTER = "姓名,身份证号,联系电话,住址,人数\n王某兰,140105195803122021,13912345678,海西小区3号楼2单元501,1\n"

@@ -13,8 +13,8 @@ from backend.notices.rules import NoticeError
 from backend.notices.tables import NoticeQuestion
 from backend.requests import service as requests
 from backend.requests.tables import Event, Request
-from tests.notices.helpers import published
 from tests.support.factories import fresh_phone, unique
+from tests.support.notices import published
 from tests.support.people import resident, staff
 
 

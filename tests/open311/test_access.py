@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from backend.routing.tables import Category
-from tests.open311.support import new_client
 from tests.support.factories import fresh_phone
+from tests.support.open311 import new_client
 
 STAFF = ["wg_lx_1_1", "haixi", "haixi_head", "liuxiang", "zhzx", "hwk", "zzb"]
 

@@ -12,7 +12,8 @@ from backend.open311.tables import ApiCall, ApiClient, ApiRequest, ApiUpdate
 from backend.requests import service as requests
 from backend.requests.tables import Event, Request
 from backend.routing.tables import Category
-from tests.open311.support import (
+from tests.support.factories import fresh_phone
+from tests.support.open311 import (
     ATTRIBUTE_FIELDS,
     REQUEST_FIELDS,
     SERVICE_FIELDS,
@@ -20,7 +21,6 @@ from tests.open311.support import (
     point_in,
     valid_xml,
 )
-from tests.support.factories import fresh_phone
 from tests.support.people import resident, unit
 
 API = "/open311/v2"

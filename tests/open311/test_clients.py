@@ -26,7 +26,7 @@ from georeport import GeoReport
 from backend.db import utcnow
 from backend.requests.tables import Event, Request
 from tests.e2e.conftest import live_server  # noqa: F401  (the app under uvicorn)
-from tests.open311.support import new_client, point_in
+from tests.support.open311 import new_client, point_in
 
 
 @pytest.fixture

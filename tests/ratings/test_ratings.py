@@ -15,8 +15,8 @@ from backend.ratings import service as ratings
 from backend.ratings.tables import Rating
 from backend.requests.tables import Assignment, Event, Request
 from backend.routing.tables import Category
-from tests.stats.history import History, hours
 from tests.support.factories import fresh_phone
+from tests.support.history import History, hours
 from tests.support.people import resident
 
 

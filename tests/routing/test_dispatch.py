@@ -7,7 +7,8 @@ import pytest
 from backend.requests import service
 from backend.requests.service import InvalidState, NotAllowed, RequestError
 from backend.requests.tables import Assignment, Event
-from tests.routing.support import (
+from tests.support.people import staff, unit
+from tests.support.routing import (
     LX_1_1,
     LX_1_2,
     MQ_1_1,
@@ -19,7 +20,6 @@ from tests.routing.support import (
     state,
     submit_at,
 )
-from tests.support.people import staff, unit
 
 
 async def _at_command_center(point=LX_1_1, category_code: str = "garbage", description: str = "问题") -> int:

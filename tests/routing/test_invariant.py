@@ -16,8 +16,8 @@ from backend.accounts.service import Viewer, load_viewer
 from backend.requests import service
 from backend.requests.service import RequestError
 from backend.requests.tables import OPEN_STATUSES, Assignment, Event
-from tests.routing.support import LX_1_1, MQ_1_1, state, submit_at
 from tests.support.people import resident, staff, unit
+from tests.support.routing import LX_1_1, MQ_1_1, state, submit_at
 
 OPEN = {s.value for s in OPEN_STATUSES}
 STAFF = ("wg_lx_1_1", "haixi", "liuxiang", "nanhaijie", "wg_mq_1_1", "miaoqian", "zhzx", "hwk", "zzb")

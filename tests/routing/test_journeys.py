@@ -7,7 +7,8 @@ import uuid
 
 from backend.requests import service
 from backend.requests.tables import Event, Request
-from tests.routing.support import (
+from tests.support.people import staff, unit
+from tests.support.routing import (
     LX_1_1,
     MQ_1_1,
     actions,
@@ -18,7 +19,6 @@ from tests.routing.support import (
     state,
     submit_at,
 )
-from tests.support.people import staff, unit
 
 
 async def test_community_solves_it_alone() -> None:

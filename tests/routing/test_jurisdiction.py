@@ -11,9 +11,9 @@ from backend.redis import redis_client
 from backend.requests import service
 from backend.requests.service import NewRequest
 from backend.routing import geo
-from tests.routing.support import LX_1_1, MQ_1_1, category
 from tests.support.factories import unique
 from tests.support.people import resident, staff, unit
+from tests.support.routing import LX_1_1, MQ_1_1, category
 
 
 async def test_a_place_outside_the_reporters_community_goes_to_the_place() -> None:

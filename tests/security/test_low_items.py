@@ -9,7 +9,7 @@ from backend.wishes import posting as service
 from backend.wishes.tables import Wish
 from tests.support.factories import fresh_phone
 from tests.support.people import unit
-from tests.wishes.helpers import published_wish, resident_viewer, wish_input
+from tests.support.wishes import published_wish, resident_viewer, wish_input
 
 EDIT = {"title": "改掉的标题", "story": "x", "group": "disabled", "value": "1", "beneficiary_name": "甲",
         "beneficiary_phone": "13800000009", "beneficiary_address": "某地", "honorific": "male"}

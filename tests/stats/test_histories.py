@@ -16,7 +16,7 @@ from backend.organisation.tables import Unit
 from backend.ratings import service as ratings
 from backend.stats import rollup, service
 from backend.stats.service import Filters
-from tests.stats.history import History, fresh_category, hours
+from tests.support.history import History, fresh_category, hours
 from tests.support.people import staff
 
 T0 = datetime(2025, 4, 10, 2, 0, tzinfo=UTC)  # 10:00 Beijing time

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from backend.ratings import service as ratings
 from backend.stats import service
 from backend.stats.service import Filters
-from tests.stats.history import History, fresh_category, hours
 from tests.support.factories import fresh_phone
+from tests.support.history import History, fresh_category, hours
 from tests.support.people import staff, unit
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 Beijing time, Monday 2025-03-03

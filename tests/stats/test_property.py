@@ -18,7 +18,7 @@ from backend.requests.tables import Event, Request
 from backend.routing.service import command_center
 from backend.stats import kpis, rollup, service
 from backend.stats.service import Filters
-from tests.stats.history import History, fresh_category, hours
+from tests.support.history import History, fresh_category, hours
 from tests.support.people import staff
 
 START = datetime(2024, 6, 1, 0, 0, tzinfo=UTC)

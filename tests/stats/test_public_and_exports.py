@@ -14,9 +14,9 @@ from backend.db import utcnow
 from backend.ratings import service as ratings
 from backend.stats import kpis, present, service
 from backend.stats.service import Filters
-from tests.stats.history import History, fresh_category, hours
 from tests.stats.test_kpis import build
 from tests.support.factories import fresh_phone
+from tests.support.history import History, fresh_category, hours
 from tests.support.people import resident
 
 

@@ -76,8 +76,9 @@ def pg_bin(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def create_database(server_url: str, name: str) -> str:
-    """Create (or re-create) database ``name`` on the server of ``server_url``; returns its URL."""
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Create (or re-create) database ``name`` on the server of ``server_url`` (a copy of ``template`` when
+    given); returns its URL."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import urlsplit, urlunsplit
@@ -88,7 +89,7 @@ def create_database(server_url: str, name: str) -> str:
         conn = await asyncpg.connect(server_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         finally:
             await conn.close()
 
@@ -97,6 +98,21 @@ def create_database(server_url: str, name: str) -> str:
         pool.submit(asyncio.run, run()).result()
     parts = urlsplit(server_url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_database(server_url: str, name: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 class PostgresCluster:

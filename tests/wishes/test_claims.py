@@ -24,7 +24,7 @@ from backend.wishes.rules import (
 )
 from backend.wishes.tables import Claim, Wish
 from tests.support.people import staff, unit
-from tests.wishes.helpers import jpeg_with_exif, party_member, published_wish, resident_viewer, wish_input
+from tests.support.wishes import jpeg_with_exif, party_member, published_wish, resident_viewer, wish_input
 from workers import wishes as wish_jobs
 
 

@@ -12,7 +12,7 @@ from backend.wishes import checks as service
 from backend.wishes.tables import Claim, Wish
 from tests.support.factories import fresh_phone, unique
 from tests.support.people import unit
-from tests.wishes.helpers import ADDRESS, NAME, jpeg_with_exif, published_wish
+from tests.support.wishes import ADDRESS, NAME, jpeg_with_exif, published_wish
 
 MULTI = {"photos": ("", b"", "application/octet-stream")}  # an empty file input, as browsers send it
 
