@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from backend.requests import service
 from backend.requests.tables import Event, Request
-from tests.support.routing import LX_1_1, state, submit_at
 from tests.support.factories import fresh_phone
 from tests.support.people import staff
 from tests.support.photos import code_from, report_data
+from tests.support.routing import LX_1_1, state, submit_at
 
 
 async def _english(client) -> None:
