@@ -96,11 +96,12 @@ class WechatController(Controller):
     # ------------------------------------------------------------ web authorisation (snsapi_base / snsapi_userinfo)
 
     @get("/login", guards=[configured])
-    async def login(self, request: Request, next: str | None = None, scope: str = "snsapi_base") -> Redirect:
+    async def login(self, request: Request, next: str | None = None,
+                    oauth_scope: Annotated[str, Parameter(query="scope")] = "snsapi_base") -> Redirect:
         """Off to WeChat's authorisation page; it comes back to /wechat/oauth with a code. ``snsapi_userinfo``
         only from the consent page (/wechat/profile): WeChat then asks the resident too."""
         state = secrets.token_urlsafe(16)
-        scope = scope if scope in service.SCOPES else "snsapi_base"
+        scope = oauth_scope if oauth_scope in service.SCOPES else "snsapi_base"
         request.session[STATE_KEY] = f"{state}|{scope}|{safe_next(next, '/')}"
         redirect_uri = f"{get_settings().base_url}/wechat/oauth"
         return Redirect(service.authorize_url(_cfg(), redirect_uri, state, scope), status_code=302)

@@ -10,7 +10,7 @@ import time
 
 from backend.knowledge.tables import KbEntry, KbSearch
 from backend.wechat import service
-from tests.wechat.test_wechat import ROOT, signed, text_message, wechat  # noqa: F401  (the fixture)
+from tests.wechat.test_wechat import ROOT, signed, text_message
 
 BASE = "http://127.0.0.1:8000"
 

@@ -12,27 +12,13 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from backend.accounts.service import resident_for_phone
 from backend.redis import redis_client
 from backend.wechat import service
 from tests.support.factories import fresh_phone
 from tests.support.fakes import FakeWechat
 
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def wechat(monkeypatch):
-    with FakeWechat("wxappid", "wxsecret") as fake:
-        for k, v in {"QG_WECHAT_APP_ID": "wxappid", "QG_WECHAT_APP_SECRET": "wxsecret", "QG_WECHAT_TOKEN": "tok",
-                     "QG_WECHAT_AES_KEY": AES_KEY, "QG_WECHAT_API_BASE": fake.url, "QG_WECHAT_OPEN_BASE": fake.url,
-                     "QG_WECHAT_TEMPLATE_RESOLVED": "TPL_RESOLVED",
-                     "QG_WECHAT_TEMPLATE_REOPENED": "TPL_REOPENED"}.items():
-            monkeypatch.setenv(k, v)
-        yield fake
 
 
 def signed(token: str = "tok", *extra: str, ts: int | None = None) -> dict[str, str]:
