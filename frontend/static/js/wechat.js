@@ -86,6 +86,8 @@
           form.elements.lon.value = Number(res.longitude).toFixed(6);
           say("located", String(Math.round(res.accuracy || 0)));
           form.elements.lat.dispatchEvent(new Event("change", { bubbles: true }));  // where it will go
+          // The map's pin follows (report-map.js), and the server's answer settles the place.
+          form.dispatchEvent(new CustomEvent("qg:located", { detail: { lat: res.latitude, lon: res.longitude } }));
         },
         fail: function () { say("failed"); },
         cancel: function () { say("failed"); }
