@@ -43,7 +43,8 @@ def wechat_server(database) -> Iterator[tuple[str, FakeWechat]]:
         env = dict(os.environ) | {
             "QG_PORT": str(port), "QG_WECHAT_APP_ID": "wxappid", "QG_WECHAT_APP_SECRET": "wxsecret",
             "QG_WECHAT_TOKEN": "tok", "QG_WECHAT_API_BASE": fake.url, "QG_WECHAT_OPEN_BASE": fake.url,
-            "QG_WECHAT_TEMPLATE_RESOLVED": "TPL_RESOLVED", "QG_WECHAT_AVATAR_HOSTS": "127.0.0.1"}
+            "QG_WECHAT_TEMPLATE_RESOLVED": "TPL_RESOLVED", "QG_WECHAT_AVATAR_HOSTS": "127.0.0.1",
+            "QG_WECHAT_SUBSCRIBE_RESOLVED": "SUB_RESOLVED", "QG_WECHAT_SUBSCRIBE_REOPENED": "SUB_REOPENED"}
         log = ARTIFACTS.parent / "e2e-wechat-server.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as out:
@@ -191,7 +192,10 @@ async def test_report_form_inside_wechat_uses_the_sdk_for_location_and_photos(br
     await ctx.add_init_script(FAKE_BRIDGE)
     page = await ctx.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "open.weixin" not in m.text else None)
+    # No script error, and nothing refused by the strict CSP (but the SDK's own report beacon to WeChat's host).
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text
+            and "open.weixin" not in m.text else None)
     await login_resident(page, fresh_phone())
     await page.goto("/report")
     locate = page.locator("[data-wx-locate]")
@@ -256,4 +260,40 @@ async def test_report_form_without_the_sdk_is_the_plain_form(browser, wechat_ser
     await page.wait_for_url(re.compile(r"/report/done/"))
     req = await Request.select(Request.id).where(Request.description == description).first()
     assert await Photo.count().where(Photo.request == req["id"]) == 1
+    await ctx.close()
+
+
+async def test_subscribing_in_wechat_shows_on_my_account(browser, wechat_server, shot) -> None:
+    url, fake = wechat_server
+    ctx, page = await bind_in_wechat(browser, url, fake, user_agent=WECHAT_UA)
+    await ctx.add_init_script(FAKE_BRIDGE)
+    await page.reload()
+    subs = page.locator("[data-testid=subscriptions]")
+    assert "诉求已办结，请评价：未订阅" in await subs.inner_text()
+    assert "诉求重新办理：未订阅" in await subs.inner_text()
+    # WeChat's subscribe button (an open tag drawn by WeChat's client) with the templates, and the SDK config
+    # that enables it.
+    tag = page.locator("wx-open-subscribe")
+    assert await tag.get_attribute("template") == "SUB_RESOLVED,SUB_REOPENED"
+    await page.wait_for_function("() => window.__wx.calls.some(c => c.name === 'preVerifyJSAPI')")
+    config = await page.evaluate("window.__wx.calls.find(c => c.name === 'preVerifyJSAPI').args")
+    assert config["verifyOpenTagList"] == ["wx-open-subscribe"]
+    # The resident accepts "resolved" and declines "reopened" in WeChat's popup; WeChat tells our server.
+    ts, nonce = str(int(time.time())), f"n{time.time_ns()}"
+    sig = hashlib.sha1("".join(sorted(["tok", ts, nonce])).encode()).hexdigest()
+    event = (f"<xml><ToUserName><![CDATA[gh_yingze]]></ToUserName><FromUserName><![CDATA[{fake.next_openid}]]>"
+             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+             "<Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent>"
+             "<List><TemplateId><![CDATA[SUB_RESOLVED]]></TemplateId><SubscribeStatusString><![CDATA[accept]]>"
+             "</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+             "<List><TemplateId><![CDATA[SUB_REOPENED]]></TemplateId><SubscribeStatusString><![CDATA[reject]]>"
+             "</SubscribeStatusString><PopupScene>2</PopupScene></List></SubscribeMsgPopupEvent></xml>")
+    async with httpx.AsyncClient(timeout=10) as wechat_server_side:
+        r = await wechat_server_side.post(f"{url}/wechat/callback", content=event.encode(),
+                                          params={"signature": sig, "timestamp": ts, "nonce": nonce})
+    assert r.status_code == 200 and r.text == "success"
+    await page.reload()
+    assert "诉求已办结，请评价：已订阅" in await subs.inner_text()
+    assert "诉求重新办理：已拒绝" in await subs.inner_text()
+    await shot(page, "subscriptions")
     await ctx.close()
