@@ -53,13 +53,14 @@ async def set_preference(account_id: int, channel: str, sms_opt_out: bool) -> No
 async def receivable(account_id: int, event: str) -> list[str]:
     """The outside channels this person can receive this event on, in the default order."""
     from backend.wechat import service as wechat
+    from backend.wechat import subscribe
 
     can: list[str] = []
     # "received" is the receipt of the resident's own report: no in-app notice (so no push) carries it.
     if event != "received" and await PushSubscription.exists().where(PushSubscription.account == account_id):
         can.append("push")
     cfg = wechat.config()
-    if cfg is not None and cfg.template(event) and await wechat.openid_of(account_id):  # a template for this event
+    if cfg is not None and await subscribe.can_reach(cfg, account_id, event):  # subscribed, or a template message
         can.append("wechat")
     if event in SMS_EVENTS and not (await preference(account_id))["sms_opt_out"]:
         if await Account.exists().where((Account.id == account_id) & Account.phone.is_not_null()):
@@ -78,6 +79,7 @@ async def choose_channel(account_id: int, event: str) -> str | None:
 async def deliver(account_id: int, event: str, code: str, status_label: str = "") -> str:
     """Send one event through the person's channel; record it. Returns the channel ("none" if none)."""
     from backend.wechat import service as wechat
+    from backend.wechat import subscribe
 
     channel = await choose_channel(account_id, event) or "none"
     ok, detail = True, ""
@@ -85,10 +87,9 @@ async def deliver(account_id: int, event: str, code: str, status_label: str = ""
     try:
         if channel == "wechat":
             cfg = wechat.config()
-            openid = await wechat.openid_of(account_id)
-            assert cfg is not None and openid is not None  # receivable() checked both
-            await wechat.send_template(cfg, openid, event, EVENT_TITLES.get(event, event), code,
-                                       status_label or EVENT_TITLES.get(event, event), url)
+            assert cfg is not None  # receivable() checked it
+            detail = await subscribe.notify(cfg, account_id, event, EVENT_TITLES.get(event, event), code,
+                                            status_label or EVENT_TITLES.get(event, event), url)
         elif channel == "sms":
             phone = await Account.select(Account.phone).where(Account.id == account_id).first()
             await get_gateway().send_notice(phone["phone"], event, {"code": code})

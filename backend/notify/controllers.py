@@ -118,20 +118,18 @@ class AccountController(Controller):
 
     async def _render(self, request: Request, errors: dict[str, str] | None = None, saved: bool = False,
                       status_code: int = 200) -> Response:
-        from backend.wechat import service as wechat
+        from backend.wechat.controllers import account_context
 
         viewer = viewer_of(request)
         assert viewer is not None
         pref = await channels.preference(viewer.id)
         ctx = {
             "pref": pref, "channels": channels.PREFERENCES, "errors": errors or {}, "saved": saved,
-            "wechat_enabled": wechat.config() is not None,
-            "binding": await wechat.binding_of(viewer.id),
             "unbound": request.query_params.get("unbound") == "1",
             "can": await channels.receivable(viewer.id, "resolved"),
             "deliveries": await Delivery.select().where(Delivery.account == viewer.id).order_by(
                 Delivery.id, ascending=False).limit(10),
-        }
+        } | await account_context(request, viewer.id)
         return page(request, "notify/account.html", ctx, status_code=status_code)
 
     @get("")

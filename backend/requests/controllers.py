@@ -85,6 +85,13 @@ async def read_uploads(form: Any, request: Request, name: str = "photos") -> tup
         if len(data) > MAX_BYTES:
             return [], _("「{name}」超过 15 MB，请压缩后再上传").format(name=filename[:40] or _("照片"))
         files.append((filename, data))
+    if name == "photos":  # photos chosen with WeChat's JS-SDK arrive as media ids (issue 23)
+        from backend.wechat.jssdk import photos_from_form
+
+        wechat_files, error = await photos_from_form(form, media.MAX_PHOTOS)
+        if error:
+            return [], error
+        files += wechat_files
     await upload_quota(request, files)
     return files, None
 
@@ -130,8 +137,11 @@ def _blank(staff: bool) -> Values:
 
 async def _show_form(request: Request, values: Values, errors: dict[str, str], *, staff: bool, kept: int,
                      located: str = "", notice: str = "", ok_notice: str = "", status: int = 400) -> Response:
+    from backend.wechat.jssdk import page_config
+
     ctx = await _form_context(values, errors, staff=staff, kept=kept, located=located, notice=notice)
     ctx["ok_notice"] = ok_notice
+    ctx["wx"] = None if staff else await page_config(request)  # inside WeChat: location and photos (issue 23)
     return page(request, "requests/report.html", ctx, status_code=status)
 
 

@@ -25,9 +25,11 @@ import secrets
 import struct
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -39,7 +41,6 @@ from backend.wechat.tables import WechatBinding
 
 log = logging.getLogger("qungong.wechat")
 TOKEN_KEY = "wechat:access_token"
-LOCK_KEY = "wechat:access_token:lock"
 EXPIRED_TOKEN_CODES = {40001, 40014, 42001}
 
 
@@ -60,9 +61,14 @@ class WechatConfig:
     api_base: str = "https://api.weixin.qq.com"
     open_base: str = "https://open.weixin.qq.com"
     templates: tuple[tuple[str, str], ...] = ()
+    subscriptions: tuple[tuple[str, str], ...] = ()  # subscription-message (订阅通知) template per event
+    avatar_hosts: tuple[str, ...] = ("thirdwx.qlogo.cn", "wx.qlogo.cn")
 
     def template(self, event: str) -> str:
         return dict(self.templates).get(event, "")
+
+    def subscription(self, event: str) -> str:
+        return dict(self.subscriptions).get(event, "")
 
 
 NOTICE_EVENTS = ("received", "accepted", "resolved", "reopened")
@@ -79,6 +85,9 @@ def config() -> WechatConfig | None:
         api_base=(env("QG_WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/"),
         open_base=(env("QG_WECHAT_OPEN_BASE") or "https://open.weixin.qq.com").rstrip("/"),
         templates=tuple((e, env(f"QG_WECHAT_TEMPLATE_{e.upper()}", "")) for e in NOTICE_EVENTS),
+        subscriptions=tuple((e, env(f"QG_WECHAT_SUBSCRIBE_{e.upper()}", "")) for e in NOTICE_EVENTS),
+        avatar_hosts=tuple(h.strip() for h in (env("QG_WECHAT_AVATAR_HOSTS") or "thirdwx.qlogo.cn,wx.qlogo.cn"
+                                               ).split(",") if h.strip()),
     )
 
 
@@ -93,15 +102,19 @@ def check_signature(cfg: WechatConfig, sig: str, timestamp: str, nonce: str, *ex
     return bool(sig) and hmac.compare_digest(signature(cfg.token, timestamp, nonce, *extra), sig)
 
 
-def parse_xml(body: bytes) -> dict[str, str]:
-    """WeChat's flat XML message; a DOCTYPE (entity tricks) or anything malformed is refused."""
+def parse_tree(body: bytes) -> ET.Element:
+    """WeChat's XML message; a DOCTYPE (entity tricks) or anything malformed is refused."""
     if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
         raise WechatError("DOCTYPE not allowed")
     try:
-        root = ET.fromstring(body)
+        return ET.fromstring(body)
     except ET.ParseError as exc:
         raise WechatError(f"bad xml: {exc}") from None
-    return {child.tag: (child.text or "") for child in root}
+
+
+def parse_xml(body: bytes) -> dict[str, str]:
+    """The message's top-level fields (all of a message but the lists of the subscription events)."""
+    return {child.tag: (child.text or "") for child in parse_tree(body)}
 
 
 def _cdata(value: str) -> str:
@@ -112,18 +125,6 @@ def text_reply(to_user: str, from_user: str, content: str) -> str:
     return (f"<xml><ToUserName>{_cdata(to_user)}</ToUserName><FromUserName>{_cdata(from_user)}</FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{_cdata('text')}</MsgType>"
             f"<Content>{_cdata(content)}</Content></xml>")
-
-
-def reply_for(msg: dict[str, str], base_url: str) -> str:
-    """The answer to a message: a text or a follow gets the report link (the knowledge base comes later)."""
-    report = f'<a href="{base_url}/report">我要反映</a>'
-    if msg.get("MsgType") == "event" and msg.get("Event", "").lower() == "subscribe":
-        content = f"欢迎关注迎泽群工！有困难、有建议，请点击 {report}。"
-    elif msg.get("MsgType") == "text":
-        content = f"您好，已收到您的消息。要反映问题或求助，请点击 {report}，我们会尽快处理。"
-    else:
-        return "success"  # WeChat's "nothing to say"
-    return text_reply(msg.get("FromUserName", ""), msg.get("ToUserName", ""), content)
 
 
 def _aes_key(cfg: WechatConfig) -> bytes:
@@ -178,45 +179,62 @@ async def _get_json(url: str, **kwargs: Any) -> dict[str, Any]:
     return data
 
 
+async def shared_secret(key: str, fetch: Callable[[], Awaitable[tuple[str, int]]]) -> str:
+    """A credential kept in Redis for every process (the access token, the JS-SDK ticket): read it, or fetch it
+    once under a Redis lock while the other processes wait for it. ``fetch`` returns (value, expires_in)."""
+    r = redis_client()
+    lock = f"{key}:lock"
+    for _attempt in range(50):
+        value = await r.get(key)
+        if value:
+            return str(value)
+        if await r.set(lock, "1", nx=True, ex=15):
+            try:
+                value = await r.get(key)  # stored by the holder before us, between our read and our lock
+                if value:
+                    return str(value)
+                value, expires_in = await fetch()
+                # Refresh well before WeChat's expiry (7200 s), so no call carries a credential about to lapse.
+                await r.set(key, value, ex=max(expires_in - 300, 60))
+                return value
+            finally:
+                await r.delete(lock)
+        await asyncio.sleep(0.1)
+    raise WechatError(f"{key} not available")
+
+
 async def access_token(cfg: WechatConfig) -> str:
     """The app's access token from Redis, or a fresh one (one process fetches; the others wait for it)."""
+
+    async def fetch() -> tuple[str, int]:
+        data = await _get_json(f"{cfg.api_base}/cgi-bin/token", params={
+            "grant_type": "client_credential", "appid": cfg.app_id, "secret": cfg.secret})
+        if "access_token" not in data:
+            raise WechatError(str(data.get("errmsg")), int(data.get("errcode", -1)))
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    return await shared_secret(TOKEN_KEY, fetch)
+
+
+async def drop_token(stale: str, key: str = TOKEN_KEY) -> None:
+    """Forget a credential WeChat refused, unless another process already replaced it."""
     r = redis_client()
-    for _attempt in range(50):
-        token = await r.get(TOKEN_KEY)
-        if token:
-            return str(token)
-        if await r.set(LOCK_KEY, "1", nx=True, ex=15):
-            try:
-                token = await r.get(TOKEN_KEY)  # stored by the holder before us, between our read and our lock
-                if token:
-                    return str(token)
-                data = await _get_json(f"{cfg.api_base}/cgi-bin/token", params={
-                    "grant_type": "client_credential", "appid": cfg.app_id, "secret": cfg.secret})
-                if "access_token" not in data:
-                    raise WechatError(str(data.get("errmsg")), int(data.get("errcode", -1)))
-                # Refresh well before WeChat's expiry (7200 s), so no call carries a token about to lapse.
-                ttl = max(int(data.get("expires_in", 7200)) - 300, 60)
-                await r.set(TOKEN_KEY, data["access_token"], ex=ttl)
-                return str(data["access_token"])
-            finally:
-                await r.delete(LOCK_KEY)
-        await asyncio.sleep(0.1)
-    raise WechatError("access token not available")
+    if await r.get(key) == stale:
+        await r.delete(key)
 
 
-async def drop_token(stale: str) -> None:
-    """Forget a token WeChat refused, unless another process already replaced it."""
-    r = redis_client()
-    if await r.get(TOKEN_KEY) == stale:
-        await r.delete(TOKEN_KEY)
-
-
-async def call_api(cfg: WechatConfig, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """POST to an API taking ``access_token``; an expired token is replaced and the call made once more."""
+async def call_api(cfg: WechatConfig, path: str, payload: dict[str, Any] | None = None,
+                   params: dict[str, str] | None = None) -> dict[str, Any]:
+    """POST (or GET, without ``payload``) to an API taking ``access_token``; an expired token is replaced and the
+    call made once more."""
     for attempt in (1, 2):
         token = await access_token(cfg)
-        data = await _get_json(f"{cfg.api_base}{path}", params={"access_token": token},
-                               content=json.dumps(payload, ensure_ascii=False).encode())
+        query = {"access_token": token} | (params or {})
+        if payload is None:
+            data = await _get_json(f"{cfg.api_base}{path}", params=query)
+        else:
+            data = await _get_json(f"{cfg.api_base}{path}", params=query,
+                                   content=json.dumps(payload, ensure_ascii=False).encode())
         code = int(data.get("errcode", 0))
         if code in EXPIRED_TOKEN_CODES and attempt == 1:
             log.info("wechat access token refused (%s): fetching a new one", code)
@@ -256,19 +274,66 @@ async def push_menu(cfg: WechatConfig, base_url: str) -> None:
 # ---------------------------------------------------------------- OAuth and binding
 
 
-def authorize_url(cfg: WechatConfig, redirect_uri: str, state: str) -> str:
+SCOPES = ("snsapi_base", "snsapi_userinfo")
+
+
+def authorize_url(cfg: WechatConfig, redirect_uri: str, state: str, scope: str = "snsapi_base") -> str:
+    """snsapi_base asks nothing (the openid only); snsapi_userinfo makes WeChat ask the resident first."""
     query = urlencode({"appid": cfg.app_id, "redirect_uri": redirect_uri, "response_type": "code",
-                       "scope": "snsapi_base", "state": state})
+                       "scope": scope if scope in SCOPES else "snsapi_base", "state": state})
     return f"{cfg.open_base}/connect/oauth2/authorize?{query}#wechat_redirect"
 
 
-async def openid_for_code(cfg: WechatConfig, code: str) -> str:
+async def oauth_token(cfg: WechatConfig, code: str) -> dict[str, Any]:
+    """The code exchanged for the web access token: openid, scope, and the token for /sns/userinfo."""
     data = await _get_json(f"{cfg.api_base}/sns/oauth2/access_token", params={
         "appid": cfg.app_id, "secret": cfg.secret, "code": code, "grant_type": "authorization_code"})
     openid = data.get("openid")
     if not isinstance(openid, str) or not openid:
         raise WechatError(str(data.get("errmsg") or "no openid"), int(data.get("errcode", -1)))
-    return openid
+    return data
+
+
+async def openid_for_code(cfg: WechatConfig, code: str) -> str:
+    return str((await oauth_token(cfg, code))["openid"])
+
+
+async def userinfo(cfg: WechatConfig, web_token: str, openid: str) -> dict[str, Any]:
+    """snsapi_userinfo: the nickname and avatar address the resident agreed to share."""
+    data = await _get_json(f"{cfg.api_base}/sns/userinfo",
+                           params={"access_token": web_token, "openid": openid, "lang": "zh_CN"})
+    if data.get("errcode") or data.get("openid") != openid:
+        raise WechatError(str(data.get("errmsg") or "no user info"), int(data.get("errcode", -1)))
+    return data
+
+
+async def fetch_avatar(cfg: WechatConfig, url: str) -> bytes | None:
+    """The avatar, small (WeChat's size suffix /132), only from WeChat's image hosts (no fetching of any address
+    a response names); None when it cannot be had: the nickname alone is shown then."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.hostname not in cfg.avatar_hosts:
+        return None
+    if parts.path.endswith("/0"):
+        url = urlunsplit(parts._replace(path=parts.path[:-2] + "/132"))
+    try:
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
+            response = await client.get(url)
+    except httpx.HTTPError:
+        return None
+    ok = response.status_code == 200 and response.headers.get("content-type", "").startswith("image/")
+    return response.content if ok and len(response.content) <= 512 * 1024 else None
+
+
+async def save_profile(account_id: int, nickname: str, avatar: bytes | None) -> None:
+    await WechatBinding.update({WechatBinding.nickname: nickname[:64] or None, WechatBinding.avatar: avatar,
+                                WechatBinding.profile_at: datetime.now(UTC)}).where(
+        WechatBinding.account == account_id)
+
+
+async def forget_profile(account_id: int) -> None:
+    """Consent withdrawn: the nickname and avatar are deleted, not hidden."""
+    await WechatBinding.update({WechatBinding.nickname: None, WechatBinding.avatar: None,
+                                WechatBinding.profile_at: None}).where(WechatBinding.account == account_id)
 
 
 async def account_for_openid(openid: str) -> int | None:

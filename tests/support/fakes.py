@@ -40,9 +40,10 @@ class FakeServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                data = json.dumps(payload, ensure_ascii=False).encode()
+                binary = isinstance(payload, bytes)  # an image (WeChat's media and avatars)
+                data = payload if binary else json.dumps(payload, ensure_ascii=False).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", "image/jpeg" if binary else "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -127,51 +128,114 @@ class FakeTencentSms(FakeServer):
                                   "RequestId": "a0aabda6"}}
 
 
+def jpeg(width: int = 320, height: int = 240, color: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG")
+    return out.getvalue()
+
+
 class FakeWechat(FakeServer):
-    """The WeChat official-account API: access token, OAuth code exchange, template messages."""
+    """The WeChat official-account API: access token, OAuth code exchange (snsapi_base and snsapi_userinfo, the
+    user info and the avatar image), the JS-SDK ticket, media download, template and subscription messages."""
 
     def __init__(self, appid: str, secret: str) -> None:
         super().__init__()
         self.appid, self.secret = appid, secret
         self.issued = 0
+        self.tickets_issued = 0
         self.valid_tokens: set[str] = set()
-        self.codes: dict[str, str] = {}  # OAuth code -> openid
+        self.codes: dict[str, tuple[str, str]] = {}  # OAuth code -> (openid, scope)
+        self.web_tokens: dict[str, tuple[str, str]] = {}  # web access token -> (openid, scope)
         self.messages: list[dict[str, Any]] = []
+        self.subscription_messages: list[dict[str, Any]] = []
+        self.accepted: set[tuple[str, str]] = set()  # (openid, template id) the user accepted in WeChat's popup
         self.menus: list[dict[str, Any]] = []
+        self.media: dict[str, bytes] = {}  # media id -> image, as uploaded by the client's uploadImage
         self.next_openid = "oBrowserUser"  # who is "in WeChat" when the browser visits the authorise page
+        self.nickname = "张阿姨"
         self.on_template: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
+
+    @property
+    def ticket(self) -> str:
+        return f"TICKET{self.tickets_issued}"
+
+    def code_for(self, openid: str, scope: str = "snsapi_base") -> str:
+        code = f"CODE{len(self.codes) + len(self.requests)}-{openid}"
+        self.codes[code] = (openid, scope)
+        return code
+
+    def _token_ok(self, q: dict[str, str]) -> bool:
+        return q.get("access_token") in self.valid_tokens
 
     def handle(self, req: dict[str, Any]) -> tuple[int, Any]:
         q = req["query"]
-        if req["path"] == "/cgi-bin/token":
+        path = req["path"]
+        if path == "/cgi-bin/token":
             if q.get("appid") != self.appid or q.get("secret") != self.secret:
                 return 200, {"errcode": 40125, "errmsg": "invalid appsecret"}
             self.issued += 1
             token = f"TOKEN{self.issued}"
             self.valid_tokens.add(token)
             return 200, {"access_token": token, "expires_in": 7200}
-        if req["path"] == "/connect/oauth2/authorize":
-            # snsapi_base asks the user nothing: WeChat sends the browser straight back with a code.
-            code = f"CODE{len(self.codes) + len(self.requests)}"
-            self.codes[code] = self.next_openid
+        if path == "/connect/oauth2/authorize":
+            # snsapi_base asks nothing; for snsapi_userinfo WeChat asks the user, who agrees here: either way
+            # WeChat sends the browser back with a code.
+            code = self.code_for(self.next_openid, q.get("scope", ""))
             return 302, f"{q['redirect_uri']}?code={code}&state={q['state']}"
-        if req["path"] == "/sns/oauth2/access_token":
-            openid = self.codes.pop(q.get("code", ""), None)
-            if q.get("appid") != self.appid or q.get("secret") != self.secret or openid is None:
+        if path == "/sns/oauth2/access_token":
+            openid, scope = self.codes.pop(q.get("code", ""), ("", ""))
+            if q.get("appid") != self.appid or q.get("secret") != self.secret or not openid:
                 return 200, {"errcode": 40029, "errmsg": "invalid code"}
-            return 200, {"access_token": "WEBTOKEN", "expires_in": 7200, "refresh_token": "R", "openid": openid,
-                         "scope": "snsapi_base"}
-        if req["path"] == "/cgi-bin/menu/create":
-            if q.get("access_token") not in self.valid_tokens:
+            web_token = f"WEBTOKEN{len(self.web_tokens) + 1}"
+            self.web_tokens[web_token] = (openid, scope)
+            return 200, {"access_token": web_token, "expires_in": 7200, "refresh_token": "R", "openid": openid,
+                         "scope": scope}
+        if path == "/sns/userinfo":
+            openid, scope = self.web_tokens.get(q.get("access_token", ""), ("", ""))
+            if not openid or openid != q.get("openid"):
+                return 200, {"errcode": 40003, "errmsg": "invalid openid"}
+            if scope != "snsapi_userinfo":
+                return 200, {"errcode": 48001, "errmsg": "api unauthorized"}
+            return 200, {"openid": openid, "nickname": self.nickname, "sex": 0, "province": "", "city": "",
+                         "country": "", "headimgurl": f"{self.url}/mmopen/{openid}/0", "privilege": []}
+        if path.startswith("/mmopen/"):  # WeChat's avatar host; the size is the last part (0 = 640 px)
+            size = int(path.rsplit("/", 1)[1]) or 640
+            return 200, jpeg(size, size, (30, 140, 90))
+        if path == "/cgi-bin/ticket/getticket":
+            if not self._token_ok(q):
+                return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+            if q.get("type") != "jsapi":
+                return 200, {"errcode": 40097, "errmsg": "invalid args"}
+            self.tickets_issued += 1
+            return 200, {"errcode": 0, "errmsg": "ok", "ticket": self.ticket, "expires_in": 7200}
+        if path == "/cgi-bin/media/get":
+            if not self._token_ok(q):
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            data = self.media.get(q.get("media_id", ""))
+            return (200, data) if data else (200, {"errcode": 40007, "errmsg": "invalid media_id"})
+        if path == "/cgi-bin/menu/create":
+            if not self._token_ok(q):
                 return 200, {"errcode": 40001, "errmsg": "invalid credential"}
             self.menus.append(json.loads(req["body"]))
             return 200, {"errcode": 0, "errmsg": "ok"}
-        if req["path"] == "/cgi-bin/message/template/send":
-            if q.get("access_token") not in self.valid_tokens:
+        if path == "/cgi-bin/message/template/send":
+            if not self._token_ok(q):
                 return 200, {"errcode": 42001, "errmsg": "access_token expired"}
             body = json.loads(req["body"])
             self.messages.append(body)
             return 200, {"errcode": 0, "errmsg": "ok", "msgid": 200228332}
+        if path == "/cgi-bin/message/subscribe/bizsend":
+            if not self._token_ok(q):
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            body = json.loads(req["body"])
+            if (body.get("touser"), body.get("template_id")) not in self.accepted:
+                return 200, {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+            self.subscription_messages.append(body)
+            return 200, {"errcode": 0, "errmsg": "ok"}
         return 404, {"errcode": -1, "errmsg": "not found"}
 
     def expire_all(self) -> None:

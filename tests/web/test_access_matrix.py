@@ -57,7 +57,7 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     ("POST", r"/login/code|/login/verify|/staff/login|/logout|/prefs", EVERYONE),
     # WeChat: its server's endpoint (signed by WeChat) and the web sign-in/binding; 404 while unconfigured.
     ("GET", r"/wechat/(callback|login|oauth|bind)", EVERYONE),
-    ("POST", r"/wechat/(callback|bind/code|bind/verify)", EVERYONE),
+    ("POST", r"/wechat/(callback|bind/code|bind/verify|jssdk/refused)", EVERYONE),
     ("GET", r"/p/\{code:str\}", EVERYONE),  # public request page: only published requests, masked
     ("GET", r"/media/.*|/wishes/photos/.*", EVERYONE),  # photos: a permission check per photo (404 otherwise)
     ("GET", r"/wishes|/wishes/stats|/wishes/\{wish_id:int\}", EVERYONE),  # the public board
@@ -70,7 +70,7 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     ("GET", r"/r/\{code:str\}", SIGNED_IN),  # its reporter; staff are sent to their page (404 for others)
     # Anyone signed in.
     ("GET|POST", r"/notifications.*|/push/.*", SIGNED_IN),
-    ("GET|POST", r"/account.*|/wechat/unbind", SIGNED_IN),  # my account; WeChat unbinding (404 unconfigured)
+    ("GET|POST", r"/account.*|/wechat/(unbind|profile|profile/forget|avatar)", SIGNED_IN),  # my account, WeChat
     ("GET", r"/wishes/mine|/wishes/new|/wishes/\{wish_id:int\}/edit", SIGNED_IN),
     ("POST", r"/wishes/\{wish_id:int\}/claim", {"party"}),  # party members claim
     ("POST", r"/wishes/new|/wishes/\{wish_id:int\}/\w+", SIGNED_IN),  # the service checks who may act

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 from backend.accounts.service import resident_for_phone
 from backend.redis import redis_client
@@ -19,29 +18,22 @@ from backend.wechat import service
 from tests.support.factories import fresh_phone
 from tests.support.fakes import FakeWechat
 
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def wechat(monkeypatch):
-    with FakeWechat("wxappid", "wxsecret") as fake:
-        for k, v in {"QG_WECHAT_APP_ID": "wxappid", "QG_WECHAT_APP_SECRET": "wxsecret", "QG_WECHAT_TOKEN": "tok",
-                     "QG_WECHAT_AES_KEY": AES_KEY, "QG_WECHAT_API_BASE": fake.url, "QG_WECHAT_OPEN_BASE": fake.url,
-                     "QG_WECHAT_TEMPLATE_RESOLVED": "TPL_RESOLVED",
-                     "QG_WECHAT_TEMPLATE_REOPENED": "TPL_REOPENED"}.items():
-            monkeypatch.setenv(k, v)
-        yield fake
+def signed(token: str = "tok", *extra: str, ts: int | None = None) -> dict[str, str]:
+    """WeChat's query string: a fresh timestamp and nonce, signed (a nonce is accepted once: replay protection)."""
+    stamp, nonce = str(ts if ts is not None else int(time.time())), secrets.token_hex(8)
+    return {"timestamp": stamp, "nonce": nonce, "signature": service.signature(token, stamp, nonce, *extra)}
 
 
-def signed(token: str = "tok", *extra: str) -> dict[str, str]:
-    ts, nonce = str(int(time.time())), "n0nce"
-    return {"timestamp": ts, "nonce": nonce, "signature": service.signature(token, ts, nonce, *extra)}
+def text_message(content: str = "路灯坏了", sender: str = "oUser1", msg_id: int | None = None) -> str:
+    return (f"<xml><ToUserName><![CDATA[gh_yingze]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id or time.time_ns()}</MsgId></xml>")
 
 
-TEXT = ("<xml><ToUserName><![CDATA[gh_yingze]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName>"
-        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[路灯坏了]]></Content>"
-        "<MsgId>1</MsgId></xml>")
+TEXT = text_message()
 
 
 async def test_without_configuration_the_paths_are_absent(client) -> None:
@@ -60,7 +52,7 @@ async def test_server_check_echoes_only_with_our_signature(client, wechat) -> No
 
 async def test_text_message_gets_the_report_link(client, wechat) -> None:
     # No CSRF token: WeChat's server calls this, and its signature is the check.
-    r = await client.request("POST", "/wechat/callback", params=signed(), content=TEXT.encode())
+    r = await client.request("POST", "/wechat/callback", params=signed(), content=text_message().encode())
     assert r.status_code == 200, r.text
     msg = service.parse_xml(r.content)
     assert msg["ToUserName"] == "oUser1" and msg["FromUserName"] == "gh_yingze" and msg["MsgType"] == "text"
@@ -78,7 +70,7 @@ async def test_forged_or_malformed_messages_are_refused(client, wechat) -> None:
 async def test_safe_mode_decrypts_and_answers_encrypted(client, wechat) -> None:
     cfg = service.config()
     assert cfg is not None
-    encrypted = service.encrypt(cfg, TEXT)
+    encrypted = service.encrypt(cfg, text_message())
     body = f"<xml><ToUserName><![CDATA[gh_yingze]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     params = signed() | {"encrypt_type": "aes"}
     params["msg_signature"] = service.signature("tok", params["timestamp"], params["nonce"], encrypted)
@@ -88,7 +80,7 @@ async def test_safe_mode_decrypts_and_answers_encrypted(client, wechat) -> None:
     assert outer["MsgSignature"] == service.signature("tok", outer["TimeStamp"], outer["Nonce"], outer["Encrypt"])
     inner = service.parse_xml(service.decrypt(cfg, outer["Encrypt"]))
     assert "我要反映" in inner["Content"] and inner["ToUserName"] == "oUser1"
-    params["msg_signature"] = "0" * 40  # the outer signature is right, the message's is forged
+    params = signed() | {"encrypt_type": "aes", "msg_signature": "0" * 40}  # the message's signature is forged
     r = await client.request("POST", "/wechat/callback", params=params, content=body.encode())
     assert r.status_code == 403
 
@@ -101,7 +93,7 @@ async def _oauth(client, wechat: FakeWechat, openid: str, nxt: str = "/my"):
     assert target.path == "/connect/oauth2/authorize" and q["scope"] == ["snsapi_base"] and q["appid"] == ["wxappid"]
     assert r.headers["location"].endswith("#wechat_redirect")
     code = f"code-{openid}-{time.time_ns()}"
-    wechat.codes[code] = openid
+    wechat.codes[code] = (openid, "snsapi_base")
     return await client.get("/wechat/oauth", params={"code": code, "state": q["state"][0]})
 
 

@@ -102,6 +102,13 @@
         }, function () {}, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
       });
 
+      // Located by another source (WeChat's JS-SDK, wechat.js): the pin follows that WGS-84 position too.
+      form.addEventListener("qg:located", function (ev) {
+        var p = L.latLng(ev.detail.lat, ev.detail.lon);
+        map.setView(p, 17);
+        place(p, true);
+      });
+
       // Start where the form already is: a place chosen before (re-shown form), or the chosen community.
       var lat = parseFloat(form.elements.lat.value), lon = parseFloat(form.elements.lon.value);
       if (isFinite(lat) && isFinite(lon)) {
