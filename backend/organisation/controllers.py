@@ -23,6 +23,7 @@ from backend.accounts.service import (
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.organisation.service import KIND_LABELS, UnitError, create_unit, unit_tree
 from backend.organisation.tables import Unit
+from backend.settings import get_settings
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, roles, viewer_of
 from backend.web.render import page
@@ -35,7 +36,11 @@ class AdminController(Controller):
 
     @get("/", guards=[admin_only])
     async def index(self, request: Request) -> Response:
-        return page(request, "admin/index.html")
+        from backend.demo_history import history_progress
+
+        # The demo year the worker is still making (demo mode only): its progress, read from the database.
+        history = await history_progress() if get_settings().demo_mode else None
+        return page(request, "admin/index.html", {"history": history})
 
     @get("/units", guards=[admin_only])
     async def units(self, request: Request) -> Response:
