@@ -90,6 +90,8 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     # Policy answers (issue 18): public reading and suggestions; staff write, the command center curates.
     ("GET", r"/kb|/kb/c/.*|/kb/search|/kb/suggest|/kb/\{entry_id:int\}", EVERYONE),
     ("POST", r"/kb/self-served|/kb/\{entry_id:int\}/feedback", EVERYONE),  # counted, never a request
+    # The search page's record of the question, the result opened, and 没有找到答案 (the GET writes nothing).
+    ("POST", r"/kb/search/log|/kb/search/unanswered|/kb/search/\{search_id:int\}/click", EVERYONE),
     ("GET|POST", r"/kb/manage/(gaps|synonyms).*", KB_EDITORS),
     ("GET|POST", r"/kb/manage.*", KB_WRITERS),
     # 村居公开 (issue 19): public notices; staff manage (the community's own checked inside).
