@@ -12,6 +12,7 @@ import pytest
 from backend.accounts.service import load_viewer
 from backend.maps import service as maps
 from backend.maps.tables import Support
+from backend.notify.service import render
 from backend.notify.tables import Notification
 from backend.requests import service
 from backend.requests.service import NotAllowed, RequestError
@@ -65,9 +66,9 @@ async def test_mark_duplicate_closes_links_and_makes_the_reporter_a_supporter() 
     # The duplicate's reporter follows the original and is told where to look.
     assert await Support.exists().where((Support.request == original.id) & (Support.account == dup.reporter)
                                         & (Support.source == "duplicate"))
-    note = await Notification.select(Notification.title, Notification.url).where(
+    note = await Notification.select().where(
         Notification.account == dup.reporter).order_by(Notification.id, ascending=False).first()
-    assert original.code in note["title"] and note["url"] == f"/p/{original.code}"
+    assert original.code in render(note)["title"] and note["url"] == f"/p/{original.code}"
     assert await maps.original_of(dup.id) == original.code
     # A duplicate cannot be marked again, nor serve as an original.
     with pytest.raises(RequestError):
@@ -86,7 +87,7 @@ async def test_supporters_hear_of_the_resolution() -> None:
     haixi = await staff("haixi")
     await service.transition(req.id, "accept", haixi, None)
     await service.transition(req.id, "resolve", haixi, None, note="已清理")
-    titles = [n["title"] for n in await Notification.select(Notification.title).where(
+    titles = [render(n)["title"] for n in await Notification.select().where(
         Notification.account == neighbour.id)]
     assert any(req.code in t and "已办结" in t for t in titles), titles
     assert any("办理中" in t for t in titles), titles
