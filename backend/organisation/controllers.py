@@ -24,6 +24,7 @@ from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.organisation.service import KIND_LABELS, UnitError, create_unit, unit_tree
 from backend.organisation.tables import Unit
 from backend.settings import get_settings
+from backend.web.flash import N_, flash
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, roles, viewer_of
 from backend.web.render import page
@@ -58,6 +59,7 @@ class AdminController(Controller):
                               code=str(data.get("code", "")), parent_id=form_int(data.get("parent")))
         except UnitError as exc:
             return await self._units_page(request, data, {exc.field or "name": exc.message}, status=400)
+        flash(request, N_("单位已添加"))
         return Redirect("/admin/units", status_code=303)
 
     @get("/accounts", guards=[admin_only])
@@ -94,6 +96,7 @@ class AdminController(Controller):
             await add_membership(acc.id, unit_id, role)
         except AuthError as exc:
             return await self._accounts_page(request, "", data, {"username": exc.message}, status=400)
+        flash(request, N_("工作人员账号已创建"))
         return Redirect("/admin/accounts", status_code=303)
 
     @post("/accounts/{account_id:int}/memberships", guards=[admin_only])
@@ -106,11 +109,13 @@ class AdminController(Controller):
                                  designated=data.get("designated") == "1")
         except AuthError as exc:
             return await self._accounts_page(request, "", {}, {"membership": exc.message}, status=400)
+        flash(request, N_("角色已添加"))
         return Redirect("/admin/accounts", status_code=303)
 
     @post("/memberships/{membership_id:int}/delete", guards=[admin_only])
-    async def delete_member(self, membership_id: int) -> Redirect:
+    async def delete_member(self, request: Request, membership_id: int) -> Redirect:
         await remove_membership(membership_id)
+        flash(request, N_("角色已移除"))
         return Redirect("/admin/accounts", status_code=303)
 
     @get("/party-members", guards=[roles(Role.admin, Role.assessor)])
@@ -131,6 +136,7 @@ class AdminController(Controller):
             await set_party_member(viewer, account_id, data.get("value") == "1")
         except PermissionDenied as exc:
             raise PermissionDeniedException(str(exc)) from exc
+        flash(request, N_("已认定为党员") if data.get("value") == "1" else N_("已取消党员认定"))
         return Redirect("/admin/party-members", status_code=303)
 
     @get("/lockouts", guards=[admin_only])
@@ -139,9 +145,10 @@ class AdminController(Controller):
         return page(request, "admin/lockouts.html", {"rows": await throttle.lockouts()})
 
     @post("/lockouts/lift", guards=[admin_only])
-    async def lift_lockout(self, data: Form) -> Redirect:
+    async def lift_lockout(self, request: Request, data: Form) -> Redirect:
         username = str(data.get("username") or "").strip()
         if not username:
             raise ValidationException("请选择账号")
         await throttle.lift(username)
+        flash(request, N_("已解除 {username} 的登录锁定"), username=username)
         return Redirect("/admin/lockouts", status_code=303)
