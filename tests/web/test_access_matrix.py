@@ -106,6 +106,7 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     # Maps and "me too" (issue 17).
     ("GET", r"/map|/map/.*|/report/route", EVERYONE),  # read-only; public requests only, masked
     ("POST", r"/p/\{code:str\}/support", EVERYONE),  # anonymous are sent to sign in by the handler
+    ("POST", r"/p/\{code:str\}/rate", RESIDENT),  # supporters rate the result (issue 17); staff are refused
     # Open311 (issue 21): GETs are public as the spec says; POSTs need an api_key (403 without one).
     ("GET", r"/open311/v2/.*", EVERYONE),
     ("POST", r"/open311/v2/.*", NOBODY_BY_COOKIE),
