@@ -35,7 +35,7 @@ from backend.organisation.controllers import AdminController
 from backend.pwa.assets import static_cache_middleware, static_url
 from backend.pwa.controllers import PwaController
 from backend.pwa.field import FieldController
-from backend.ratings.controllers import RatingController
+from backend.ratings.controllers import RatingController, SupporterRatingController
 from backend.redis import close_redis, redis_client
 from backend.requests.controllers import PublicController, ReportController, StaffRequestsController
 from backend.requests.photos.controllers import RequestPhotoController
@@ -89,6 +89,7 @@ CONTROLLERS: list[type[Controller]] = [
     RequestPhotoController,  # a request's photos, with its permission check
     LightRulesController, LightsController, AssessController,  # red/yellow lights, explanations, assessment
     RatingController,  # satisfaction
+    SupporterRatingController,  # supporters (我也遇到了) rate the result too (issue 17)
     DashboardController, PublicStatsController,  # KPIs
     WishController,  # micro-wishes and claims
     KnowledgeController, KnowledgeStaffController,  # policy answers: public pages and the owners' work

@@ -10,6 +10,7 @@ from arq import cron
 from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; jobs make transitions too)
 from backend.db import engine
 from backend.jobs import redis_settings
+from workers.demo import demo_history_fill
 from workers.knowledge import notify_flagged_entries, refresh_kb_terms
 from workers.lights import light_fire, light_repair, light_sweep
 from workers.media import sweep_draft_photos, sweep_orphan_photos
@@ -65,6 +66,9 @@ CRON_JOBS: list[Any] = [
     cron(refresh_kb_terms, minute=17),  # the search vocabulary (a publish rebuilds it too)
     # 村居公开: deadlines are days apart, so a sweep every 10 minutes is the whole timer (no deferred jobs).
     cron(notice_sweep, minute=set(range(3, 60, 10)), second=40, run_at_startup=True, unique=True, timeout=300),
+    # The demo district's year after the site is up (a no-op outside demo mode or once complete); hourly it
+    # resumes a fill a stop interrupted.
+    cron(demo_history_fill, minute={41}, run_at_startup=True, unique=True, timeout=3 * 3600),
 ]
 
 

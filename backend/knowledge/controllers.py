@@ -45,14 +45,41 @@ class KnowledgeController(Controller):
 
     @get("/search")
     async def search_page(self, request: Request, q: str = "", category: str = "") -> Response:
+        """Reads only. The page's script POSTs the search to ``/kb/search/log`` (the gap list's record), and a
+        reader without scripts can still say 没有找到答案 (a POST form)."""
         q = _clean_q(q)
         category = category if category in CATEGORIES else ""
         hits = await search.search(q, limit=20, category=category, coverage=True) if q else []
-        # The search log feeds the command center's list of questions without a good answer. It is a record of
-        # what was asked (like the access log), not a change anyone can see; htmx re-renders are not logged twice.
-        search_id = await service.log_search(q, hits) if q and request.headers.get("hx-request") != "true" else None
-        return page(request, "knowledge/search.html",
-                    {"q": q, "category": category, "hits": hits, "search_id": search_id, **LABELS}, block="results")
+        return page(request, "knowledge/search.html", {"q": q, "category": category, "hits": hits, **LABELS},
+                    block="results")
+
+    @post("/search/log")
+    async def log_search(self, request: Request) -> Response:
+        """The results page's beacon: the question is recorded once per page shown; answers its record's id."""
+        f = await _fields(request)
+        q = _clean_q(f.get("q", ""))
+        if not q:
+            raise HTTPException(status_code=400, detail=_("请输入您的问题。"))
+        return Response({"s": await service.log_search(q, f.get("category", ""))}, media_type="application/json",
+                        status_code=200)
+
+    @post("/search/{search_id:int}/click")
+    async def click(self, request: Request, search_id: int) -> Response:
+        """A result opened from a logged search (posted by the page's script as the reader follows the link)."""
+        entry_id = form_int((await _fields(request)).get("entry"))
+        if entry_id is None or not await service.record_click(search_id, entry_id):
+            raise NotFoundException(_("搜索记录或知识条目不存在"))
+        return Response(None, status_code=204)
+
+    @post("/search/unanswered")
+    async def unanswered(self, request: Request) -> Response:
+        """没有找到答案: counted for the command center's list, then on to asking the community."""
+        f = await _fields(request)
+        q = _clean_q(f.get("q", ""))
+        if not q:
+            raise HTTPException(status_code=400, detail=_("请输入您的问题。"))
+        await service.mark_unanswered(form_int(f.get("s")), q, f.get("category", ""))
+        return Redirect("/report", status_code=303)
 
     @get("/c/{category:str}")
     async def category(self, request: Request, category: str, page_no: int = 1) -> Response:
@@ -196,6 +223,7 @@ class KnowledgeStaffController(Controller):
             v["data"] = service.version_content(v)
         return page(request, "knowledge/staff_entry.html", {
             "entry": entry, "versions": versions, "outdated": service.outdated(entry),
+            "clicks": (await service.click_counts([entry_id])).get(entry_id, 0),
             "can_edit": service.can_edit(viewer, entry["owner_unit"]),
             "can_review": service.is_reviewer(viewer, entry["owner_unit"]), **LABELS})
 

@@ -410,15 +410,45 @@ async def notify_flagged() -> int:
 # ---------------------------------------------------------------- readers' signals
 
 
-async def log_search(query: str, hits: list[search.Hit]) -> int | None:
+async def log_search(query: str, category: str = "", *, helpful: bool | None = None) -> int | None:
+    """Record a question asked in the public search (POSTed by the results page, never by the GET that shows
+    them): the search is run again here, so what is logged does not depend on what a client says it saw."""
     query = query.replace("\x00", "").strip()[:200]
     if not query:
         return None
+    hits = await search.search(query, limit=20, category=category if category in CATEGORIES else "", coverage=True)
     top = hits[0] if hits else None
     rows = await KbSearch.insert(KbSearch(
         query=query, theme=search.theme(query) or query[:200], hits=len(hits), top_entry=top.id if top else None,
-        good=bool(top and top.matched and top.coverage >= GOOD_COVERAGE))).returning(KbSearch.id)
+        good=bool(top and top.matched and top.coverage >= GOOD_COVERAGE), helpful=helpful)).returning(KbSearch.id)
     return rows[0]["id"]
+
+
+async def record_click(search_id: int, entry_id: int) -> bool:
+    """A reader opened a result of a logged search (the last one opened counts). False if either is unknown."""
+    published = await KbEntry.exists().where((KbEntry.id == entry_id) & (KbEntry.status == EntryStatus.published.value))
+    if not published:
+        return False
+    done = await KbSearch.update({KbSearch.clicked_entry: entry_id}).where(
+        (KbSearch.id == search_id) & KbSearch.helpful.is_null()).returning(KbSearch.id)
+    return bool(done)
+
+
+async def mark_unanswered(search_id: int | None, query: str, category: str = "") -> None:
+    """没有找到答案: the reader says the search did not answer them (their logged search, or a new record)."""
+    if search_id is not None and await KbSearch.update({KbSearch.helpful: False}).where(
+            KbSearch.id == search_id).returning(KbSearch.id):
+        return
+    await log_search(query, category, helpful=False)
+
+
+async def click_counts(entry_ids: list[int]) -> dict[int, int]:
+    """How often each entry was opened from a search result."""
+    if not entry_ids:
+        return {}
+    rows = await KbSearch.raw("SELECT clicked_entry AS e, count(*) AS n FROM kb_search WHERE clicked_entry = ANY({}) "
+                              "GROUP BY clicked_entry", entry_ids)
+    return {r["e"]: r["n"] for r in rows}
 
 
 async def feedback(entry_id: int, helpful: bool, search_id: int | None = None) -> None:
@@ -431,7 +461,7 @@ async def feedback(entry_id: int, helpful: bool, search_id: int | None = None) -
             raise KbError(_("知识条目不存在或已撤下"), status=404)
         if search_id is not None:
             await KbSearch.update({KbSearch.clicked_entry: entry_id, KbSearch.helpful: helpful}).where(
-                (KbSearch.id == search_id) & KbSearch.clicked_entry.is_null())
+                (KbSearch.id == search_id) & (KbSearch.clicked_entry.is_null() | (KbSearch.clicked_entry == entry_id)))
 
 
 async def record_self_served(entry_id: int, question: str, viewer: Viewer | None) -> None:
@@ -454,12 +484,13 @@ async def self_served_count(start: datetime | None = None, end: datetime | None 
 
 
 async def gaps(days: int = 90, limit: int = 30) -> list[dict[str, Any]]:
-    """Questions asked most with no good answer: searches without a word match (or found unhelpful), and
-    consultations staff answered by hand without citing an entry, grouped by theme."""
+    """Questions asked most with no good answer: searches without a word match whose results nobody opened,
+    searches the reader found unhelpful (or said 没有找到答案), and consultations staff answered by hand
+    without citing an entry, grouped by theme."""
     since = utcnow() - timedelta(days=days)
     rows = await KbSearch.raw(
         "SELECT theme, count(*) AS n, max(query) AS example, max(created_at) AS last FROM kb_search "
-        "WHERE created_at >= {} AND (NOT good OR helpful = false) AND theme <> '' "
+        "WHERE created_at >= {} AND ((NOT good AND clicked_entry IS NULL) OR helpful = false) AND theme <> '' "
         "GROUP BY theme ORDER BY count(*) DESC, max(created_at) DESC LIMIT {}", since, limit)
     out: dict[str, dict[str, Any]] = {r["theme"]: {"theme": r["theme"], "searches": r["n"], "by_hand": 0,
                                                    "example": r["example"]} for r in rows}

@@ -22,6 +22,7 @@ from backend.organisation.service import is_command_center_staff
 from backend.routing.tables import Category
 from backend.settings import get_settings
 from backend.web.errors import FORM
+from backend.web.flash import N_, flash
 from backend.web.guards import admin_only, roles, staff_only, viewer_of
 from backend.web.render import page
 
@@ -103,6 +104,7 @@ class LightRulesController(Controller):
         viewer = viewer_of(request)
         assert viewer is not None
         await service.delete_rule(viewer, rule_id)
+        flash(request, N_("规则已删除"))
         return Redirect("/admin/lights", status_code=303)
 
 
@@ -158,8 +160,9 @@ class LightsController(Controller):
     async def detail(self, request: Request, expl_id: int) -> Response:
         return await self._detail(request, expl_id)
 
-    async def _act(self, request: Request, expl_id: int, data: dict, action: Any) -> Response:
+    async def _act(self, request: Request, expl_id: int, data: dict, action: Any, done: str) -> Response:
         await action()  # LightError: the explanation page again (explanation_again), or a 404 when it is gone
+        flash(request, done)
         return Redirect(f"/lights/explanations/{expl_id}", status_code=303)
 
     @post("/lights/explanations/{expl_id:int}/submit", opt={FORM: explanation_again})
@@ -168,14 +171,15 @@ class LightsController(Controller):
         assert viewer is not None
         return await self._act(request, expl_id, data, lambda: service.submit_explanation(
             expl_id, viewer, reason=data.get("reason"), measures=data.get("measures"),
-            promised_at=local_input(data.get("promised_at"))))
+            promised_at=local_input(data.get("promised_at"))), N_("书面说明已提交，等待指挥中心审核"))
 
     @post("/lights/explanations/{expl_id:int}/review", opt={FORM: explanation_again})
     async def review(self, request: Request, expl_id: int, data: Form) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
         return await self._act(request, expl_id, data, lambda: service.review_explanation(
-            expl_id, viewer, decision=str(data.get("decision", "")), comment=data.get("comment")))
+            expl_id, viewer, decision=str(data.get("decision", "")), comment=data.get("comment")),
+            N_("审核意见已保存"))
 
     @post("/lights/explanations/{expl_id:int}/calls", opt={FORM: explanation_again})
     async def call(self, request: Request, expl_id: int, data: Form) -> Response:
@@ -183,7 +187,7 @@ class LightsController(Controller):
         assert viewer is not None
         return await self._act(request, expl_id, data, lambda: service.log_call(
             expl_id, viewer, called_at=local_input(data.get("called_at")), callee=data.get("callee"),
-            outcome=data.get("outcome")))
+            outcome=data.get("outcome")), N_("电话督办已记录"))
 
 
 class AssessController(Controller):

@@ -35,29 +35,29 @@ class Notice:
 
 async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
                           kind: str = "", *, key: str = "", params: dict[str, Any] | None = None) -> list[int]:
-    """Store a notice per account. With ``key`` (a Chinese msgid with ``{name}`` fields) the notice is
-    rendered at display time in the reader's language (see ``render``); ``title`` is then derived from it."""
+    """Store a notice per account. With ``key`` (a Chinese msgid with ``{name}`` fields) only the key and its
+    parameters are stored, and the notice is rendered when shown, in the reader's language (see ``render``);
+    ``title`` is for notices without a key (free text)."""
     ids = sorted({a for a in account_ids if a})
     if not ids:
         return []
     params = {k: str(v) for k, v in (params or {}).items()}
-    if key:
-        title = _format(key, params, translate=False)
     await Notification.insert(
-        *[Notification(account=a, kind=kind, title=title[:120], body=body[:500], url=url[:300], key=key[:120],
-                       params=params) for a in ids]
+        *[Notification(account=a, kind=kind, title="" if key else title[:120], body=body[:500], url=url[:300],
+                       key=key[:120], params=params) for a in ids]
     )
     # After the commit: never push a notice that may still roll back. Push is best effort (a failure
-    # is logged); the in-app notification is stored either way.
-    await on_commit(partial(enqueue_push, ids, title, body, url))
+    # is logged); the in-app notification is stored either way. The push is shown at once: rendered now.
+    shown = render({"key": key, "params": params, "title": title, "body": body})
+    await on_commit(partial(enqueue_push, ids, shown["title"], shown["body"], url))
     return ids
 
 
 async def notify_burst(notices: list[Notice], summary: str) -> None:
     """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
     recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
-    rows = [Notification(account=a, kind=n.kind, title=n.title[:120], body=n.body[:500], url=n.url[:300],
-                         key=n.key[:120], params=dict(n.params))
+    rows = [Notification(account=a, kind=n.kind, title="" if n.key else n.title[:120], body=n.body[:500],
+                         url=n.url[:300], key=n.key[:120], params=dict(n.params))
             for n in notices for a in sorted({i for i in n.accounts if i})]
     if rows:
         await Notification.insert(*rows)
@@ -67,10 +67,12 @@ async def notify_burst(notices: list[Notice], summary: str) -> None:
         if key[0]:
             groups.setdefault(key, []).append(n)
     for (ids, _kind), items in groups.items():
-        first = items[0]
-        title, body = (first.title, first.body) if len(items) == 1 else (summary.format(n=len(items)), first.title)
+        first = render({"key": items[0].key, "params": dict(items[0].params), "title": items[0].title,
+                        "body": items[0].body})
+        title, body = (first["title"], first["body"]) if len(items) == 1 else (summary.format(n=len(items)),
+                                                                                  first["title"])
         try:
-            await enqueue_push(list(ids), title, body, first.url)
+            await enqueue_push(list(ids), title, body, items[0].url)
         except Exception:
             log.exception("push failed")
 

@@ -12,13 +12,13 @@ from backend.accounts.tables import Account
 class Notification(Table):
     account = ForeignKey(Account, index=True)
     kind = Varchar(length=40, default="")
-    title = Varchar(length=120)
+    title = Varchar(length=120)  # a notice without a key (free text); empty when ``key`` is set
     body = Varchar(length=500, default="")
     url = Varchar(length=300, default="")
     read = Boolean(default=False, index=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
-    # Rendered at display time in the reader's language: title/body keys (Chinese msgids) and their
-    # parameters. ``title``/``body`` keep the Chinese text for push and for notices written before.
+    # Rendered at display time in the reader's language: the title's key (a Chinese msgid) and its parameters
+    # (``body_key`` names the body's msgid). ``body`` keeps a person's own words (a handler's result).
     key = Varchar(length=120, default="")
     params = JSONB(default={})
 

@@ -12,6 +12,7 @@ from backend.i18n import gettext as _
 from backend.open311 import service
 from backend.open311.tables import ApiCall, ApiClient
 from backend.routing.tables import Category
+from backend.web.flash import N_, flash
 from backend.web.guards import admin_only
 from backend.web.render import page
 
@@ -70,6 +71,7 @@ class Open311AdminController(Controller):
             ctx = await _context(errors={f"{client_id}-{k}": v for k, v in errors.items()})
             ctx["edit_forms"] = {client_id: form}
             return page(request, "open311/admin.html", ctx, status_code=400)
+        flash(request, N_("已保存"))
         return Redirect("/admin/open311", status_code=303)
 
     @post("/{client_id:int}/enabled")
@@ -77,6 +79,7 @@ class Open311AdminController(Controller):
         raw = await request.form()
         if client_id >= 2**31 or not await service.set_enabled(client_id, str(raw.get("enabled")) == "1"):
             raise NotFoundException(_("客户端不存在"))
+        flash(request, N_("已启用") if str(raw.get("enabled")) == "1" else N_("已停用"))
         return Redirect("/admin/open311", status_code=303)
 
     @post("/{client_id:int}/rotate")

@@ -27,7 +27,9 @@ from backend.i18n import N_
 from backend.i18n import gettext as _
 from backend.organisation.service import KIND_LABELS, create_unit, unit_tree
 from backend.organisation.tables import Unit
+from backend.settings import get_settings
 from backend.web.errors import FORM, FormPage
+from backend.web.flash import flash
 from backend.web.forms import form_int
 from backend.web.guards import admin_only, roles, viewer_of
 from backend.web.render import page
@@ -84,7 +86,11 @@ class AdminController(Controller):
 
     @get("/", guards=[admin_only])
     async def index(self, request: Request) -> Response:
-        return page(request, "admin/index.html")
+        from backend.demo_history import history_progress
+
+        # The demo year the worker is still making (demo mode only): its progress, read from the database.
+        history = await history_progress() if get_settings().demo_mode else None
+        return page(request, "admin/index.html", {"history": history})
 
     @get("/units", guards=[admin_only])
     async def units(self, request: Request) -> Response:
@@ -100,6 +106,7 @@ class AdminController(Controller):
     async def create_unit(self, request: Request, data: Form) -> Response:
         form = UnitForm.of(data)
         await create_unit(name=form.name, kind=form.kind, code=form.code, parent_id=form.parent)
+        flash(request, N_("单位已添加"))
         return Redirect("/admin/units", status_code=303)
 
     @get("/accounts", guards=[admin_only])
@@ -131,6 +138,7 @@ class AdminController(Controller):
         acc = await create_staff(username=form.username, name=form.name, password=form.password,
                                  public_title=form.public_title)
         await add_membership(acc.id, form.unit, form.role)
+        flash(request, N_("工作人员账号已创建"))
         return Redirect("/admin/accounts", status_code=303)
 
     @post("/accounts/{account_id:int}/memberships", guards=[admin_only], opt={FORM: accounts_again("membership")})
@@ -139,11 +147,13 @@ class AdminController(Controller):
         if unit_id is None:
             raise AuthError(N_("请选择单位"))
         await add_membership(account_id, unit_id, str(data.get("role", "")), designated=data.get("designated") == "1")
+        flash(request, N_("角色已添加"))
         return Redirect("/admin/accounts", status_code=303)
 
     @post("/memberships/{membership_id:int}/delete", guards=[admin_only])
-    async def delete_member(self, membership_id: int) -> Redirect:
+    async def delete_member(self, request: Request, membership_id: int) -> Redirect:
         await remove_membership(membership_id)
+        flash(request, N_("角色已移除"))
         return Redirect("/admin/accounts", status_code=303)
 
     @get("/party-members", guards=[roles(Role.admin, Role.assessor)])
@@ -164,6 +174,7 @@ class AdminController(Controller):
             await set_party_member(viewer, account_id, data.get("value") == "1")
         except PermissionDenied as exc:
             raise PermissionDeniedException(str(exc)) from exc
+        flash(request, N_("已认定为党员") if data.get("value") == "1" else N_("已取消党员认定"))
         return Redirect("/admin/party-members", status_code=303)
 
     @get("/lockouts", guards=[admin_only])
@@ -172,9 +183,10 @@ class AdminController(Controller):
         return page(request, "admin/lockouts.html", {"rows": await throttle.lockouts()})
 
     @post("/lockouts/lift", guards=[admin_only])
-    async def lift_lockout(self, data: Form) -> Redirect:
+    async def lift_lockout(self, request: Request, data: Form) -> Redirect:
         username = str(data.get("username") or "").strip()
         if not username:
             raise ValidationException("请选择账号")
         await throttle.lift(username)
+        flash(request, N_("已解除 {username} 的登录锁定"), username=username)
         return Redirect("/admin/lockouts", status_code=303)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.params import Parameter
 
 from backend.accounts.service import Viewer
 from backend.requests.service import STATUS_LABELS, can_act_on_assignment, open_lead, staff_actions
@@ -19,23 +20,25 @@ from backend.web.guards import staff_only, viewer_of
 from backend.web.render import page
 
 FIELD_STATUSES = (Status.assigned.value, Status.accepted.value)
-MAX_TASKS = 100
+PER_PAGE = 50  # a page of big cards stays light on an old phone; the rest are a "more" link away
+MAX_READ = 5000  # every open task of a unit: the light order is known only once all are read
 
 
-async def _tasks(viewer: Viewer) -> list[dict[str, Any]]:
+async def _tasks(viewer: Viewer, page_no: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the viewer's open tasks (assigned or accepted) and how many there are in all."""
     from backend.requests import queries  # the request pages' read side (issue 3)
 
-    rows = [r for r in await queries.inbox(viewer, limit=1000) if r["status"] in FIELD_STATUSES]
+    rows = [r for r in await queries.inbox(viewer, limit=MAX_READ) if r["status"] in FIELD_STATUSES]
     # Sorted as the inbox: red, then yellow, then the oldest (each row carries its light).
     tasks = []
-    for row in rows[:MAX_TASKS]:
+    for row in rows[(page_no - 1) * PER_PAGE:page_no * PER_PAGE]:
         # The transition rules decide what is offered; the field page shows the three it has buttons for.
         allowed = await staff_actions(viewer, row)
         actions = [a for a in ("accept", "resolve", "progress") if a in allowed]
         lead = await open_lead(row["id"])
         is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
         tasks.append(row | {"actions": actions, "is_lead": is_lead})
-    return tasks
+    return tasks, len(rows)
 
 
 class FieldController(Controller):
@@ -44,8 +47,12 @@ class FieldController(Controller):
     include_in_schema = False
 
     @get("")
-    async def field(self, request: Request) -> Response:
+    async def field(self, request: Request,
+                    page_no: int = Parameter(query="page", default=1, ge=1, le=1000)) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
-        tasks = await _tasks(viewer)
-        return page(request, "pwa/field.html", {"tasks": tasks, "status_labels": STATUS_LABELS}, block="content")
+        tasks, total = await _tasks(viewer, page_no)
+        pages = max(1, -(-total // PER_PAGE))
+        return page(request, "pwa/field.html", {
+            "tasks": tasks, "total": total, "page_no": page_no, "pages": pages, "first": (page_no - 1) * PER_PAGE + 1,
+            "status_labels": STATUS_LABELS}, block="content")

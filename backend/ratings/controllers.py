@@ -78,4 +78,24 @@ class RatingController(Controller):
         return Redirect(f"/r/{code}#my-rating", status_code=303)
 
 
-__all__ = ["MAX_COMMENT", "SCORE_LABELS", "RatingController"]
+class SupporterRatingController(Controller):
+    """A supporter (我也遇到了) rates the result on the request's public page (issue 17)."""
+
+    path = "/p/{code:str}/rate"
+    guards = [signed_in]
+
+    @post("")
+    async def submit(self, request: Request, code: str, data: Form) -> Response:
+        viewer = viewer_of(request)
+        if viewer is None or not viewer.is_resident:
+            raise PermissionDeniedException("只有关注该诉求的居民可以评价")
+        req = await Req.select(Req.id).where(Req.code == code).first()
+        if req is None:
+            raise NotFoundException("诉求不存在")
+        # A refusal (no score, too long, not resolved, already rated) is a DomainError: the one handler answers it.
+        await service.rate_as_supporter(req["id"], viewer, str(data.get("score") or ""), str(data.get("comment") or ""))
+        flash(request, N_("感谢您的评价！"))
+        return Redirect(f"/p/{code}#supporter-ratings", status_code=303)
+
+
+__all__ = ["MAX_COMMENT", "SCORE_LABELS", "RatingController", "SupporterRatingController"]

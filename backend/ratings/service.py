@@ -18,7 +18,7 @@ from backend.accounts.service import Viewer
 from backend.db import aware, on_commit, utcnow
 from backend.i18n import N_
 from backend.jobs import enqueue
-from backend.ratings.tables import Rating, Score
+from backend.ratings.tables import Rating, Score, SupporterRating
 from backend.requests import service as requests
 from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
 from backend.requests.tables import Event, Request, Status
@@ -105,6 +105,54 @@ async def rate(request_id: int, viewer: Viewer | None, score: str, comment: str 
         result = await requests.transition(request_id, "reopen", viewer, None, now=now,
                                            prepare=prepare, data={"reason": "dissatisfied", "score": score})
     return RateResult(rating_ids[0], score, result.action, result.to_status)
+
+
+async def rate_as_supporter(request_id: int, viewer: Viewer | None, score: str, comment: str = "", *,
+                            now: datetime | None = None) -> int:
+    """A supporter (我也遇到了) rates the latest resolution of a request they follow (issue 17). Recorded with a
+    "supporter_rate" event (shown on the request's timeline); it changes no state: only the reporter's
+    dissatisfied rating reopens. One per supporter and resolution. Returns the rating's id."""
+    from backend.db import write_transaction
+    from backend.maps.service import is_supporter  # the supporters are the maps domain's
+
+    if viewer is None or not viewer.is_resident:
+        raise NotAllowed("只有关注该诉求的居民可以评价")
+    req = await Request.select(Request.id, Request.status, Request.is_public).where(Request.id == request_id).first()
+    if req is None or not req["is_public"] or not await is_supporter(request_id, viewer.id):
+        raise NotFound("诉求不存在")
+    if score not in SCORE_LABELS:
+        raise RequestError("请选择满意、基本满意或不满意", "score")
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise RequestError(f"评价内容不能超过 {MAX_COMMENT} 字（当前 {len(comment)} 字）", "comment")
+    if req["status"] not in (Status.resolved.value, Status.closed.value):
+        raise InvalidState("该诉求尚未办结，暂不能评价")
+    now = now or utcnow()
+    async with write_transaction():
+        resolution = await latest_resolution(request_id)
+        if resolution is None:
+            raise InvalidState("该诉求尚未办结，暂不能评价")
+        rows = await SupporterRating.raw(
+            "INSERT INTO supporter_rating (request, resolution_event, account, score, comment, created_at) "
+            "VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (resolution_event, account) DO NOTHING RETURNING id",
+            request_id, resolution["id"], viewer.id, score, comment, now)
+        if not rows:
+            raise InvalidState("您已评价过本次办理结果")
+        await requests.record(request_id, "supporter_rate", actor=viewer, note=comment,
+                              data={"score": score, "resolution": resolution["id"]}, now=now)
+    return rows[0]["id"]
+
+
+async def supporter_ratings(request_id: int, account_id: int | None = None) -> dict[str, Any]:
+    """What the request's page shows of its supporters' ratings: how many of each score (latest resolution
+    and earlier ones alike), and whether ``account_id`` may still rate the latest resolution."""
+    rows = await SupporterRating.select(SupporterRating.score, SupporterRating.account,
+                                        SupporterRating.resolution_event).where(SupporterRating.request == request_id)
+    counts = {s: sum(1 for r in rows if r["score"] == s) for s in SCORE_LABELS}
+    resolution = await latest_resolution(request_id)
+    rated = resolution is not None and any(
+        r["account"] == account_id and r["resolution_event"] == resolution["id"] for r in rows)
+    return {"counts": counts, "total": len(rows), "rated_latest": rated, "has_resolution": resolution is not None}
 
 
 async def auto_close(request_id: int, resolution_event_id: int | None = None, *, now: datetime | None = None) -> bool:

@@ -26,3 +26,16 @@ class Rating(Table):
     score = Varchar(length=12, choices=Score)
     comment = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class SupporterRating(Table):
+    """A supporter's (我也遇到了) rating of a resolution: shown on the request, never closing or reopening it
+    (only the reporter's rating does) and not in the satisfaction rate (see backend.stats.kpis). One per
+    supporter and resolution: a unique index in the raw migration."""
+
+    request = ForeignKey(Request, index=True)
+    resolution_event = Integer(index=True)
+    account = ForeignKey(Account, index=True)
+    score = Varchar(length=12, choices=Score)
+    comment = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

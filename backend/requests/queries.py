@@ -186,6 +186,8 @@ def event_sentence(action: str, data: dict[str, Any]) -> str:
         return _(LIGHT_SHORT_LABELS.get(key, "红黄灯"))
     if action == "rate" and data.get("score") in SCORE_LABELS:
         return _("居民评价：{score}").format(score=_(SCORE_LABELS[data["score"]]))
+    if action == "supporter_rate" and data.get("score") in SCORE_LABELS:
+        return _("关注者评价：{score}").format(score=_(SCORE_LABELS[data["score"]]))
     return ""
 
 

@@ -394,6 +394,7 @@ ACTION_LABELS = {
     "reopen": "重新办理",
     "close": "结案",
     "rate": "满意度评价",  # a record() event written by backend/ratings
+    "supporter_rate": "关注者评价",  # a supporter's rating (issue 17): no state change
     "light": "红黄灯",  # record() events of backend/lights
     "explanation": "书面说明",
     "explanation_review": "审核书面说明",

@@ -4,6 +4,9 @@ worker's day cube). The dashboard, the exports and the rollup all read these lis
 
 - a request closed as a duplicate of another counts with the withdrawn ones (撤回/重复): one problem reported
   twice counts once, as its original; its reporter follows the original as a supporter.
+- a supporter's rating (我也遇到了, issue 17; ``supporter_rate`` events) is shown on the request and enters no
+  figure: satisfaction is one rating per problem, its reporter's, so a problem many people share is not
+  weighed many times, and only the reporter's dissatisfied rating reopens it.
 - cohort: the requests whose ``submit`` event lies in the period (local dates, both ends included)
   and that match the filters. Every figure is about one cohort, so a rate never exceeds 100 % and the
   list behind each number is exactly the requests it counts.

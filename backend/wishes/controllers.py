@@ -17,6 +17,7 @@ from backend.errors import DomainError
 from backend.media.controllers import upload_quota
 from backend.media.service import read_file as read_photo
 from backend.web.errors import FORM, FormPage, error_page
+from backend.web.flash import N_, flash
 from backend.web.forms import form_int
 from backend.web.guards import roles, signed_in, viewer_of
 from backend.web.render import page
@@ -36,6 +37,14 @@ from backend.wishes.rules import (
 LABELS = {"groups": GROUP_LABELS, "statuses": STATUS_LABELS, "claim_labels": CLAIM_LABELS,
           "honorifics": HONORIFIC_LABELS, "board_statuses": BOARD_STATUS_LABELS}
 MAX_FIELD = 5000
+
+# The confirmation each action ends with (shown once on the wish's page, in the reader's language).
+WISH_DONE = {
+    "approve": N_("已核实通过，心愿已发布到心愿墙"), "reject": N_("已退回，并告知提交人原因"),
+    "claim": N_("认领成功！请尽快联系受助人"), "contact": N_("联系情况已记录"),
+    "fulfil": N_("已提交完成凭证，等待确认"), "confirm": N_("已确认心愿完成，谢谢"),
+    "submit": N_("已提交社区核实"), "release": N_("已放弃认领，心愿回到心愿墙"),
+}
 
 
 async def _form(request: Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
@@ -175,6 +184,7 @@ class WishController(Controller):
         except WishError as exc:
             return await self._form_page(request, wish_id=None, form=fields, errors={exc.field or "title": exc.message},
                                          status=exc.status)
+        flash(request, N_("心愿已保存为草稿") if fields.get("action") == "draft" else N_("心愿已提交，等待社区核实"))
         return Redirect(f"/wishes/{wish_id}", status_code=303)
 
     @get("/{wish_id:int}/edit", guards=[signed_in])
@@ -210,6 +220,7 @@ class WishController(Controller):
             fields["status"] = v.wish["status"]
             return await self._form_page(request, wish_id=wish_id, form=fields, errors=errors,
                                          status=exc.status, photos=v.photos)
+        flash(request, N_("修改已保存"))
         return Redirect(f"/wishes/{wish_id}", status_code=303)
 
     # ------------------------------------------------------------ actions on one wish
@@ -235,6 +246,7 @@ class WishController(Controller):
             await service.submit_for_verification(viewer, wish_id)
         elif action == "release":
             await service.release(viewer, wish_id, fields.get("reason", ""))
+        flash(request, WISH_DONE[action])
         return Redirect(f"/wishes/{wish_id}", status_code=303)
 
     @post("/{wish_id:int}/approve", guards=[signed_in], opt={FORM: wish_again("approve")})

@@ -87,3 +87,42 @@ async def test_field_tasks_read_offline_and_updates_sent_later(phone, shot) -> N
     await page.locator("#outbox").wait_for(state="hidden")
     assert (await Request.select(Request.status).where(Request.id == req.id).first())["status"] == "accepted"
     await shot(page, "accept-sent")
+
+
+async def test_more_than_a_hundred_tasks_are_all_reachable_without_scripts(browser, live_server, shot) -> None:
+    """Field mode used to stop at 100 tasks: every task is on some page, reached by plain links."""
+    from tests.e2e.conftest import PHONE
+
+    cat = await Category.objects().where(Category.code == "garbage").first()
+    grid = await unit("WM-2-1")  # a grid no other test sends work to
+    who = await resident()
+    codes = set()
+    for i in range(120):
+        req, _ = await service.submit(NewRequest(kind="help", category_id=cat.id, description=f"分页任务 {i}",
+                                                 community_id=grid.parent, grid_id=grid.id), who)
+        codes.add(req.code)
+    ctx = await browser.new_context(base_url=live_server, java_script_enabled=False, **PHONE)
+    page = await ctx.new_page()
+    await login_staff(page, "wg_wm_2_1")
+    await page.goto("/staff/field")
+    total = int(await page.locator("[data-testid=field-total]").inner_text())
+    assert total >= 120
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        cards = page.locator("[data-testid=field-task]")
+        assert await cards.count() <= 50
+        seen += [await cards.nth(i).get_attribute("data-code") for i in range(await cards.count())]
+        if pages == 1:
+            assert "第 1–50 项" in await page.locator("[data-testid=field-pager]").inner_text()
+            await shot(page, "first-page")
+        more = page.locator("[data-testid=field-more]")
+        if not await more.count():
+            break
+        async with page.expect_navigation():
+            await more.click()
+    await shot(page, "last-page")
+    assert pages == -(-total // 50) and len(seen) == total == len(set(seen))
+    assert codes <= set(seen)
+    await ctx.close()

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from backend.knowledge import service
-from backend.knowledge.tables import KbEntry
+from backend.knowledge.tables import KbEntry, KbSearch
 from backend.requests.tables import Request
 from tests.e2e.conftest import axe_violations, login_resident, login_staff
 from tests.support.factories import fresh_phone
@@ -31,14 +31,26 @@ async def test_resident_browses_searches_and_rates_an_answer(phone, shot) -> Non
     await shot(page, "category")
     # search as residents type it
     await page.fill("#kb-q", "孩子上小学要啥材料")
-    async with page.expect_navigation():
-        await page.click("form[role=search] button[type=submit]")
+    searches = await KbSearch.count()
+    async with page.expect_response("**/kb/search/log") as logged:  # the page POSTs its record of the search
+        async with page.expect_navigation():
+            await page.click("form[role=search] button[type=submit]")
+    assert (await logged.value).request.method == "POST" and await KbSearch.count() == searches + 1
+    search_id = (await (await logged.value).json())["s"]
     first = page.locator("[data-testid=kb-hit]").first
     assert "孩子上小学怎么报名？要准备哪些材料？" in await first.inner_text()
+    await page.wait_for_selector(f"[data-testid=kb-hit][href$='?s={search_id}']", state="attached")
     await shot(page, "search")
     assert await axe_violations(page) == []
     async with page.expect_navigation():
         await first.click()
+    # the click was posted as the reader followed the link
+    deadline = time.monotonic() + 10
+    while (await KbSearch.select(KbSearch.clicked_entry).where(KbSearch.id == search_id).first())[
+            "clicked_entry"] is None and time.monotonic() < deadline:
+        await page.wait_for_timeout(100)
+    row = await KbSearch.select(KbSearch.clicked_entry).where(KbSearch.id == search_id).first()
+    assert row["clicked_entry"] == await demo_id("xiaoxue-ruxue")
     entry = page.locator("[data-testid=kb-entry]")
     text = await entry.inner_text()
     for label in ("去哪里办", "带什么材料", "办理时间", "费用", "负责部门", "政策依据"):
@@ -60,6 +72,27 @@ async def test_resident_browses_searches_and_rates_an_answer(phone, shot) -> Non
     assert "感谢您的反馈" in await page.locator("[data-testid=kb-thanks]").inner_text()
     await shot(page, "thanks")
     assert (await service.get_entry(await demo_id("xiaoxue-ruxue")))["helpful_yes"] == before + 1
+    assert (await KbSearch.select(KbSearch.helpful).where(KbSearch.id == search_id).first())["helpful"] is True
+
+
+async def test_no_answer_found_is_counted_for_the_command_center(phone, shot) -> None:
+    page = await phone.new_page()
+    question = f"火星护照办理{time.time_ns() % 100000}"
+    await page.goto("/kb/search?q=" + question)
+    await page.wait_for_selector("[data-kb-search-id]:not([value=''])", state="attached")  # the POSTed record
+    button = page.locator("[data-testid=kb-unanswered] button")
+    assert await button.inner_text() == "没有找到答案，向社区咨询"
+    await shot(page, "no-answer")
+    async with page.expect_navigation():
+        await button.click()
+    assert page.url.endswith("/report")
+    gap = next(g for g in await service.gaps() if question[:6] in g["example"])
+    assert gap["searches"] == 1  # one search, marked unanswered (not counted twice)
+    staff = await phone.new_page()
+    await login_staff(staff, "zhzx")
+    await staff.goto("/kb/manage/gaps")
+    assert question[:6] in await staff.locator("[data-testid=kb-gaps]").inner_text()
+    await shot(staff, "gaps")
 
 
 async def test_outdated_entry_is_marked_for_readers(phone, shot) -> None:

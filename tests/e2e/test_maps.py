@@ -173,3 +173,38 @@ async def test_public_map_lists_and_pins_public_requests(phone, shot) -> None:
         await page.locator(f".leaflet-popup a[href='/p/{req.code}']").click()
     assert page.url.endswith(f"/p/{req.code}")
     assert await axe_violations(page) == []
+
+
+async def test_a_supporter_rates_the_result_and_sees_it_on_the_page(phone, shot) -> None:
+    """Issue 17: "我也遇到了", then the result comes: the supporter rates it on the request's page; the rating
+    is shown there and the request stays resolved (only its reporter's rating decides)."""
+    from backend.requests import service as requests
+    from tests.support.people import staff
+
+    cat = await fresh_category()
+    req = await report_at(HAIXI, cat)
+    number = fresh_phone()
+    page = await phone.new_page()
+    await login_resident(page, number)
+    await page.goto(f"/p/{req.code}")
+    async with page.expect_navigation():
+        await page.get_by_test_id("me-too").click()
+    assert await page.get_by_test_id("supported").is_visible()
+    assert await page.get_by_test_id("supporter-rate").count() == 0  # nothing to rate before the result
+    haixi = await staff("haixi")
+    await requests.transition(req.id, "accept", haixi, None)
+    await requests.transition(req.id, "resolve", haixi, None, note="已清理干净")
+    await page.goto(f"/p/{req.code}")
+    form = page.get_by_test_id("supporter-rate")
+    await form.locator("input[value=basic]").check()
+    await form.locator("#supporter-comment").fill("干净多了，希望保持")
+    await shot(page, "supporter-rates")
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    assert await page.locator("[data-testid=flash]").inner_text() == "感谢您的评价！"
+    counts = await page.get_by_test_id("supporter-rating-counts").inner_text()
+    assert counts == "满意 0 · 基本满意 1 · 不满意 0"
+    assert "您已评价本次办理结果" in await page.get_by_test_id("supporter-rated").inner_text()
+    assert await page.get_by_test_id("supporter-rate").count() == 0  # once per result
+    await shot(page, "supporter-rated")
+    assert (await Request.select(Request.status).where(Request.id == req.id).first())["status"] == "resolved"

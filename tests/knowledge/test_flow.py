@@ -11,6 +11,7 @@ from backend.db import utcnow
 from backend.knowledge import service
 from backend.knowledge.service import KbError
 from backend.knowledge.tables import KbEntry, KbSearch, KbSelfServed, KbVersion
+from backend.notify.service import render
 from backend.notify.tables import Notification
 from backend.requests.tables import Request
 from tests.support.factories import unique
@@ -130,7 +131,7 @@ async def test_expired_or_overdue_entries_are_flagged_to_owner_and_readers(clien
     await service.notify_flagged()
     haixi = await staff("haixi")
     notes = await Notification.select().where((Notification.account == haixi.id) & (Notification.kind == "kb_flagged"))
-    assert notes and "需要复核" in notes[-1]["title"]
+    assert notes and "需要复核" in render(notes[-1])["title"] and notes[-1]["title"] == ""  # a key, rendered when shown
     # the demo has one of each, so the flag shows on the demo site too
     assert "此解答可能已过时" in await _page_text(client, f"/kb/{await demo_id('dibao-standard')}")
 
@@ -157,11 +158,26 @@ async def test_public_browse_search_and_helpful_counted(client) -> None:
     cat = await client.get("/kb/c/assistance")
     assert cat.status_code == 200 and "最低生活保障（低保）怎么申请？" in cat.text
     assert (await client.get("/kb/c/nope")).status_code == 404
+    # The GET that shows the results writes nothing (issue 18): no search record, no click.
+    counts = await KbSearch.count()
     r = await client.get("/kb/search", params={"q": "低保怎么办"})
-    assert r.status_code == 200
-    first = re.search(r'href="/kb/(\d+)\?s=(\d+)"', r.text)
+    assert r.status_code == 200 and await KbSearch.count() == counts
+    assert 'action="/kb/search/log"' in r.text and 'action="/kb/search/unanswered"' in r.text
+    first = re.search(r'href="/kb/(\d+)" data-entry="\1"', r.text)
     assert first and int(first.group(1)) == await demo_id("dibao-apply")
-    entry_id, search_id = int(first.group(1)), int(first.group(2))
+    entry_id = int(first.group(1))
+    # The page's beacon (a POST with the CSRF token) records the search; the server runs it again.
+    logged = await client.post("/kb/search/log", data={"q": "低保怎么办", "category": ""})
+    assert logged.status_code == 200 and await KbSearch.count() == counts + 1
+    search_id = logged.json()["s"]
+    # The reader opens the first result: the click is a POST too, counted on the entry's staff page.
+    clicks = (await service.click_counts([entry_id])).get(entry_id, 0)
+    assert (await client.post(f"/kb/search/{search_id}/click", data={"entry": str(entry_id)})).status_code == 204
+    assert (await service.click_counts([entry_id]))[entry_id] == clicks + 1
+    assert (await client.post(f"/kb/search/{search_id}/click", data={"entry": "999999"})).status_code == 404
+    assert (await client.post("/kb/search/999999/click", data={"entry": str(entry_id)})).status_code == 404
+    assert (await client.post("/kb/search/log", data={"q": "  "})).status_code == 400
+    assert await KbSearch.count() == counts + 1
     before = await service.get_entry(entry_id)
     r = await client.post(f"/kb/{entry_id}/feedback", data={"helpful": "1", "s": str(search_id)})
     assert r.status_code == 303
@@ -194,10 +210,16 @@ async def test_suggestions_change_nothing_and_self_served_is_not_a_request(clien
 
 async def test_command_center_sees_unanswered_questions(client, new_client) -> None:
     question = unique("火星移民补贴") + " 怎么申请"
-    for _ in range(3):
+    for _ in range(3):  # the GET writes nothing; the page's POST records each search
         await client.get("/kb/search", params={"q": question})
+        assert (await client.post("/kb/search/log", data={"q": question})).status_code == 200
     gaps = await service.gaps()
     assert any(question.split(" ")[0] in g["example"] and g["searches"] >= 3 for g in gaps)
+    # 没有找到答案 (the no-script path): counted too, then on to asking the community.
+    other = unique("月球养老补贴") + " 在哪办"
+    r = await client.post("/kb/search/unanswered", data={"q": other, "s": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/report"
+    assert any(other.split(" ")[0] in g["example"] and g["searches"] == 1 for g in await service.gaps())
     async with new_client() as cc:
         await cc.login_staff("zhzx")
         r = await cc.get("/kb/manage/gaps")

@@ -12,6 +12,7 @@ import pytest
 from backend.accounts.service import load_viewer
 from backend.maps import service as maps
 from backend.maps.tables import Support
+from backend.notify.service import render
 from backend.notify.tables import Notification
 from backend.requests import service
 from backend.requests.service import NotAllowed, RequestError
@@ -65,9 +66,9 @@ async def test_mark_duplicate_closes_links_and_makes_the_reporter_a_supporter() 
     # The duplicate's reporter follows the original and is told where to look.
     assert await Support.exists().where((Support.request == original.id) & (Support.account == dup.reporter)
                                         & (Support.source == "duplicate"))
-    note = await Notification.select(Notification.title, Notification.url).where(
+    note = await Notification.select().where(
         Notification.account == dup.reporter).order_by(Notification.id, ascending=False).first()
-    assert original.code in note["title"] and note["url"] == f"/p/{original.code}"
+    assert original.code in render(note)["title"] and note["url"] == f"/p/{original.code}"
     assert await maps.original_of(dup.id) == original.code
     # A duplicate cannot be marked again, nor serve as an original.
     with pytest.raises(RequestError):
@@ -86,7 +87,7 @@ async def test_supporters_hear_of_the_resolution() -> None:
     haixi = await staff("haixi")
     await service.transition(req.id, "accept", haixi, None)
     await service.transition(req.id, "resolve", haixi, None, note="已清理")
-    titles = [n["title"] for n in await Notification.select(Notification.title).where(
+    titles = [render(n)["title"] for n in await Notification.select().where(
         Notification.account == neighbour.id)]
     assert any(req.code in t and "已办结" in t for t in titles), titles
     assert any("办理中" in t for t in titles), titles
@@ -138,3 +139,46 @@ async def test_place_endpoint_reads_only_and_refuses_outside(client) -> None:
     data = (await client.get("/map/boundaries.json")).json()
     kinds = {f["properties"]["kind"] for f in data["features"]}
     assert kinds == {"street", "community", "grid"} and data["tiles"]["url"] == ""
+
+
+async def test_supporters_rate_the_result_without_reopening_it(client) -> None:
+    """Issue 17: a supporter may rate; their rating is recorded (with its event) and shown, changes no state
+    (only the reporter's dissatisfied rating reopens) and enters no figure; once per resolution."""
+    from backend.ratings import service as ratings
+    from backend.ratings.tables import Rating, SupporterRating
+    from backend.requests.service import InvalidState
+
+    cat = await fresh_category()
+    req = await report_at(HAIXI, cat)
+    neighbour, stranger = await resident(), await resident()
+    await maps.support(req.id, neighbour)
+    with pytest.raises(InvalidState):  # not resolved yet
+        await ratings.rate_as_supporter(req.id, neighbour, "satisfied")
+    haixi = await staff("haixi")
+    await service.transition(req.id, "accept", haixi, None)
+    await service.transition(req.id, "resolve", haixi, None, note="已清理")
+    with pytest.raises(ratings.NotFound):  # only supporters
+        await ratings.rate_as_supporter(req.id, stranger, "satisfied")
+    with pytest.raises(NotAllowed):
+        await ratings.rate_as_supporter(req.id, haixi, "satisfied")
+    with pytest.raises(RequestError, match="满意"):
+        await ratings.rate_as_supporter(req.id, neighbour, "great")
+    await ratings.rate_as_supporter(req.id, neighbour, "dissatisfied", "还是很脏")
+    row = await Request.select(Request.status).where(Request.id == req.id).first()
+    assert row["status"] == "resolved"  # a supporter's "dissatisfied" reopens nothing
+    assert not await Rating.exists().where(Rating.request == req.id)  # not the reporter's rating, not in satisfaction
+    ev = await Event.select(Event.action, Event.note, Event.actor).where(
+        (Event.request == req.id) & (Event.action == "supporter_rate")).first()
+    assert ev == {"action": "supporter_rate", "note": "还是很脏", "actor": neighbour.id}
+    with pytest.raises(InvalidState, match="已评价"):
+        await ratings.rate_as_supporter(req.id, neighbour, "satisfied")
+    assert await SupporterRating.count().where(SupporterRating.request == req.id) == 1
+    # The public page shows it (counts and the timeline sentence), and the reporter's rating still decides.
+    page = (await client.get(f"/p/{req.code}")).text
+    assert "满意 0 · 基本满意 0 · 不满意 1" in page and "关注者评价：不满意" in page
+    reporter = await load_viewer(req.reporter)
+    result = await ratings.rate(req.id, reporter, "satisfied")
+    assert result.action == "close"
+    # Through HTTP: staff are refused, a missing score is a 400 that changes nothing.
+    await client.login_staff("haixi")
+    assert (await client.post(f"/p/{req.code}/rate", data={"score": "satisfied"})).status_code == 403

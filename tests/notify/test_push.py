@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.jobs import arq_pool
 from backend.notify.push import send_to_accounts
-from backend.notify.service import notify_accounts
+from backend.notify.service import notify_accounts, render
 from backend.notify.tables import Notification, PushSubscription
 from backend.notify.vapid import public_key
 from tests.support.factories import fresh_phone
@@ -186,11 +186,14 @@ async def test_resident_and_handler_hear_about_changes() -> None:
     cat = await Category.objects().where(Category.code == "garbage").first()
     req, _ = await service.submit(NewRequest(kind="help", category_id=cat.id, description="通知测试：垃圾",
                                              community_id=(await unit("LX-1")).id), who)
-    assert await Notification.exists().where((Notification.account == worker.id)
-                                             & (Notification.title == f"新的诉求待受理 {req.code}"))
+    # Stored as a key and its fields (no pre-rendered sentence), rendered when shown.
+    mine = await Notification.select().where(Notification.account == worker.id).order_by(Notification.id,
+                                                                                         ascending=False).first()
+    assert mine["key"] == "新的诉求待受理 {code}" and mine["title"] == "" and req.code in mine["params"]
+    assert render(mine)["title"] == f"新的诉求待受理 {req.code}"
     r1 = await service.transition(req.id, "accept", worker, req.version)
     await service.transition(req.id, "resolve", worker, r1.version, note="已清运")
-    titles = [r["title"] for r in await Notification.select(Notification.title).where(Notification.account == who.id)
+    titles = [render(r)["title"] for r in await Notification.select().where(Notification.account == who.id)
               .order_by(Notification.id)]
     assert titles[0] == f"您的诉求 {req.code}：办理中"
     assert len(titles) == len(set(titles))  # one notice per change

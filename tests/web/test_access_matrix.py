@@ -90,6 +90,8 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     # Policy answers (issue 18): public reading and suggestions; staff write, the command center curates.
     ("GET", r"/kb|/kb/c/.*|/kb/search|/kb/suggest|/kb/\{entry_id:int\}", EVERYONE),
     ("POST", r"/kb/self-served|/kb/\{entry_id:int\}/feedback", EVERYONE),  # counted, never a request
+    # The search page's record of the question, the result opened, and 没有找到答案 (the GET writes nothing).
+    ("POST", r"/kb/search/log|/kb/search/unanswered|/kb/search/\{search_id:int\}/click", EVERYONE),
     ("GET|POST", r"/kb/manage/(gaps|synonyms).*", KB_EDITORS),
     ("GET|POST", r"/kb/manage.*", KB_WRITERS),
     # 村居公开 (issue 19): public notices; staff manage (the community's own checked inside).
@@ -104,6 +106,7 @@ ACCESS: list[tuple[str, str, set[str]]] = [
     # Maps and "me too" (issue 17).
     ("GET", r"/map|/map/.*|/report/route", EVERYONE),  # read-only; public requests only, masked
     ("POST", r"/p/\{code:str\}/support", EVERYONE),  # anonymous are sent to sign in by the handler
+    ("POST", r"/p/\{code:str\}/rate", RESIDENT),  # supporters rate the result (issue 17); staff are refused
     # Open311 (issue 21): GETs are public as the spec says; POSTs need an api_key (403 without one).
     ("GET", r"/open311/v2/.*", EVERYONE),
     ("POST", r"/open311/v2/.*", NOBODY_BY_COOKIE),
