@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -97,7 +98,8 @@ class AdminController(Controller):
         except AuthError as exc:
             return await self._accounts_page(request, "", data, {"username": exc.message}, status=400)
         flash(request, N_("工作人员账号已创建"))
-        return Redirect("/admin/accounts", status_code=303)
+        # Shown on its own (the full list is long): the admin sees the new account and its role at once.
+        return Redirect(f"/admin/accounts?{urlencode({'q': acc.username})}", status_code=303)
 
     @post("/accounts/{account_id:int}/memberships", guards=[admin_only])
     async def add_member(self, request: Request, account_id: int, data: Form) -> Response:
