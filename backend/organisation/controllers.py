@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
@@ -139,7 +140,8 @@ class AdminController(Controller):
                                  public_title=form.public_title)
         await add_membership(acc.id, form.unit, form.role)
         flash(request, N_("工作人员账号已创建"))
-        return Redirect("/admin/accounts", status_code=303)
+        # Shown on its own (the full list is long): the admin sees the new account and its role at once.
+        return Redirect(f"/admin/accounts?{urlencode({'q': acc.username})}", status_code=303)
 
     @post("/accounts/{account_id:int}/memberships", guards=[admin_only], opt={FORM: accounts_again("membership")})
     async def add_member(self, request: Request, account_id: int, data: Form) -> Response:
