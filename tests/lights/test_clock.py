@@ -72,6 +72,21 @@ def test_office_hours_out_of_the_clock_are_refused_with_their_reason(bad: str) -
         parse_office_hours(bad)
 
 
+def test_an_empty_span_is_refused() -> None:
+    with pytest.raises(ValueError, match="结束须晚于开始"):
+        parse_office_hours("09:00-09:00")
+
+
+def test_a_rule_cannot_be_changed_in_place() -> None:
+    """DEFAULT_RULES is shared by every category without a rule: changing it in place would move every
+    deadline at once. Rules are values (hashable, frozen)."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_RULES["accept"].yellow_hours = 1  # type: ignore[misc]
+    assert len({RuleSpec(24, 48), RuleSpec(24.0, 48.0)}) == 1
+
+
 def test_a_year_the_calendar_does_not_know_works_monday_to_friday() -> None:
     assert [is_workday(date(2200, 1, d)) for d in range(6, 13)] == [True] * 5 + [False] * 2  # Mon 6 Jan 2200
     assert deadline(bj(2200, 1, 10, 17, 0), 1, WORKING) == bj(2200, 1, 13, 9, 30).astimezone(UTC)  # Fri ½ h + Mon ½ h
