@@ -60,6 +60,7 @@ def test_the_seed_s_deadlines_are_the_defaults() -> None:
     ("23:00-24:00", [(time(23, 0), time(23, 59, 59, 999999))]),  # up to midnight
     ("00:00-09:59,", [(time(0, 0), time(9, 59))]),  # a trailing comma is no span
     ("09:00-12:00,,13:30-17:30", [(time(9, 0), time(12, 0)), (time(13, 30), time(17, 30))]),
+    ("09:00-12:00,12:00-13:00", [(time(9, 0), time(12, 0)), (time(12, 0), time(13, 0))]),  # touching: no overlap
     ("13:30-17:30, 08:59-12:00", [(time(8, 59), time(12, 0)), (time(13, 30), time(17, 30))]),  # sorted
 ])
 def test_office_hours_at_their_limits(text: str, spans: list) -> None:
@@ -70,6 +71,26 @@ def test_office_hours_at_their_limits(text: str, spans: list) -> None:
 def test_office_hours_out_of_the_clock_are_refused_with_their_reason(bad: str) -> None:
     with pytest.raises(ValueError, match="办公时间不正确"):
         parse_office_hours(bad)
+
+
+def test_a_deadline_that_fills_a_span_ends_with_it() -> None:
+    """3 office hours from 09:00 end at 12:00, before lunch, not at 13:30 after it."""
+    assert deadline(bj(2026, 11, 24, 9, 0), 3, WORKING) == bj(2026, 11, 24, 12, 0).astimezone(UTC)
+
+
+def test_an_empty_span_is_refused() -> None:
+    with pytest.raises(ValueError, match="结束须晚于开始"):
+        parse_office_hours("09:00-09:00")
+
+
+def test_a_rule_cannot_be_changed_in_place() -> None:
+    """DEFAULT_RULES is shared by every category without a rule: changing it in place would move every
+    deadline at once. Rules are values (hashable, frozen)."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_RULES["accept"].yellow_hours = 1  # type: ignore[misc]
+    assert len({RuleSpec(24, 48), RuleSpec(24.0, 48.0)}) == 1
 
 
 def test_a_year_the_calendar_does_not_know_works_monday_to_friday() -> None:
