@@ -87,9 +87,14 @@ class WechatController(Controller):
                 tree = service.parse_tree(service.decrypt(cfg, encrypted))
         except WechatError as exc:
             return _xml(f"bad message: {exc}", 400)
-        if not await messages.first_time(timestamp, nonce, {c.tag: c.text or "" for c in tree}):
+        fields = {c.tag: c.text or "" for c in tree}
+        if not await messages.first_time(timestamp, nonce, fields):
             return _xml("success")  # answered once already
-        reply = await messages.reply_for(tree, get_settings().base_url)
+        try:
+            reply = await messages.reply_for(tree, get_settings().base_url)
+        except BaseException:
+            await messages.not_handled(fields)
+            raise
         if safe and reply != "success":
             reply = service.encrypted_reply(cfg, reply, nonce)
         return _xml(reply)

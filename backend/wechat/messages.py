@@ -32,17 +32,26 @@ def fresh(timestamp: str, now: float | None = None) -> bool:
         return False
 
 
+def _msg_key(msg: dict[str, str]) -> str:
+    dedup = msg.get("MsgId") or f"{msg.get('FromUserName', '')}:{msg.get('CreateTime', '')}:{msg.get('Event', '')}"
+    return f"wechat:msg:{dedup[:200]}"
+
+
 async def first_time(timestamp: str, nonce: str, msg: dict[str, str]) -> bool:
     """True for the first delivery of this request and this message, False for a replay or a retry."""
     r = redis_client()
     if not await r.set(f"wechat:nonce:{timestamp}:{nonce[:64]}", "1", nx=True, ex=2 * WINDOW):
         log.info("wechat: nonce seen again, replay ignored")
         return False
-    dedup = msg.get("MsgId") or f"{msg.get('FromUserName', '')}:{msg.get('CreateTime', '')}:{msg.get('Event', '')}"
-    if not await r.set(f"wechat:msg:{dedup[:200]}", "1", nx=True, ex=MSG_TTL):
-        log.info("wechat: message %s delivered again, answered once", dedup)
+    if not await r.set(_msg_key(msg), "1", nx=True, ex=MSG_TTL):
+        log.info("wechat: message %s delivered again, answered once", _msg_key(msg))
         return False
     return True
+
+
+async def not_handled(msg: dict[str, str]) -> None:
+    """Handling failed (an error, not an answer): WeChat's retry of this message may try again."""
+    await redis_client().delete(_msg_key(msg))
 
 
 async def knowledge_reply(text: str, base_url: str) -> str:

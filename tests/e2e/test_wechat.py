@@ -267,6 +267,9 @@ async def test_subscribing_in_wechat_shows_on_my_account(browser, wechat_server,
     url, fake = wechat_server
     ctx, page = await bind_in_wechat(browser, url, fake, user_agent=WECHAT_UA)
     await ctx.add_init_script(FAKE_BRIDGE)
+    refused: list[str] = []  # WeChat's button template (a non-script <script> type) runs into no CSP refusal
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text
+            and "open.weixin" not in m.text else None)
     await page.reload()
     subs = page.locator("[data-testid=subscriptions]")
     assert "诉求已办结，请评价：未订阅" in await subs.inner_text()
@@ -296,4 +299,5 @@ async def test_subscribing_in_wechat_shows_on_my_account(browser, wechat_server,
     assert "诉求已办结，请评价：已订阅" in await subs.inner_text()
     assert "诉求重新办理：已拒绝" in await subs.inner_text()
     await shot(page, "subscriptions")
+    assert not refused, refused
     await ctx.close()
