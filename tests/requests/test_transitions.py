@@ -110,3 +110,12 @@ async def test_who_may_do_what_on_a_community_led_request() -> None:
     r = await service.transition(third.id, "mark_duplicate", cc, third.version, note="同一问题",
                                  data={"duplicate_of": req.id, "original_code": req.code})
     assert r.to_status == "duplicate"
+
+
+async def test_close_assist_closes_an_assist_only() -> None:
+    """The command center ends assists; pointed at the lead's assignment it ends nothing."""
+    req, _ = await _new()
+    lead = await Assignment.select().where((Assignment.request == req.id) & (Assignment.role == "lead")).first()
+    with pytest.raises(InvalidState, match="没有可结束的协办任务"):
+        await service.transition(req.id, "close_assist", await staff("zhzx"), req.version, assignment_id=lead["id"])
+    assert (await Assignment.select(Assignment.is_open).where(Assignment.id == lead["id"]).first())["is_open"]
