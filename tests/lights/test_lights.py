@@ -127,3 +127,21 @@ async def test_rules_per_category_and_refusals() -> None:
     finally:
         await service.delete_rule(admin, rule_id)
     assert (await service.rule_for(cat.id, "accept")).yellow_hours == 24
+
+
+async def test_a_sweep_counts_what_it_lit_and_lights_are_staff_only_events() -> None:
+    """sweep() returns the lights it flipped (the worker logs it); a light event is internal: the public
+    timeline of a request never shows the unit's lights."""
+    from datetime import UTC, datetime
+
+    from backend.requests.tables import Event
+    from tests.support.history import History, fresh_category
+
+    t0 = datetime(2018, 3, 1, 2, 0, tzinfo=UTC)  # a year no other test uses
+    h = await History.submit((await fresh_category()).id, t0)
+    await service.sweep(now=t0)  # whatever older clocks are due anywhere: lit now, before ours is due
+    assert await service.sweep(now=t0 + timedelta(hours=30)) == 1
+    assert await service.sweep(now=t0 + timedelta(hours=31)) == 0
+    assert await service.sweep(now=t0 + timedelta(hours=49)) == 1
+    rows = await Event.select(Event.is_public).where((Event.request == h.id) & (Event.action == "light"))
+    assert len(rows) == 2 and not any(r["is_public"] for r in rows)

@@ -86,3 +86,36 @@ async def test_idempotency_key_creates_once() -> None:
     b, created_b = await service.submit(data, reporter)
     assert created_a and not created_b and a.id == b.id
     assert await Request.count().where(Request.idempotency_key == data.idempotency_key) == 1
+
+
+async def test_who_may_do_what_on_a_community_led_request() -> None:
+    """RULES as a table (issue 24's mutants): the lead hands on and reports progress; the command center
+    may not act as the lead (it dispatches); a duplicate is closed as such by the lead or the command center."""
+    req, _ = await _new()
+    worker, cc = await staff("wg_lx_1_1"), await staff("zhzx")
+    for action in ("accept", "progress", "escalate"):
+        with pytest.raises(NotAllowed):
+            await service.transition(req.id, action, cc, req.version, note="指挥中心越级")
+    r = await service.transition(req.id, "progress", worker, req.version, note="已到现场")
+    assert (r.to_status, (await Request.objects().get(Request.id == req.id)).status) == ("assigned", "assigned")
+    r = await service.transition(req.id, "escalate", worker, r.version, note="需街道协调")
+    street = await unit("LX")
+    row = await Request.select(Request.status, Request.current_unit).where(Request.id == req.id).first()
+    assert (row["status"], row["current_unit"]) == ("assigned", street.id)
+    twin, _ = await _new()
+    r = await service.transition(twin.id, "mark_duplicate", worker, twin.version, note="同一问题",
+                                 data={"duplicate_of": req.id, "original_code": req.code})
+    assert r.to_status == "duplicate"
+    third, _ = await _new()
+    r = await service.transition(third.id, "mark_duplicate", cc, third.version, note="同一问题",
+                                 data={"duplicate_of": req.id, "original_code": req.code})
+    assert r.to_status == "duplicate"
+
+
+async def test_close_assist_closes_an_assist_only() -> None:
+    """The command center ends assists; pointed at the lead's assignment it ends nothing."""
+    req, _ = await _new()
+    lead = await Assignment.select().where((Assignment.request == req.id) & (Assignment.role == "lead")).first()
+    with pytest.raises(InvalidState, match="没有可结束的协办任务"):
+        await service.transition(req.id, "close_assist", await staff("zhzx"), req.version, assignment_id=lead["id"])
+    assert (await Assignment.select(Assignment.is_open).where(Assignment.id == lead["id"]).first())["is_open"]
