@@ -58,7 +58,7 @@ def _text(value: Any, field: str, message: str) -> str:
     if not text:
         raise LightError(message, field)
     if len(text) > MAX_TEXT:
-        raise LightError(f"不能超过 {MAX_TEXT} 字", field)
+        raise LightError(N_("不能超过 {max} 字"), field, max=MAX_TEXT)
     return text
 
 
@@ -105,7 +105,7 @@ async def review_explanation(expl_id: int, viewer: Viewer, *, decision: str, com
     if decision == "return" and not comment_t:
         raise LightError("退回时请填写意见", "comment")
     if len(comment_t) > MAX_TEXT:
-        raise LightError(f"不能超过 {MAX_TEXT} 字", "comment")
+        raise LightError(N_("不能超过 {max} 字"), "comment", max=MAX_TEXT)
     status = ExplanationStatus.accepted.value if decision == "accept" else ExplanationStatus.returned.value
     async with write_transaction():
         ex = await Explanation.select().where(Explanation.id == expl_id).first()

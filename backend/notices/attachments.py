@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.i18n import N_
 from backend.media.processing import PhotoError, process_image
 from backend.media.storage import get_storage
 from backend.notices.privacy import TableError, parse_table
@@ -41,9 +42,9 @@ def _store_sync(up: Upload) -> Stored:
     name = (up.filename or "").strip()[:200]
     lower = name.lower()
     if len(up.data) > MAX_FILE:
-        raise NoticeError(f"附件“{name}”超过 10 MB", "files", 413)
+        raise NoticeError(N_("附件“{name}”超过 10 MB"), "files", 413, name=name)
     if not up.data:
-        raise NoticeError(f"附件“{name}”是空文件", "files")
+        raise NoticeError(N_("附件“{name}”是空文件"), "files", name=name)
     token = secrets.token_hex(12)
     base = f"notices/{token[:2]}/{token}"
     if up.data[:5] == b"%PDF-" and not up.board:
@@ -53,12 +54,13 @@ def _store_sync(up: Upload) -> Stored:
         try:
             table = parse_table(up.data, name)
         except TableError as exc:
-            raise NoticeError(f"附件“{name}”：{exc.message}", "files") from None
+            raise NoticeError(N_("附件“{name}”：{reason}"), "files", name=name, reason=exc.message) from None
         return Stored(AttachmentKind.table.value, name, size=len(up.data), table=table)
     try:
         done = process_image(up.data, name)  # metadata stripped, re-encoded
     except PhotoError as exc:
-        raise NoticeError(f"附件“{name}”：{exc.message}（可上传 PDF、图片、XLSX 或 CSV）", "files") from None
+        raise NoticeError(N_("附件“{name}”：{reason}（可上传 PDF、图片、XLSX 或 CSV）"), "files",
+                          name=name, reason=exc.message) from None
     get_storage().put(base + ".jpg", done.display)
     get_storage().put(base + "_t.jpg", done.thumb)
     kind = AttachmentKind.board.value if up.board else AttachmentKind.image.value
@@ -67,7 +69,7 @@ def _store_sync(up: Upload) -> Stored:
 
 async def store_uploads(uploads: list[Upload]) -> list[Stored]:
     if len(uploads) > MAX_FILES:
-        raise NoticeError(f"一次最多上传 {MAX_FILES} 个附件", "files")
+        raise NoticeError(N_("一次最多上传 {max} 个附件"), "files", max=MAX_FILES)
     out: list[Stored] = []
     try:
         for up in uploads:

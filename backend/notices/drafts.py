@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import utcnow, write_transaction
+from backend.i18n import N_
 from backend.notices import cadence as cad
 from backend.notices.attachments import Upload, attach_files, discard, store_uploads
 from backend.notices.catalogue import types_for_unit
@@ -56,10 +57,10 @@ async def _checked(data: NoticeInput, unit_id: int) -> tuple[dict[str, Any], dic
     if not title:
         raise NoticeError("请填写标题", "title")
     if len(title) > MAX_TITLE:
-        raise NoticeError(f"标题不能超过 {MAX_TITLE} 字", "title")
+        raise NoticeError(N_("标题不能超过 {max} 字"), "title", max=MAX_TITLE)
     body = data.body.strip()
     if len(body) > MAX_BODY:
-        raise NoticeError(f"正文不能超过 {MAX_BODY} 字", "body")
+        raise NoticeError(N_("正文不能超过 {max} 字"), "body", max=MAX_BODY)
     period_start = period_end = None
     if ntype["cadence"] in cad.PERIODIC:
         if not data.period.strip():

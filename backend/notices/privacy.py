@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from backend.errors import DomainError
+from backend.i18n import N_
 
 MAX_ROWS = 1000
 MAX_COLS = 30
@@ -82,7 +83,7 @@ def parse_table(data: bytes, filename: str) -> dict[str, Any]:
     rows = [(r + [""] * width)[:width] for r in rows]
     headers, body = rows[0], rows[1:]
     if len(body) > MAX_ROWS:
-        raise TableError(f"表格不能超过 {MAX_ROWS} 行")
+        raise TableError(N_("表格不能超过 {max} 行"), max=MAX_ROWS)
     return {"headers": headers, "rows": body, "marks": [guess_mark(h) for h in headers]}
 
 

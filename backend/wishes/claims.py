@@ -78,7 +78,7 @@ async def claim(actor: Viewer | None, wish_id: int, *, now: datetime | None = No
         # One member's claims serialise, so the open-claim limit holds under concurrent clicks.
         await Wish.raw("SELECT pg_advisory_xact_lock(7, {})", actor.id)
         if await open_claim_count(actor.id) >= limit:
-            raise ClaimLimit(f"每位党员同时最多认领 {limit} 个心愿，请先完成或放弃已认领的心愿")
+            raise ClaimLimit(N_("每位党员同时最多认领 {limit} 个心愿，请先完成或放弃已认领的心愿"), limit=limit)
         won = await Wish.update({
             Wish.status: WishStatus.claimed.value, Wish.claimed_at: now, Wish.updated_at: now,
         }).where((Wish.id == wish_id) & (Wish.status == WishStatus.published.value)).returning(
@@ -137,7 +137,7 @@ async def record_contact(actor: Viewer, wish_id: int, note: str = "", *, now: da
     now = now_or(now)
     _, current = await _member_claim(actor, wish_id)
     if current["status"] != ClaimStatus.claimed.value:
-        raise InvalidState(f"认领当前为「{CLAIM_LABELS[current['status']]}」，无需再记录联系")
+        raise InvalidState(N_("认领当前为「{state}」，无需再记录联系"), state=CLAIM_LABELS[current["status"]])
     note = (note or "").strip()[:500]
     ok = await _move(wish_id, current["id"], WishStatus.claimed.value, ClaimStatus.claimed.value,
                      ClaimStatus.contacted.value, {}, {Claim.contacted_at: now, Claim.contact_note: note}, now)
@@ -153,11 +153,11 @@ async def fulfil(actor: Viewer, wish_id: int, note: str, photos: Sequence[tuple[
     if current["status"] == ClaimStatus.claimed.value:
         raise InvalidState("请先记录与受助人的联系，再登记心愿实现")
     if current["status"] != ClaimStatus.contacted.value:
-        raise InvalidState(f"认领当前为「{CLAIM_LABELS[current['status']]}」，不能登记实现")
+        raise InvalidState(N_("认领当前为「{state}」，不能登记实现"), state=CLAIM_LABELS[current["status"]])
     if not photos:
         raise ProofRequired("请上传至少一张照片作为心愿实现的凭证", "photos")
     if len(photos) > MAX_PHOTOS:
-        raise WishError(f"最多上传 {MAX_PHOTOS} 张照片", "photos")
+        raise WishError(N_("最多上传 {max} 张照片"), "photos", max=MAX_PHOTOS)
     note = (note or "").strip()
     if len(note) > 1000:
         raise WishError("说明不能超过 1000 字", "note")

@@ -93,7 +93,7 @@ async def update_wish(actor: Viewer, wish_id: int, data: WishInput, photos: Sequ
     elif is_author and wish["status"] in author_states:
         pass
     elif is_manager or is_author:
-        raise InvalidState(f"心愿当前为「{STATUS_LABELS[wish['status']]}」，不能修改")
+        raise InvalidState(N_("心愿当前为「{state}」，不能修改"), state=STATUS_LABELS[wish["status"]])
     else:
         raise NotAllowed("只有心愿的发布人或所在社区的工作人员可以修改")
     cleaned, errors = validate(data, now.date())
@@ -143,7 +143,7 @@ async def submit_for_verification(actor: Viewer, wish_id: int, *, now: datetime 
     if actor.id not in (wish["owner"], wish["created_by"]):
         raise NotAllowed("只有心愿的发布人可以提交审核")
     if wish["status"] not in (WishStatus.draft.value, WishStatus.rejected.value):
-        raise InvalidState(f"心愿当前为「{STATUS_LABELS[wish['status']]}」，不能提交审核")
+        raise InvalidState(N_("心愿当前为「{state}」，不能提交审核"), state=STATUS_LABELS[wish["status"]])
     changed = await Wish.update({Wish.status: WishStatus.pending.value, Wish.updated_at: now}).where(
         (Wish.id == wish_id) & (Wish.status == wish["status"])).returning(Wish.id)
     if not changed:
