@@ -7,6 +7,7 @@ creates a request with its first assignment and event atomically. No Litestar im
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import utcnow, write_transaction
+from backend.db import engine, utcnow, write_transaction
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
@@ -147,22 +148,72 @@ async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
     return False
 
 
-# ---------------------------------------------------------------- tracking codes
-
-
-async def _next_code(now: datetime) -> str:
-    """YZ + yymmdd (Beijing date) + a 4-digit daily sequence, e.g. YZ2611240017."""
-    prefix = get_settings().tracking_prefix + now.astimezone(ZoneInfo(get_settings().timezone)).strftime("%y%m%d")
-    # Concurrent submissions queue here until the holder commits (a transaction-scoped lock), instead of
-    # all reading the same last code and colliding (50 clients exhausted the retries: 500s).
-    await Request.raw("SELECT pg_advisory_xact_lock(7147001)")
-    row = await Request.select(Request.code).where(Request.code.like(prefix + "%")).order_by(
-        Request.code, ascending=False).first()
-    seq = int(row["code"][len(prefix):]) + 1 if row else 1
-    return f"{prefix}{seq:04d}"
-
-
 # ---------------------------------------------------------------- submit
+
+# The request, its lead assignment and its first event in one statement (issue 22: three Piccolo inserts
+# cost more to build than to run, and a round trip each). The daily tracking code is taken in the same
+# statement, after _CODE_LOCK: a statement started after the lock sees the previous holder's commit.
+# A constant text: asyncpg prepares it once per connection and reuses it.
+_CODE_LOCK = "SELECT pg_advisory_xact_lock(7147001)"
+_INSERT_SUBMISSION = """
+WITH code AS (
+  SELECT $1::text || lpad((coalesce(substr(max(code), length($1::text) + 1)::int, 0) + 1)::text, 4, '0') AS code
+  FROM request WHERE code LIKE $1::text || '%'
+), req AS (
+  INSERT INTO request (code, kind, category, description, is_public, source, reporter, filed_by, contact_name,
+    contact_phone, address, lat, lon, street, community, grid, status, current_unit, current_person, level, urgent,
+    answer, close_reason, version, idempotency_key, attributes, created_at, updated_at)
+  SELECT code.code, $2::varchar, $3::int, $4::text, $5::bool, $6::varchar, $7::int, $8::int, $9::varchar,
+    $10::varchar, $11::varchar, $12::float8, $13::float8, $14::int, $15::int, $16::int, $17::varchar, $18::int,
+    $19::int, $20::varchar, false, '', '', 1, $21::varchar, $22::jsonb, $23::timestamptz, $23::timestamptz
+  FROM code
+  RETURNING id, code
+), asg AS (
+  INSERT INTO assignment (request, unit, person, role, level, is_open, opened_at, close_reason, version)
+  SELECT req.id, $18::int, $19::int, 'lead', $20::varchar, true, $23::timestamptz, '', 1 FROM req
+  RETURNING id, request
+), ev AS (
+  INSERT INTO event (request, assignment, actor, actor_role, action, from_status, to_status, unit, person, note,
+    is_public, data, created_at)
+  SELECT asg.request, asg.id, $24::int, $25::varchar, 'submit', '', $17::varchar, $18::int, $19::int, '', true,
+    $26::json, $23::timestamptz FROM asg
+  RETURNING id
+)
+SELECT req.id, req.code, asg.id, ev.id FROM req, asg, ev
+"""
+
+
+async def _insert_submission(data: NewRequest, reporter: Viewer | None, filed_by: Viewer | None,
+                             actor: Viewer | None, category: Category, community: Unit, grid_id: int | None,
+                             placement: Placement, now: datetime) -> tuple[Request, int, int]:
+    """Inside submit()'s transaction: returns (the request, its lead assignment's id, its event's id)."""
+    settings = get_settings()
+    prefix = settings.tracking_prefix + now.astimezone(ZoneInfo(settings.timezone)).strftime("%y%m%d")
+    tx = engine().current_transaction.get()
+    assert tx is not None, "called inside write_transaction()"
+    conn = tx.connection
+    values = {
+        "kind": data.kind, "category": category.id, "description": data.description.strip(),
+        "is_public": data.is_public, "source": data.source,
+        "reporter": reporter.id if reporter and reporter.is_resident else None,
+        "filed_by": filed_by.id if filed_by else None, "contact_name": data.contact_name.strip()[:50],
+        "contact_phone": (data.contact_phone or (reporter.phone if reporter else "") or "")[:20],
+        "address": data.address.strip(), "lat": data.lat, "lon": data.lon, "street": community.parent,
+        "community": community.id, "grid": grid_id, "status": Status.assigned.value,
+        "current_unit": placement.unit_id, "current_person": placement.person_id, "level": placement.level,
+        "idempotency_key": data.idempotency_key,
+    }
+    role = ""
+    if actor is not None:
+        role = actor.memberships[0].role if actor.is_staff else "resident"
+    await conn.execute(_CODE_LOCK)
+    row = await conn.fetchrow(
+        _INSERT_SUBMISSION, prefix, *values.values(), json.dumps(data.attributes, ensure_ascii=False), now,
+        actor.id if actor else None, role, json.dumps({"source": data.source, "level": placement.level}))
+    req = Request(_exists_in_db=True, id=row[0], code=row[1], version=1, attributes=data.attributes,
+                  created_at=now, updated_at=now, **values)
+    return req, row[2], row[3]
+
 
 
 @dataclass
@@ -230,7 +281,6 @@ async def submit(
         field_name, message = next(iter(errors.items()))
         raise RequestError(message, field_name)
     now = now or utcnow()
-    source = data.source
     for attempt in range(5):
         try:
             # Lookups and writes share one transaction: one connection, one consistent view. A repeated
@@ -238,41 +288,9 @@ async def submit(
             async with write_transaction():
                 category, community, grid_id = await _resolve_place(data)
                 placement = await initial_placement(category, community, grid_id)
-                req = Request(
-                    code=await _next_code(now),
-                    kind=data.kind,
-                    category=category.id,
-                    description=data.description.strip(),
-                    is_public=data.is_public,
-                    source=source,
-                    reporter=reporter.id if reporter and reporter.is_resident else None,
-                    filed_by=filed_by.id if filed_by else None,
-                    contact_name=data.contact_name.strip()[:50],
-                    contact_phone=(data.contact_phone or (reporter.phone if reporter else "") or "")[:20],
-                    address=data.address.strip(),
-                    lat=data.lat,
-                    lon=data.lon,
-                    street=community.parent,
-                    community=community.id,
-                    grid=grid_id,
-                    status=Status.assigned.value,
-                    current_unit=placement.unit_id,
-                    current_person=placement.person_id,
-                    level=placement.level,
-                    version=1,
-                    idempotency_key=data.idempotency_key,
-                    attributes=data.attributes,
-                    created_at=now,
-                    updated_at=now,
-                )
-                await req.save()
-                assignment = await _open_assignment(req.id, placement, AssignmentRole.lead.value, now)
                 actor = filed_by or reporter
-                event_id = await _write_event(
-                    req.id, assignment_id=assignment, actor=actor, action="submit", from_status="",
-                    to_status=Status.assigned.value, unit_id=placement.unit_id, person_id=placement.person_id,
-                    note="", now=now, data={"source": source, "level": placement.level},
-                )
+                req, assignment, event_id = await _insert_submission(data, reporter, filed_by, actor, category,
+                                                                     community, grid_id, placement, now)
                 if attach is not None:
                     await attach(req.id, event_id)
                 await run_hooks(TransitionResult(
