@@ -8,7 +8,9 @@ benchmark; it is configured through environment variables:
     BENCH_METHOD   GET or POST
     BENCH_BODY     form body (url-encoded) of a POST; BENCH_KEY_PREFIX set: ``&idempotency_key=<unique>`` appended
     BENCH_COOKIE   Cookie header; BENCH_CSRF: x-csrftoken header
-    BENCH_EXPECT   the status that counts as success (303 for a submission, 200 for a page); any other is an error
+    BENCH_EXPECT   the statuses that count as success (303 for a submission, 200 for a page; "200,303" for
+                   a mix); any other is an error
+    BENCH_POST_EVERY, BENCH_POST_PATH  a mix: every Nth request of a thread is the POST to that path
     BENCH_DELAY_MS mean pause before each request of a connection (uniform ×0.5–1.5): a steady offered rate
                    of connections / pause (wrk's ``delay()`` hook; the figure printed is the achieved rate)
 """
@@ -24,14 +26,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCRIPT = r'''
 local paths, n = {}, 0
-good, bad = 0, 0  -- globals: done() reads them from each thread with thread:get
+good, bad, s303 = 0, 0, 0  -- globals: done() reads them from each thread with thread:get
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY") or ""
 local prefix = os.getenv("BENCH_KEY_PREFIX")
-local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
+local expect = {}
+for x in string.gmatch(os.getenv("BENCH_EXPECT") or "200", "%d+") do expect[tonumber(x)] = true end
+local post_every = tonumber(os.getenv("BENCH_POST_EVERY") or "0")
+local post_path = os.getenv("BENCH_POST_PATH") or "/"
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local headers = {}
 local threads = {}
@@ -47,18 +53,20 @@ function init(args)
   math.randomseed(os.time() * 1000 + (tid or 0))
   if os.getenv("BENCH_COOKIE") then headers["Cookie"] = os.getenv("BENCH_COOKIE") end
   if os.getenv("BENCH_CSRF") then headers["x-csrftoken"] = os.getenv("BENCH_CSRF") end
-  if method == "POST" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+  if method == "POST" or post_every > 0 then headers["Content-Type"] = "application/x-www-form-urlencoded" end
 end
 
 function request()
   n = n + 1
   local path = paths[(n % #paths) + 1]
   local b = nil
-  if method == "POST" then
+  local m = method
+  if post_every > 0 and n % post_every == 0 then m = "POST"; path = post_path end
+  if m == "POST" then
     b = body
     if prefix then b = b .. "&idempotency_key=" .. prefix .. string.format("-%d-%d", tid or 0, n) end
   end
-  return wrk.format(method, path, headers, b)
+  return wrk.format(m, path, headers, b)
 end
 
 if pause > 0 then
@@ -66,16 +74,19 @@ if pause > 0 then
 end
 
 function response(status, hdrs, b)
-  if status == expect then good = good + 1 else bad = bad + 1 end
+  if expect[status] then good = good + 1 else bad = bad + 1 end
+  if status == 303 then s303 = s303 + 1 end
 end
 
 function done(summary, latency, requests)
-  local g, e = 0, 0
-  for _, t in ipairs(threads) do g = g + (t:get("good") or 0); e = e + (t:get("bad") or 0) end
+  local g, e, r = 0, 0, 0
+  for _, t in ipairs(threads) do
+    g = g + (t:get("good") or 0); e = e + (t:get("bad") or 0); r = r + (t:get("s303") or 0)
+  end
   io.write("BENCH_JSON " .. string.format(
-    '{"requests": %d, "duration_us": %d, "good": %d, "bad": %d, "socket_errors": %d, ' ..
+    '{"requests": %d, "duration_us": %d, "good": %d, "bad": %d, "s303": %d, "socket_errors": %d, ' ..
     '"p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d}',
-    summary.requests, summary.duration, g, e,
+    summary.requests, summary.duration, g, e, r,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max) .. "\n")
 end
@@ -156,17 +167,18 @@ class Result:
                 f"db {self.db_ms:5.2f} ms  wrk {self.gen_cpu:.2f} cores  load {self.load}")
 
 
-def run(name: str, url: str, *, server_pids: list[int], db_pid: int | None, connections: int = 50,
-        threads: int = 2, seconds: float = 10, paths: list[str] | None = None, method: str = "GET",
-        body: str = "", cookie: str = "", csrf: str = "", expect: int = 200, unique_keys: bool = False,
-        delay_ms: float = 0, timeout: float = 10) -> Result:
-    """One wrk run against ``url``; CPU of ``server_pids`` (with their children) and of PostgreSQL around it."""
+def launch(url: str, *, connections: int = 50, threads: int = 2, seconds: float = 10,
+           paths: list[str] | None = None, method: str = "GET", body: str = "", cookie: str = "", csrf: str = "",
+           expect: int | str = 200, unique_keys: bool = False, delay_ms: float = 0, timeout: float = 10,
+           post_every: int = 0, post_path: str = "") -> subprocess.Popen:
+    """Start one wrk (its figures are read by ``collect``)."""
     wrk = ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="qg-wrk-"))
     script = tmp / "bench.lua"
     script.write_text(SCRIPT)
     env = dict(os.environ, BENCH_PATHS=" ".join(paths or ["/"]), BENCH_METHOD=method, BENCH_BODY=body,
-               BENCH_EXPECT=str(expect), BENCH_DELAY_MS=str(int(delay_ms)))
+               BENCH_EXPECT=str(expect), BENCH_DELAY_MS=str(int(delay_ms)), BENCH_POST_EVERY=str(post_every),
+               BENCH_POST_PATH=post_path)
     for key in ("BENCH_COOKIE", "BENCH_CSRF", "BENCH_KEY_PREFIX"):
         env.pop(key, None)
     if cookie:
@@ -177,19 +189,30 @@ def run(name: str, url: str, *, server_pids: list[int], db_pid: int | None, conn
         env["BENCH_KEY_PREFIX"] = f"k{time.time_ns():x}"
     cmd = [wrk, "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", f"{timeout:g}s",
            "-s", str(script), url]
-    before = [tree_cpu(p) for p in server_pids], tree_cpu(db_pid) if db_pid else 0.0
-    _children_cpu_delta()  # children reaped before (migrations, the demo load) are not wrk
-    t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.tmp = tmp  # type: ignore[attr-defined]
+    return proc
+
+
+def collect(proc: subprocess.Popen) -> dict:
+    """Wait for a launched wrk; its figures (see SCRIPT's done())."""
     out, err = proc.communicate()
-    wall = time.monotonic() - t0
-    after = [tree_cpu(p) for p in server_pids], tree_cpu(db_pid) if db_pid else 0.0
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(proc.tmp, ignore_errors=True)  # type: ignore[attr-defined]
     line = next((x for x in out.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no figures: {out}\n{err}")
-    data = json.loads(line.removeprefix("BENCH_JSON "))
-    gen = _children_cpu_delta()  # wrk's own CPU: the one child reaped since
+    return json.loads(line.removeprefix("BENCH_JSON "))
+
+
+def run(name: str, url: str, *, server_pids: list[int], db_pid: int | None, **options: Any) -> Result:
+    """One wrk run against ``url``; CPU of ``server_pids`` (with their children) and of PostgreSQL around it."""
+    before = [tree_cpu(p) for p in server_pids], tree_cpu(db_pid) if db_pid else 0.0
+    children_cpu_delta()  # children reaped before (migrations, the demo load) are not wrk
+    t0 = time.monotonic()
+    data = collect(launch(url, **options))
+    wall = time.monotonic() - t0
+    after = [tree_cpu(p) for p in server_pids], tree_cpu(db_pid) if db_pid else 0.0
+    gen = children_cpu_delta()  # wrk's own CPU: the one child reaped since
     requests = max(1, data["requests"])
     app = sum(after[0]) - sum(before[0])
     db = after[1] - before[1]
@@ -202,7 +225,7 @@ def run(name: str, url: str, *, server_pids: list[int], db_pid: int | None, conn
 _last_children = [0.0]
 
 
-def _children_cpu_delta() -> float:
+def children_cpu_delta() -> float:
     """CPU seconds of the children reaped since the last call (the wrk just run)."""
     import resource
 
