@@ -33,7 +33,13 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_pages import GRID_WORKER, RESIDENT, a_request_page, cookie_header, staff_cookies  # noqa: E402
+from tests.bench.bench_pages import (  # noqa: E402
+    GRID_WORKER,
+    a_request_page,
+    busiest_resident,
+    cookie_header,
+    staff_cookies,
+)
 from tests.bench.bench_submit import free_port, ids, resident_cookies, serve  # noqa: E402
 
 SHORT_RULES = """
@@ -103,7 +109,7 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             workp = [start_worker(svc.env, n, svc.base) for n in range(workers)]
             procs += workp
             urls = [f"http://127.0.0.1:{p}" for p in ports]
-            res_c = await resident_cookies(urls[0], RESIDENT)
+            res_c = await resident_cookies(urls[0], busiest_resident(svc.env)[0])
             resident = cookie_header(res_c)
             worker = cookie_header(await staff_cookies(urls[0], GRID_WORKER))
             page = await a_request_page(urls[0], res_c)

@@ -125,6 +125,32 @@ def start_profiler(pid: int, seconds: float, out: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+DB_FIGURES = """
+import asyncio, json
+from backend.db import engine, fetch_tuples
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=1)
+    (lsn,), = await fetch_tuples("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
+    (size,), = await fetch_tuples(
+        "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'")
+    (rows,), = await fetch_tuples("SELECT count(*) FROM request WHERE code NOT LIKE 'B%'")
+    print(json.dumps({"wal": lsn, "size": size, "rows": rows}))
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+
+def db_figures(env: dict[str, str]) -> dict[str, int]:
+    """WAL position, size of every table with its indexes and TOAST, and the real path's rows."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", DB_FIGURES], env=env, cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
 def count_requests(env: dict[str, str]) -> int:
     code = ("import asyncio\nfrom backend.requests.tables import Request\n"
             "print(asyncio.run(Request.count().where(Request.code.not_like('B%')).run()))")
@@ -179,8 +205,14 @@ async def against(env: dict[str, str], data_dir: Path, connections: int, seconds
         ratios: list[float] = []
         cpu_ratio: list[float] = []
         errors = 0
+        wal: list[float] = []
+        size: list[float] = []
         for n in range(1, rounds + 1):
+            before = db_figures(env)
             real = wrk.run("submit", real_url, paths=["/report"], seconds=seconds, **common, **real_args)
+            after = db_figures(env)
+            wal.append((after["wal"] - before["wal"]) / max(1, after["rows"] - before["rows"]))
+            size.append((after["size"] - before["size"]) / max(1, after["rows"] - before["rows"]))
             bare = wrk.run("bare", bare_url, paths=["/bare"], seconds=seconds, **common, **bare_args)
             good += real.requests - real.errors
             errors += real.errors
@@ -206,6 +238,8 @@ async def against(env: dict[str, str], data_dir: Path, connections: int, seconds
               f"p95 at {paced.rate:.0f}/s {paced.p95:.0f} ms (goal ≤ 100 ms: "
               f"{'met' if paced.p95 <= 100 else 'NOT met'}); errors {errors}; CPU (web + db) per submission "
               f"{statistics.median(cpu_ratio):.1f}× the bare insert's")
+        print(f" per submission (saturation rounds, median): WAL {statistics.median(wal) / 1024:.1f} KiB, "
+              f"database growth {statistics.median(size) / 1024:.1f} KiB (tables, indexes, TOAST; fsync off)")
         # wrk stops with up to one request per connection in flight: the server still completes those
         in_flight = (rounds + 1) * connections
         ok = good <= rows <= good + in_flight
