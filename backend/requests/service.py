@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import engine, utcnow, write_transaction
+from backend.db import fetch_prepared, utcnow, write_transaction
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
@@ -151,22 +151,16 @@ async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- submit
 
 # The request, its lead assignment and its first event in one statement (issue 22: three Piccolo inserts
-# cost more to build than to run, and a round trip each). The daily tracking code is taken in the same
-# statement, after _CODE_LOCK: a statement started after the lock sees the previous holder's commit.
-# A constant text: asyncpg prepares it once per connection and reuses it.
-_CODE_LOCK = "SELECT pg_advisory_xact_lock(7147001)"
+# cost more to build than to run, and a round trip each). A constant text: asyncpg prepares it once per
+# connection and reuses it.
 _INSERT_SUBMISSION = """
-WITH code AS (
-  SELECT $1::text || lpad((coalesce(substr(max(code), length($1::text) + 1)::int, 0) + 1)::text, 4, '0') AS code
-  FROM request WHERE code LIKE $1::text || '%'
-), req AS (
+WITH req AS (
   INSERT INTO request (code, kind, category, description, is_public, source, reporter, filed_by, contact_name,
     contact_phone, address, lat, lon, street, community, grid, status, current_unit, current_person, level, urgent,
     answer, close_reason, version, idempotency_key, attributes, created_at, updated_at)
-  SELECT code.code, $2::varchar, $3::int, $4::text, $5::bool, $6::varchar, $7::int, $8::int, $9::varchar,
+  VALUES ($1::varchar, $2::varchar, $3::int, $4::text, $5::bool, $6::varchar, $7::int, $8::int, $9::varchar,
     $10::varchar, $11::varchar, $12::float8, $13::float8, $14::int, $15::int, $16::int, $17::varchar, $18::int,
-    $19::int, $20::varchar, false, '', '', 1, $21::varchar, $22::jsonb, $23::timestamptz, $23::timestamptz
-  FROM code
+    $19::int, $20::varchar, false, '', '', 1, $21::varchar, $22::jsonb, $23::timestamptz, $23::timestamptz)
   RETURNING id, code
 ), asg AS (
   INSERT INTO assignment (request, unit, person, role, level, is_open, opened_at, close_reason, version)
@@ -181,17 +175,31 @@ WITH code AS (
 )
 SELECT req.id, req.code, asg.id, ev.id FROM req, asg, ev
 """
+# The daily number: the counter row is locked only for this one statement (it commits at once), where a
+# lock held until the submission's commit made every submission of every web process wait in line. A day's
+# first number continues from the codes already there (codes are ASCII: ':' sorts right after the digits).
+_NEXT_NUMBER = "UPDATE tracking_counter SET last = last + 1 WHERE prefix = $1 RETURNING last"
+_FIRST_NUMBER = """
+INSERT INTO tracking_counter (prefix, last)
+SELECT $1::varchar, coalesce(substr(max(code), length($1::text) + 1)::int, 0) + 1 FROM request
+WHERE code > $1::text AND code < $1::text || ':'
+ON CONFLICT (prefix) DO UPDATE SET last = tracking_counter.last + 1 RETURNING last
+"""
 
 
-async def _insert_submission(data: NewRequest, reporter: Viewer | None, filed_by: Viewer | None,
+async def _take_code(now: datetime) -> str:
+    """YZ + yymmdd (Beijing date) + a 4-digit daily number, e.g. YZ2611240017; outside the submission's
+    transaction (inside it only when the caller holds one open)."""
+    settings = get_settings()
+    prefix = settings.tracking_prefix + now.astimezone(ZoneInfo(settings.timezone)).strftime("%y%m%d")
+    rows = await fetch_prepared(_NEXT_NUMBER, prefix) or await fetch_prepared(_FIRST_NUMBER, prefix)
+    return f"{prefix}{rows[0][0]:04d}"
+
+
+async def _insert_submission(code: str, data: NewRequest, reporter: Viewer | None, filed_by: Viewer | None,
                              actor: Viewer | None, category: Category, community: Unit, grid_id: int | None,
                              placement: Placement, now: datetime) -> tuple[Request, int, int]:
     """Inside submit()'s transaction: returns (the request, its lead assignment's id, its event's id)."""
-    settings = get_settings()
-    prefix = settings.tracking_prefix + now.astimezone(ZoneInfo(settings.timezone)).strftime("%y%m%d")
-    tx = engine().current_transaction.get()
-    assert tx is not None, "called inside write_transaction()"
-    conn = tx.connection
     values = {
         "kind": data.kind, "category": category.id, "description": data.description.strip(),
         "is_public": data.is_public, "source": data.source,
@@ -206,9 +214,8 @@ async def _insert_submission(data: NewRequest, reporter: Viewer | None, filed_by
     role = ""
     if actor is not None:
         role = actor.memberships[0].role if actor.is_staff else "resident"
-    await conn.execute(_CODE_LOCK)
-    row = await conn.fetchrow(
-        _INSERT_SUBMISSION, prefix, *values.values(), json.dumps(data.attributes, ensure_ascii=False), now,
+    row, = await fetch_prepared(
+        _INSERT_SUBMISSION, code, *values.values(), json.dumps(data.attributes, ensure_ascii=False), now,
         actor.id if actor else None, role, json.dumps({"source": data.source, "level": placement.level}))
     req = Request(_exists_in_db=True, id=row[0], code=row[1], version=1, attributes=data.attributes,
                   created_at=now, updated_at=now, **values)
@@ -285,12 +292,13 @@ async def submit(
         try:
             # Lookups and writes share one transaction: one connection, one consistent view. A repeated
             # idempotency key is caught by its unique index (below), not by a query on every submission.
+            code = await _take_code(now)
             async with write_transaction():
                 category, community, grid_id = await _resolve_place(data)
                 placement = await initial_placement(category, community, grid_id)
                 actor = filed_by or reporter
-                req, assignment, event_id = await _insert_submission(data, reporter, filed_by, actor, category,
-                                                                     community, grid_id, placement, now)
+                req, assignment, event_id = await _insert_submission(code, data, reporter, filed_by, actor,
+                                                                     category, community, grid_id, placement, now)
                 if attach is not None:
                     await attach(req.id, event_id)
                 await run_hooks(TransitionResult(

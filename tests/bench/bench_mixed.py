@@ -61,11 +61,12 @@ asyncio.run(m())
 
 CHECK = """
 import asyncio, json, sys
+from datetime import datetime
 from backend.db import engine, fetch_tuples
 async def m():
     db = engine()
     await db.start_connection_pool(min_size=1, max_size=2)
-    since = sys.argv[1]
+    since = datetime.fromisoformat(sys.argv[1])
     rows = await fetch_tuples("SELECT count(*) FROM request WHERE created_at >= {}::timestamptz AND code NOT LIKE 'B%'",
                               since)
     lights = await fetch_tuples(

@@ -82,7 +82,7 @@ def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-async def bench(connections: int, seconds: float, rounds: int) -> None:
+async def bench(connections: int, seconds: float, rounds: int, profile: str = "") -> None:
     from tests.bench import wrk
     from tests.bench.services import bench_services
 
@@ -111,8 +111,16 @@ async def bench(connections: int, seconds: float, rounds: int) -> None:
             for n in range(1, rounds + 1):
                 print(f" round {n}")
                 for path, cookie in pages:
+                    spy = None
+                    if profile and n == 1:  # py-spy's collapsed stacks of the server, one file per page
+                        from tests.bench.bench_submit import start_profiler
+
+                        spy = start_profiler(proc.pid, seconds, str(Path(profile) / (path.strip("/").replace(
+                            "/", "_") or "home") + ".txt"))
                     r = wrk.run(path[:12], url, server_pids=[proc.pid], db_pid=db, connections=connections,
                                 seconds=seconds, paths=[path], cookie=cookie)
+                    if spy is not None:
+                        spy.wait(60)
                     results[path].append(r)
                     print(r.line())
             print(" median web CPU per page (goal ≤ 3 ms):")
@@ -131,8 +139,11 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--profile", default="", help="a folder: py-spy profiles of each page's first round")
     args = ap.parse_args()
-    asyncio.run(bench(args.connections, args.seconds, args.rounds))
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+    asyncio.run(bench(args.connections, args.seconds, args.rounds, args.profile))
 
 
 if __name__ == "__main__":
