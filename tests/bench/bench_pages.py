@@ -115,8 +115,8 @@ async def bench(connections: int, seconds: float, rounds: int, profile: str = ""
                     if profile and n == 1:  # py-spy's collapsed stacks of the server, one file per page
                         from tests.bench.bench_submit import start_profiler
 
-                        spy = start_profiler(proc.pid, seconds, str(Path(profile) / (path.strip("/").replace(
-                            "/", "_") or "home") + ".txt"))
+                        name = (path.strip("/").replace("/", "_") or "home") + ".txt"
+                        spy = start_profiler(proc.pid, seconds, str(Path(profile) / name))
                     r = wrk.run(path[:12], url, server_pids=[proc.pid], db_pid=db, connections=connections,
                                 seconds=seconds, paths=[path], cookie=cookie)
                     if spy is not None:

@@ -83,7 +83,7 @@ def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
         stdout=log if os.environ.get("BENCH_KEEP") else subprocess.DEVNULL, stderr=log)
     import httpx
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded shared machine starts a process slowly
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
