@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; run by the request service)
 from backend.accounts.controllers import SignInController
-from backend.db import engine
+from backend.db import engine, keep_session
 from backend.errors import DomainError
 from backend.i18n import current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
@@ -107,7 +107,7 @@ CONTROLLERS: list[type[Controller]] = [
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     db = engine()
-    await db.start_connection_pool(min_size=2, max_size=20)
+    await db.start_connection_pool(min_size=2, max_size=20, reset=keep_session)
     try:
         yield
     finally:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,8 @@ def engine() -> PostgresEngine:
 # The callbacks waiting for the open write transaction to commit (None: no write transaction open).
 _on_commit: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("on_commit", default=None)
 log = logging.getLogger("qungong.db")
+# In a request handler that opted in (``after_response``): after-commit work waits here for the response.
+_held: ContextVar[list[Callable[[], Awaitable[Any]]] | None] = ContextVar("held", default=None)
 # Replaying history (the demo's year): changes are written, nothing is announced outside the database.
 _quiet: ContextVar[bool] = ContextVar("quiet", default=False)
 
@@ -78,7 +80,29 @@ async def write_transaction() -> AsyncIterator[Any]:
             yield tx
     finally:
         _on_commit.reset(token)
-    await _run_callbacks(callbacks)  # reached only after a commit
+    held = _held.get()
+    if held is not None:  # reached only after a commit: sent after the response (see after_response)
+        held.extend(callbacks)
+    else:
+        await _run_callbacks(callbacks)
+
+
+@contextmanager
+def after_response() -> Iterator[list[Callable[[], Awaitable[Any]]]]:
+    """Inside: the after-commit work of the transactions (arq timers, pushes, the rollup's nudge) is held
+    in the yielded list instead of run, for the handler to run after its response is sent
+    (``BackgroundTask(run_held, held)``): the person is not kept waiting for Redis (issue 22). The
+    database is already the truth then; a lost callback is repaired by the sweeps, as before."""
+    held: list[Callable[[], Awaitable[Any]]] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+async def run_held(held: list[Callable[[], Awaitable[Any]]]) -> None:
+    await _run_callbacks(held)
 
 
 async def fetch_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -97,6 +121,33 @@ async def fetch_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     conn = await db.get_new_connection()
     try:
         return [tuple(r) for r in await conn.fetch(query, *values)]
+    finally:
+        await conn.close()
+
+
+async def keep_session(connection: Any) -> None:
+    """The pool's reset (asyncpg ``create_pool(reset=...)``): nothing to reset, so no round trip.
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release: a round trip per query outside a transaction (a ninth of a submission's CPU, issue 22). This
+    code leaves no session state behind: advisory locks are transaction-scoped, settings ``SET LOCAL``, no
+    LISTEN, no cursors outside transactions; and asyncpg still rolls back an open transaction itself."""
+
+
+async def fetch_prepared(sql: str, *args: Any) -> list[Any]:
+    """asyncpg records of a constant statement with ``$1``… placeholders, on the open transaction's
+    connection (else one from the pool). For hot paths: asyncpg prepares a constant text once per
+    connection and reuses it, where a Piccolo query is built anew (and costs more than it runs) each time."""
+    db = engine()
+    tx = db.current_transaction.get()
+    if tx is not None:
+        return await tx.connection.fetch(sql, *args)
+    if db.pool is not None:
+        async with db.pool.acquire() as conn:
+            return await conn.fetch(sql, *args)
+    conn = await db.get_new_connection()
+    try:
+        return await conn.fetch(sql, *args)
     finally:
         await conn.close()
 

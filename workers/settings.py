@@ -8,7 +8,7 @@ from typing import Any
 from arq import cron
 
 from backend import wiring  # noqa: F401  (the transition hooks, listed in one place; jobs make transitions too)
-from backend.db import engine
+from backend.db import engine, keep_session
 from backend.jobs import redis_settings
 from workers.demo import demo_history_fill
 from workers.knowledge import notify_flagged_entries, refresh_kb_terms
@@ -22,7 +22,7 @@ from workers.wishes import lapse_wish_claim, sweep_wish_claims
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    await engine().start_connection_pool(min_size=1, max_size=10)
+    await engine().start_connection_pool(min_size=1, max_size=10, reset=keep_session)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -5,10 +5,10 @@ transition hook in the change's own transaction; the timers are queued after the
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
-from backend.db import aware, on_commit, write_transaction
+from backend.db import aware, fetch_prepared, on_commit, write_transaction
 from backend.lights.clock import deadline
 from backend.lights.rules import COLORS, STAGES, rules_by_stage
 from backend.lights.tables import LightClock
@@ -42,23 +42,28 @@ def next_due(clock: dict[str, Any], stop: datetime | None) -> datetime | None:
     return None
 
 
-@cache
-def _clock_start_columns() -> tuple[Any, ...]:
-    # Built once: Piccolo builds a joined column anew on every access, and this runs per new assignment.
-    return (Assignment.id, Assignment.request, Assignment.unit, Assignment.opened_at, Assignment.version,
-            Assignment.accepted_at, Assignment.resolved_at, Assignment.closed_at, Assignment.request.category)
+# Constant statements (prepared once per connection): clocks start on every submission (issue 22).
+_CLOCK_START_SQL = (
+    "SELECT a.id, a.request, a.unit, a.opened_at, a.version, a.accepted_at, a.resolved_at, a.closed_at, "
+    "r.category FROM assignment a JOIN request r ON r.id = a.request WHERE a.id = ANY($1::int[]) AND a.role = $2")
+_CLOCK_INSERT_SQL = (
+    "INSERT INTO light_clock (key, assignment, request, unit, stage, started_at, stopped_at, version, next_due_at, "
+    "yellow_due_at, red_due_at, stop_reason) SELECT *, '' FROM unnest($1::varchar[], $2::int[], $3::int[], "
+    "$4::int[], $5::varchar[], $6::timestamptz[], $7::timestamptz[], $8::int[], $9::timestamptz[], "
+    "$10::timestamptz[], $11::timestamptz[]) ON CONFLICT (key) DO NOTHING RETURNING key")
 
 
 async def start_clocks(assignment_ids: list[int]) -> list[Timer]:
     """Create both stages' clocks for these assignments if they are open leads; return the timers to schedule."""
     if not assignment_ids:
         return []
-    rows = await Assignment.select(*_clock_start_columns()).where(
-        Assignment.id.is_in(assignment_ids) & (Assignment.role == AssignmentRole.lead.value))
+    rows = [dict(zip(("id", "request", "unit", "opened_at", "version", "accepted_at", "resolved_at", "closed_at",
+                      "request.category"), r, strict=True))
+            for r in await fetch_prepared(_CLOCK_START_SQL, list(assignment_ids), AssignmentRole.lead.value)]
     if not rows:
         return []
     rules = await rules_by_stage({a["request.category"] for a in rows})
-    clocks: list[LightClock] = []
+    columns: list[list[Any]] = [[] for _ in range(11)]
     pending: dict[str, list[Timer]] = {}
     for a in rows:
         opened = aware(a["opened_at"])
@@ -69,15 +74,15 @@ async def start_clocks(assignment_ids: list[int]) -> list[Timer]:
                    "red_due_at": deadline(opened, rule.red_hours, rule), "yellow_lit_at": None, "red_lit_at": None}
             stop = stop_of(stage, a)
             key = f"{a['id']}:{stage}"
-            clocks.append(LightClock(key=key, assignment=a["id"], request=a["request"], unit=a["unit"], stage=stage,
-                                     started_at=opened, stopped_at=stop, version=a["version"],
-                                     next_due_at=next_due(due, stop), **due))
+            for column, value in zip(columns, (key, a["id"], a["request"], a["unit"], stage, opened, stop,
+                                               a["version"], next_due(due, stop), due["yellow_due_at"],
+                                               due["red_due_at"]), strict=True):
+                column.append(value)
             if stop is None:
                 pending[key] = [Timer(a["id"], stage, color, a["version"], due[f"{color}_due_at"]) for color in COLORS]
     # One statement for all clocks; a clock the sweep (or a repeated hook) already made is left as it is.
     async with write_transaction():
-        made = await LightClock.insert(*clocks).on_conflict(
-            target=LightClock.key, action="DO NOTHING").returning(LightClock.key)
+        made = await fetch_prepared(_CLOCK_INSERT_SQL, *columns)
     return [t for row in made for t in pending.get(row["key"], [])]
 
 
@@ -98,7 +103,6 @@ async def sync_stops(request_id: int) -> None:
                 reason = "resolved"
             await LightClock.update({LightClock.stopped_at: stop, LightClock.stop_reason: reason,
                                      LightClock.next_due_at: next_due(c, stop)}).where(LightClock.id == c["id"])
-
 
 
 STOPPING_ACTIONS = {"accept", "resolve", "answer", "withdraw", "close"}

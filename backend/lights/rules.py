@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.accounts.service import Viewer
-from backend.db import utcnow, write_transaction
+from backend.db import fetch_prepared, utcnow, write_transaction
 from backend.errors import DomainError
 from backend.lights.clock import DEFAULT_RULES, RuleSpec, parse_office_hours
 from backend.lights.tables import ClockKind, LightRule
@@ -101,10 +101,14 @@ async def delete_rule(actor: Viewer, rule_id: int) -> None:
     await LightRule.delete().where((LightRule.id == rule_id) & LightRule.category.is_not_null())
 
 
+# A constant statement (prepared once per connection): clocks start on every submission (issue 22).
+_RULES_SQL = ("SELECT category, stage, yellow_hours, red_hours, clock, office_hours FROM light_rule "
+              "WHERE category IS NULL OR category = ANY($1::int[])")
+
+
 async def rules_by_stage(category_ids: set[int | None]) -> Any:
     """One query for the rules of these categories (and the defaults); returns rule(category, stage)."""
-    rows = await LightRule.select().where(
-        LightRule.category.is_null() | LightRule.category.is_in([c for c in category_ids if c is not None] or [0]))
+    rows = await fetch_prepared(_RULES_SQL, [c for c in category_ids if c is not None])
     found = {(r["category"], r["stage"]): r for r in rows}
 
     def rule(category_id: int | None, stage: str) -> RuleSpec:

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from backend.accounts.service import Viewer
-from backend.requests.service import STATUS_LABELS, can_act_on_assignment, open_lead, staff_actions
+from backend.requests.service import STATUS_LABELS, staff_actions_many
 from backend.requests.tables import Status
 from backend.web.guards import staff_only, viewer_of
 from backend.web.render import page
@@ -31,13 +31,14 @@ async def _tasks(viewer: Viewer, page_no: int) -> tuple[list[dict[str, Any]], in
     rows = [r for r in await queries.inbox(viewer, limit=MAX_READ) if r["status"] in FIELD_STATUSES]
     # Sorted as the inbox: red, then yellow, then the oldest (each row carries its light).
     tasks = []
-    for row in rows[(page_no - 1) * PER_PAGE:page_no * PER_PAGE]:
-        # The transition rules decide what is offered; the field page shows the three it has buttons for.
-        allowed = await staff_actions(viewer, row)
-        actions = [a for a in ("accept", "resolve", "progress") if a in allowed]
-        lead = await open_lead(row["id"])
-        is_lead = lead is not None and await can_act_on_assignment(viewer, lead)
-        tasks.append(row | {"actions": actions, "is_lead": is_lead})
+    # The transition rules decide what is offered; the field page shows the three it has buttons for.
+    # Read for the page's tasks at once (per task it was four or five queries: 14 ms of CPU a page, issue 22).
+    shown = rows[(page_no - 1) * PER_PAGE:page_no * PER_PAGE]
+    allowed = await staff_actions_many(viewer, shown)
+    for row in shown:
+        actions, is_lead = allowed[row["id"]]
+        tasks.append(row | {"actions": [a for a in ("accept", "resolve", "progress") if a in actions],
+                            "is_lead": is_lead})
     return tasks, len(rows)
 
 

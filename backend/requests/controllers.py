@@ -7,15 +7,18 @@ form's draft so the resident does not have to pick them again).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect
 
 from backend.accounts.service import Viewer, load_viewer
 from backend.accounts.tables import Role
+from backend.db import after_response, run_held
 from backend.i18n import gettext as _
 from backend.lights.badges import light_states
 from backend.maps import service as maps
@@ -212,7 +215,8 @@ async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, val
             account_id = await resident_account_for(data.contact_phone)
             reporter = await load_viewer(account_id) if account_id else None
     try:
-        req, created = await submit(checked, reporter, filed_by=filed_by, attach=media.attacher(photos))
+        with after_response() as later:  # timers and pushes are queued once the person has the answer
+            req, created = await submit(checked, reporter, filed_by=filed_by, attach=media.attacher(photos))
     except RequestError as exc:
         await _keep_photos(request, data.idempotency_key or "", viewer, values, photos)
         return await _show_form(request, values, exc.field_errors(), staff=staff, kept=len(photos))
@@ -223,10 +227,9 @@ async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, val
         # The first submission won. Only this POST's own copies are surely unused: the draft's photos may be
         # the very files a concurrent first POST (a double tap) just attached.
         await media.discard(fresh)
-    await drop_draft(data.idempotency_key or "")
-    if staff:
-        return Redirect(f"/staff/requests/{req.id}", status_code=303)
-    return Redirect(f"/report/done/{req.code}", status_code=303)
+    later.append(partial(drop_draft, data.idempotency_key or ""))  # a draft left over expires anyway
+    return Redirect(f"/staff/requests/{req.id}" if staff else f"/report/done/{req.code}", status_code=303,
+                    background=BackgroundTask(run_held, later))
 
 
 async def _timeline(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[dict[str, Any]]:

@@ -114,3 +114,12 @@ class Event(Table):
     is_public = Boolean(default=True)
     data = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class TrackingCounter(Table):
+    """The last daily number handed out per tracking-code prefix (YZ + yymmdd). Taken in a statement of its
+    own, outside the submission's transaction: a lock held until the submission commits serialized every
+    submission of every web process (issue 22). A number whose submission then fails is skipped."""
+
+    prefix = Varchar(length=16, unique=True)
+    last = Integer(default=0)

@@ -1,0 +1,191 @@
+"""Benchmark: mixed load of 200 simulated users on two web processes and two workers, one PostgreSQL.
+
+    scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2]
+
+The horizontal claim (issue 22): ``web`` separate uvicorn processes (each its own port, as on two
+machines behind a proxy) and ``workers`` arq workers against one embedded PostgreSQL and one Redis.
+Load from four ``wrk`` processes (several generators; each user is a connection that pauses ``think``
+ms on average, uniform ×0.5–1.5, before each request): three of resident users on the pages
+``/``, ``/my``, ``/r/<code>`` with every 5th request a submission (unique idempotency key), one of grid
+workers on ``/staff/inbox`` and ``/staff/field``; generators spread over the web processes.
+
+The garbage category's light rules are shortened to seconds (accept: yellow 6 s, red 12 s; resolve:
+yellow 18 s, red 24 s) so that every submission's four lights fall due during or right after the run;
+then the bench waits for the workers (deferred timers, the one-minute sweep) and checks in the
+database: every light of every submitted request lit exactly once (one event each, none missing,
+none twice) and every submission answered 303 has its row (the rows beyond are the requests cut off
+in flight when wrk stopped). Prints per generator rate, p50/p95/p99 and errors; CPU per request of
+the web processes, of the workers and of PostgreSQL; the generators' CPU; the load average.
+Goal: p95 ≤ 250 ms, 0 errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_pages import (  # noqa: E402
+    GRID_WORKER,
+    a_request_page,
+    busiest_resident,
+    cookie_header,
+    staff_cookies,
+)
+from tests.bench.bench_submit import free_port, ids, resident_cookies, serve  # noqa: E402
+
+SHORT_RULES = """
+import asyncio
+from backend.db import engine
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=2)
+    from backend.lights.tables import LightRule
+    from backend.routing.tables import Category
+    cat = await Category.select(Category.id).where(Category.code == 'garbage').first()
+    await LightRule.delete().where(LightRule.category == cat['id'])
+    for stage, y, r in (('accept', 6, 12), ('resolve', 18, 24)):
+        await LightRule.insert(LightRule(category=cat['id'], stage=stage, yellow_hours=y / 3600, red_hours=r / 3600,
+                                         clock='natural'))
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+CHECK = """
+import asyncio, json, sys
+from datetime import datetime
+from backend.db import engine, fetch_tuples
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=2)
+    since = datetime.fromisoformat(sys.argv[1])
+    rows = await fetch_tuples("SELECT count(*) FROM request WHERE created_at >= {}::timestamptz AND code NOT LIKE 'B%'",
+                              since)
+    lights = await fetch_tuples(
+        "SELECT e.request, e.data::jsonb->>'stage', e.data::jsonb->>'color', count(*) FROM event e "
+        "JOIN request r ON r.id = e.request WHERE r.created_at >= {}::timestamptz AND e.action = 'light' "
+        "GROUP BY 1, 2, 3", since)
+    print(json.dumps({"rows": rows[0][0], "lights": [list(x) for x in lights]}))
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+
+def run_code(env: dict[str, str], code: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return out.stdout
+
+
+def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
+    log = open(base / f"worker-{n}.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"], env=env, cwd=ROOT,
+                            stdout=log, stderr=log)
+
+
+async def bench(users: int, seconds: float, think: float, webs: int, workers: int) -> None:
+    from tests.bench import wrk
+    from tests.bench.bench_pages import prepare
+    from tests.bench.services import bench_services
+
+    wrk.ensure_wrk()
+    with bench_services("qg-bench-mixed-") as svc:
+        prepare(svc.env)
+        run_code(svc.env, SHORT_RULES)
+        category, community = ids(svc.env)
+        procs: list[subprocess.Popen] = []
+        try:
+            ports = [free_port() for _ in range(webs)]
+            webp = [serve("backend.app:app", svc.env, p) for p in ports]
+            procs += webp
+            workp = [start_worker(svc.env, n, svc.base) for n in range(workers)]
+            procs += workp
+            urls = [f"http://127.0.0.1:{p}" for p in ports]
+            res_c = await resident_cookies(urls[0], busiest_resident(svc.env)[0])
+            resident = cookie_header(res_c)
+            worker = cookie_header(await staff_cookies(urls[0], GRID_WORKER))
+            page = await a_request_page(urls[0], res_c)
+            body = urlencode({"kind": "help", "category": str(category), "description": "楼道灯坏了，晚上看不见",
+                              "community": str(community), "address": "柳巷南路 18 号", "is_public": "1"})
+            db = wrk.postmaster_pid(svc.data_dir)
+            await asyncio.sleep(3)  # the workers' start-up sweeps
+            since = run_code(svc.env, "from backend.db import utcnow; print(utcnow().isoformat())").strip()
+            per = users // 4
+            specs = [
+                (f"residents-{i + 1}", urls[i % webs], dict(paths=["/", "/my", page], cookie=resident,
+                                                             csrf=res_c.get("csrftoken", ""), post_every=5,
+                                                             post_path="/report", body=body, unique_keys=True,
+                                                             expect="200,303"))
+                for i in range(3)
+            ] + [("grid-workers", urls[-1], dict(paths=["/staff/inbox", "/staff/field"], cookie=worker))]
+            print(f"{webs} web processes (ports {ports}), {workers} arq workers, one PostgreSQL; {users} users in "
+                  f"4 wrk processes, think {think:g} ms, {seconds:g} s; load average {wrk.load_average()}")
+            cpu0 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
+            wrk.children_cpu_delta()
+            t0 = time.monotonic()
+            running = [(name, wrk.launch(url, connections=per, threads=1, seconds=seconds, delay_ms=think, **opts))
+                       for name, url, opts in specs]
+            results = [(name, wrk.collect(p)) for name, p in running]
+            wall = time.monotonic() - t0
+            cpu1 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
+            gen = wrk.children_cpu_delta()
+            load = wrk.load_average()
+            total = sum(r["requests"] for _, r in results)
+            errors = sum(r["bad"] + r["socket_errors"] for _, r in results)
+            worst95 = max(r["p95_us"] for _, r in results) / 1000
+            for name, r in results:
+                print(f"  {name:<12} {r['good'] / (r['duration_us'] / 1e6):6.1f} req/s  p50 {r['p50_us'] / 1000:6.1f}"
+                      f"  p95 {r['p95_us'] / 1000:6.1f}  p99 {r['p99_us'] / 1000:6.1f} ms  errors "
+                      f"{r['bad'] + r['socket_errors']}")
+            web_cpu = [b - a for a, b in zip(cpu0[0], cpu1[0], strict=True)]
+            print(f"  all          {total / wall:6.1f} req/s, errors {errors}, worst generator's p95 {worst95:.1f} ms "
+                  f"(goal ≤ 250 ms, 0 errors: {'met' if worst95 <= 250 and errors == 0 else 'NOT met'})")
+            print(f"  CPU: web processes {' + '.join(f'{c / wall:.0%}' for c in web_cpu)} of a core "
+                  f"({sum(web_cpu) / total * 1000:.2f} ms/request), workers "
+                  f"{(sum(cpu1[1]) - sum(cpu0[1])) / wall:.0%}, PostgreSQL {(cpu1[2] - cpu0[2]) / wall:.0%} "
+                  f"({(cpu1[2] - cpu0[2]) / total * 1000:.2f} ms/request), wrk {gen / wall:.0%}; load average {load}")
+            posted = sum(r["s303"] for _, r in results)  # the pages answer 200: every 303 is a submission
+            # the lights: wait until every deadline (≤ 24 s after the last submission) and a sweep have passed
+            deadline = time.monotonic() + 100
+            while True:
+                found = json.loads(run_code(svc.env, CHECK, since))
+                counts = [c for *_x, c in found["lights"]]
+                complete = len(found["lights"]) == 4 * found["rows"]
+                if complete or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(5)
+            twice = sum(1 for c in counts if c > 1)
+            in_flight = found["rows"] - posted  # cut off when wrk stopped: written, never answered to wrk
+            print(f"  submissions: {posted} answered 303, {found['rows']} rows written ({in_flight} cut off in flight "
+                  f"at wrk's stop, at most {users}): {'none lost' if 0 <= in_flight <= users else 'MISMATCH'}")
+            print(f"  lights: {len(found['lights'])} lit of {4 * found['rows']} due (4 per request), "
+                  f"{twice} lit more than once: {'exactly once' if complete and not twice else 'NOT exactly once'}")
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(15)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--think", type=float, default=1000.0, help="mean pause before each request, ms")
+    ap.add_argument("--web", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers))
+
+
+if __name__ == "__main__":
+    main()
