@@ -14,10 +14,10 @@ from backend.lights import service as lights
 from backend.lights.tables import Explanation
 from backend.wishes import service as wishes
 from tests.e2e.conftest import PHONE, login_resident, login_staff
-from tests.lights.helpers import new_request
 from tests.support.factories import fresh_phone, unique
+from tests.support.lights import new_request
 from tests.support.people import unit
-from tests.wishes.helpers import party_member, resident_viewer, wish_input
+from tests.support.wishes import party_member, resident_viewer, wish_input
 
 pytestmark = pytest.mark.e2e
 
