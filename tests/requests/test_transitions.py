@@ -119,3 +119,16 @@ async def test_close_assist_closes_an_assist_only() -> None:
     with pytest.raises(InvalidState, match="没有可结束的协办任务"):
         await service.transition(req.id, "close_assist", await staff("zhzx"), req.version, assignment_id=lead["id"])
     assert (await Assignment.select(Assignment.is_open).where(Assignment.id == lead["id"]).first())["is_open"]
+
+
+async def test_withdrawal_closes_the_open_assignment_and_stops_its_clocks() -> None:
+    """A withdrawn request is nobody's task any more: its lead assignment closes and its lights' clocks stop
+    (a withdrawn request must never light)."""
+    from backend.lights.tables import LightClock
+
+    req, reporter = await _new()
+    await service.transition(req.id, "withdraw", reporter, req.version)
+    rows = await Assignment.select(Assignment.is_open, Assignment.closed_at).where(Assignment.request == req.id)
+    assert rows and all(not r["is_open"] and r["closed_at"] is not None for r in rows)
+    clocks = await LightClock.select(LightClock.stopped_at).where(LightClock.request == req.id)
+    assert len(clocks) == 2 and all(c["stopped_at"] is not None for c in clocks)
