@@ -59,7 +59,7 @@ async def knowledge_reply(text: str, base_url: str) -> str:
     report = f'<a href="{base_url}/report">我要反映</a>'
     text = text.strip()
     hits = [h for h in await search.search(text, limit=MAX_HITS, coverage=True) if h.matched] if len(text) >= 2 else []
-    await kb.log_search(text, hits)  # what residents ask here counts in the unanswered-themes list too
+    await kb.log_search(text)  # what residents ask here counts in the unanswered-themes list too (searched again there)
     if not hits:
         return f"您好，已收到您的消息。暂未找到相关解答。要反映问题或求助，请点击 {report}，我们会尽快处理。"
     lines = [f'{i}. <a href="{base_url}/kb/{h.id}">{h.title[:40]}</a>' for i, h in enumerate(hits, 1)]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from backend.media.tables import Photo
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Request
 from tests.e2e.conftest import ARTIFACTS, PHONE, ROOT, WECHAT_UA, login_resident
 from tests.support.factories import fresh_phone, unique

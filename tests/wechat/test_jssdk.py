@@ -7,8 +7,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from backend.media.tables import Photo
 from backend.redis import redis_client
+from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Request
 from backend.wechat import jssdk, service
 from tests.support.factories import fresh_phone
