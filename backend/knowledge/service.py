@@ -410,13 +410,17 @@ async def notify_flagged() -> int:
 # ---------------------------------------------------------------- readers' signals
 
 
-async def log_search(query: str, category: str = "", *, helpful: bool | None = None) -> int | None:
+async def log_search(query: str, category: str = "", *, helpful: bool | None = None,
+                     hits: list[search.Hit] | None = None) -> int | None:
     """Record a question asked in the public search (POSTed by the results page, never by the GET that shows
-    them): the search is run again here, so what is logged does not depend on what a client says it saw."""
+    them): the search is run again here, so what is logged does not depend on what a client says it saw.
+    ``hits``: the server's own search of this query (limit 20, with coverage), when a caller already ran it."""
     query = query.replace("\x00", "").strip()[:200]
     if not query:
         return None
-    hits = await search.search(query, limit=20, category=category if category in CATEGORIES else "", coverage=True)
+    if hits is None:
+        hits = await search.search(query, limit=20, category=category if category in CATEGORIES else "",
+                                   coverage=True)
     top = hits[0] if hits else None
     rows = await KbSearch.insert(KbSearch(
         query=query, theme=search.theme(query) or query[:200], hits=len(hits), top_entry=top.id if top else None,

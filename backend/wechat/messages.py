@@ -58,8 +58,10 @@ async def knowledge_reply(text: str, base_url: str) -> str:
     """The best published knowledge-base answers for a resident's words, with links; the report link always."""
     report = f'<a href="{base_url}/report">我要反映</a>'
     text = text.strip()
-    hits = [h for h in await search.search(text, limit=MAX_HITS, coverage=True) if h.matched] if len(text) >= 2 else []
-    await kb.log_search(text)  # what residents ask here counts in the unanswered-themes list too (searched again there)
+    found = await search.search(text, limit=20, coverage=True) if len(text) >= 2 else []
+    # What residents ask here counts in the unanswered-themes list too (logged from this one search).
+    await kb.log_search(text, hits=found if len(text) >= 2 else None)
+    hits = [h for h in found if h.matched][:MAX_HITS]
     if not hits:
         return f"您好，已收到您的消息。暂未找到相关解答。要反映问题或求助，请点击 {report}，我们会尽快处理。"
     lines = [f'{i}. <a href="{base_url}/kb/{h.id}">{h.title[:40]}</a>' for i, h in enumerate(hits, 1)]

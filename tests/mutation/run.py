@@ -132,7 +132,8 @@ def run_target(job: Job, t: Target, exclude: list[str], log, deadline: float) ->
         t.results = {"error": 1}
         return
     timeout = round(took * 3 + 30)
-    session = job.base / f"{t.name}.sqlite"
+    # cosmic-ray's own work file (its format, kept by the tool; our database is PostgreSQL only)
+    session = job.base / f"{t.name}.session"
     config = job.base / f"{t.name}.toml"
     config.write_text(
         "[cosmic-ray]\n"
