@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from backend.db import write_transaction
 from backend.maps.coords import gcj02_to_wgs84, haversine_m, wgs84_to_gcj02
 from backend.maps.service import nearby
@@ -58,19 +60,31 @@ async def test_a_request_is_not_its_own_duplicate_and_accepted_requests_stay_sug
     assert await codes(cat, (0.0, 0.0)) == []
 
 
+class _RollBack(Exception):
+    pass
+
+
 async def test_the_query_uses_the_partial_gist_index() -> None:
     """The query's open-status predicate must match the index's word for word, or 1M rows get scanned."""
+    from backend.maps import service as maps
+
     cat = await fresh_category()
     await report_at(HAIXI, cat)
-    async with write_transaction():
-        await Request.raw("SET LOCAL enable_seqscan = off")
-        from backend.maps import service as maps
-
-        lat, lon = HAIXI
-        plan = await Request.raw(
-            "EXPLAIN SELECT r.id FROM request r WHERE r.category = {} AND r.is_public AND r.lat IS NOT NULL AND "
-            f"{maps.OPEN_SQL} AND point(r.lon, r.lat) <@ box(point({{}}, {{}}), point({{}}, {{}}))",
-            cat, lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+    lat, lon = HAIXI
+    plan: list[dict] = []
+    # On a table this small the plain category index costs about the same as the GiST one and the planner's
+    # pick flips with the statistics; the question here is only whether the GiST index *can* serve the query,
+    # so the category index is dropped for this one transaction, which is then rolled back.
+    with contextlib.suppress(_RollBack):
+        async with write_transaction():
+            await Request.raw("SET LOCAL enable_seqscan = off")
+            await Request.raw("DROP INDEX request_category")
+            plan = await Request.raw(
+                "EXPLAIN SELECT r.id FROM request r WHERE r.category = {} AND r.is_public AND r.lat IS NOT NULL AND "
+                f"{maps.OPEN_SQL} AND point(r.lon, r.lat) <@ box(point({{}}, {{}}), point({{}}, {{}}))",
+                cat, lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+            raise _RollBack
+    assert await Request.raw("SELECT 1 FROM pg_indexes WHERE indexname = 'request_category'")  # rolled back
     text = "\n".join(r["QUERY PLAN"] for r in plan)
     assert "request_nearby_open" in text, text
 
