@@ -11,8 +11,6 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from backend.accounts import throttle
 from backend.accounts.sms import SmsError, get_gateway
 from backend.accounts.tables import Account, AccountKind, Membership, Role
-from backend.db import utcnow
+from backend.db import fetch_prepared, utcnow
 from backend.errors import DomainError
 from backend.i18n import gettext
 from backend.organisation.tables import Unit
@@ -138,34 +136,22 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
 
 
-@cache
-def _membership_columns() -> tuple[Any, ...]:
-    # Built once: Piccolo builds a joined column anew on every attribute access, and this runs per request.
-    return (Membership.unit.id, Membership.unit.name, Membership.unit.kind, Membership.unit.path, Membership.role,
-            Membership.designated)
+# Prepared once per connection (fetch_prepared): this runs on every signed-in request, and a Piccolo select
+# costs more to build than to run.
+_VIEWER_ACCOUNT = ("SELECT id, kind, name, phone, username, public_title, is_party_member FROM account "
+                   "WHERE id = $1 AND active")
+_VIEWER_MEMBERSHIPS = ("SELECT u.id, u.name, u.kind, u.path, m.role, m.designated FROM membership m "
+                       "LEFT JOIN unit u ON u.id = m.unit WHERE m.account = $1 ORDER BY m.id")
 
 
 async def load_viewer(account_id: int) -> Viewer | None:
-    acc = await Account.select(
-        Account.id, Account.kind, Account.name, Account.phone, Account.username, Account.public_title,
-        Account.is_party_member,
-    ).where((Account.id == account_id) & (Account.active == True)).first()
-    if acc is None:
+    found = await fetch_prepared(_VIEWER_ACCOUNT, account_id)
+    if not found:
         return None
-    rows = [] if acc["kind"] != AccountKind.staff.value else await (
-        Membership.select(*_membership_columns())
-        .where(Membership.account == account_id)
-        .order_by(Membership.id)
-    )
+    acc = dict(found[0])
+    rows = [] if acc["kind"] != AccountKind.staff.value else await fetch_prepared(_VIEWER_MEMBERSHIPS, account_id)
     memberships = tuple(
-        MembershipView(
-            unit_id=r["unit.id"],
-            unit_name=r["unit.name"],
-            unit_kind=r["unit.kind"],
-            unit_path=r["unit.path"],
-            role=r["role"],
-            designated=r["designated"],
-        )
+        MembershipView(unit_id=r[0], unit_name=r[1], unit_kind=r[2], unit_path=r[3], role=r[4], designated=r[5])
         for r in rows
     )
     return Viewer(**acc, memberships=memberships)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backend.accounts.service import Viewer
-from backend.db import fetch_tuples, write_transaction
+from backend.db import fetch_prepared, fetch_tuples, write_transaction
 from backend.i18n import gettext as _
 from backend.learning.common import (
     GRACE_SECONDS,
@@ -154,10 +154,32 @@ async def scope_paths(competition_id: int) -> list[str]:
     return [r[0] for r in rows]
 
 
+# The answering path's statements, prepared once per connection (fetch_prepared): during a competition
+# every member runs them once a question, and a Piccolo query costs more to build than to run.
+_BRANCH = "SELECT u.id, u.name, u.path FROM member_branch mb JOIN unit u ON u.id = mb.unit WHERE mb.account = $1"
+_ATTEMPT = "SELECT * FROM attempt WHERE competition = $1 AND account = $2"
+_QUESTION = "SELECT id, kind, stem, options, category, answer FROM question WHERE id = $1"
+_INSERT_ANSWER = (
+    "INSERT INTO attempt_answer (attempt, question, position, chosen, correct, timed_out, points, elapsed_ms, "
+    "answered_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9) ON CONFLICT (attempt, question) DO NOTHING "
+    "RETURNING id")
+_ADVANCE = ("UPDATE attempt SET position = position + 1, score = score + $1, answered = answered + 1, "
+            "time_ms = time_ms + $2, current_started_at = $3, finished_at = $4 WHERE id = $5")
+
+
 async def branch_of(account_id: int) -> dict[str, Any] | None:
-    rows = await fetch_tuples("SELECT u.id, u.name, u.path FROM member_branch mb JOIN unit u ON u.id = mb.unit "
-                              "WHERE mb.account = {}", account_id)
+    rows = await fetch_prepared(_BRANCH, account_id)
     return {"id": rows[0][0], "name": rows[0][1], "path": rows[0][2]} if rows else None
+
+
+async def _question(question_id: int) -> dict[str, Any]:
+    import json
+
+    rows = await fetch_prepared(_QUESTION, question_id)
+    assert rows
+    q = dict(rows[0])
+    q["options"], q["answer"] = json.loads(q["options"]), json.loads(q["answer"])
+    return q
 
 
 async def may_take_part(viewer: Viewer, comp: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
@@ -218,9 +240,8 @@ async def list_all(now: datetime | None = None) -> list[dict[str, Any]]:
 
 
 async def _locked_attempt(competition_id: int, account_id: int) -> dict[str, Any] | None:
-    rows = await Attempt.raw("SELECT * FROM attempt WHERE competition = {} AND account = {} FOR UPDATE",
-                             competition_id, account_id)
-    return rows[0] if rows else None
+    rows = await fetch_prepared(_ATTEMPT + " FOR UPDATE", competition_id, account_id)
+    return dict(rows[0]) if rows else None
 
 
 async def start(viewer: Viewer, competition_id: int, now: datetime | None = None) -> int:
@@ -270,14 +291,16 @@ class PlayState:
     expired: bool = False  # the current question's time is up (the next POST records it as timed out)
 
 
-async def play_state(viewer: Viewer, competition_id: int, now: datetime | None = None) -> PlayState:
-    """What the member sees now. Reads only: nothing starts or ends on a GET."""
+async def play_state(viewer: Viewer, competition_id: int, now: datetime | None = None, *,
+                     admitted: bool | None = None) -> PlayState:
+    """What the member sees now. Reads only: nothing starts or ends on a GET. ``admitted``: the caller has
+    already checked that the member may take part."""
     require_member(viewer)
     now = now_or(now)
     comp = await get(competition_id)
-    ok, _branch = await may_take_part(viewer, comp)
-    att = await Attempt.select().where(
-        (Attempt.competition == competition_id) & (Attempt.account == viewer.id)).first()
+    ok = admitted if admitted is not None else (await may_take_part(viewer, comp))[0]
+    found = await fetch_prepared(_ATTEMPT, competition_id, viewer.id)
+    att = dict(found[0]) if found else None
     st = PlayState(comp=comp, status=status_of(comp, now), attempt=att, may_take_part=ok,
                    total=comp["question_count"])
     if att is None or att["finished_at"] is not None or st.status != "running":
@@ -285,9 +308,8 @@ async def play_state(viewer: Viewer, competition_id: int, now: datetime | None =
     order = question_order(await _question_ids(competition_id), att["seed"])
     if att["position"] >= len(order) or att["current_started_at"] is None:
         return st
-    q = await Question.select(Question.id, Question.kind, Question.stem, Question.options, Question.category).where(
-        Question.id == order[att["position"]]).output(load_json=True).first()
-    assert q is not None
+    q = await _question(order[att["position"]])
+    del q["answer"]  # the page never carries the right answer
     deadline = att["current_started_at"] + timedelta(seconds=comp["seconds_per_question"])
     order = option_order(len(q["options"]), att["seed"], q["id"])
     st.question = q | {"display": display_options(q["options"], order)}
@@ -337,9 +359,7 @@ async def submit(viewer: Viewer, competition_id: int, question_id: int | None, c
         chosen: list[Any] = []
         correct = False
         if not timed_out:
-            q = await Question.select(Question.kind, Question.options, Question.answer).where(
-                Question.id == question_id).output(load_json=True).first()
-            assert q is not None
+            q = await _question(question_id)
             shown = option_order(len(q["options"]), att["seed"], question_id)
             try:
                 chosen = parse_chosen(q["kind"], len(q["options"]), choices, text, shown)
@@ -350,18 +370,12 @@ async def submit(viewer: Viewer, competition_id: int, question_id: int | None, c
             correct = not timed_out and is_correct(q["kind"], q["answer"], chosen)
         points = 1 if correct else 0
         elapsed_ms = int(min(elapsed, limit).total_seconds() * 1000)
-        inserted = await fetch_tuples(
-            "INSERT INTO attempt_answer (attempt, question, position, chosen, correct, timed_out, points, elapsed_ms, "
-            "answered_at) VALUES ({}, {}, {}, {}::jsonb, {}, {}, {}, {}, {}) "
-            "ON CONFLICT (attempt, question) DO NOTHING RETURNING id",
-            att["id"], question_id, index, _json(chosen), correct, timed_out, points, elapsed_ms, now)
+        inserted = await fetch_prepared(_INSERT_ANSWER, att["id"], question_id, index, _json(chosen), correct,
+                                        timed_out, points, elapsed_ms, now)
         if not inserted:
             raise LearningError(_("本题已经提交过，不会重复计分"), 409)
         last = index + 1 >= len(order)
-        await fetch_tuples(
-            "UPDATE attempt SET position = position + 1, score = score + {}, answered = answered + 1, "
-            "time_ms = time_ms + {}, current_started_at = {}, finished_at = {} WHERE id = {}",
-            points, elapsed_ms, None if last else now, now if last else None, att["id"])
+        await fetch_prepared(_ADVANCE, points, elapsed_ms, None if last else now, now if last else None, att["id"])
     return AnswerOutcome(timed_out=timed_out, finished=last, score=att["score"] + points)
 
 

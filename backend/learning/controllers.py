@@ -71,6 +71,12 @@ def _local(value: str) -> datetime | None:
     return parsed.replace(tzinfo=ZoneInfo(get_settings().timezone)) if parsed.tzinfo is None else parsed
 
 
+def _checked(viewer: Viewer) -> bool | None:
+    """After ``_visible``: True when it checked that the member may take part (a department member it
+    admits without that check, so the play state must ask)."""
+    return None if is_department(viewer) else True
+
+
 class LearningController(Controller):
     path = "/learning"
     guards = [signed_in]
@@ -127,6 +133,7 @@ class LearningController(Controller):
     # ------------------------------------------------------------ competitions
 
     async def _visible(self, viewer: Viewer, competition_id: int) -> dict[str, Any]:
+        """The competition, if the viewer may see it (a member: may take part, else 403); see ``_checked``."""
         comp = await competition.get(competition_id)
         if is_department(viewer):
             return comp
@@ -143,11 +150,11 @@ class LearningController(Controller):
         await self._visible(viewer, competition_id)
         if not is_member(viewer):
             return Redirect(f"/learning/competitions/{competition_id}/board", status_code=303)
-        return await self._play(request, viewer, competition_id)
+        return await self._play(request, viewer, competition_id, admitted=_checked(viewer))
 
     async def _play(self, request: Request, viewer: Viewer, competition_id: int, *, error: str | None = None,
-                    status: int = 200) -> Response:
-        st = await competition.play_state(viewer, competition_id)
+                    status: int = 200, admitted: bool | None = None) -> Response:
+        st = await competition.play_state(viewer, competition_id, admitted=admitted)
         review = await competition.review(viewer, competition_id)
         rank = None
         if st.attempt is not None and st.question is None:
@@ -163,7 +170,7 @@ class LearningController(Controller):
     async def play(self, request: Request, competition_id: int) -> Response:
         viewer = _viewer(request)
         await self._visible(viewer, competition_id)
-        return await self._play(request, viewer, competition_id)
+        return await self._play(request, viewer, competition_id, admitted=_checked(viewer))
 
     @post("/competitions/{competition_id:int}/start")
     async def start(self, request: Request, competition_id: int) -> Response:

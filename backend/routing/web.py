@@ -28,7 +28,7 @@ from backend.requests.tables import OPEN_STATUSES, Assignment, AssignmentRole, S
 from backend.requests.tables import Request as Req
 from backend.routing.service import LEVEL_LABELS, command_center
 from backend.web.forms import form_int
-from backend.web.guards import staff_only, viewer_of
+from backend.web.guards import require_staff, viewer_of
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 OPEN = {s.value for s in OPEN_STATUSES}
@@ -148,9 +148,8 @@ def viewer(request: Request) -> Viewer:
     return who
 
 
-def command_center_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    staff_only(connection, handler)
-    if not is_command_center_staff(viewer_of(connection)):
+async def command_center_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not is_command_center_staff(require_staff(connection)):
         raise PermissionDeniedException(N_("此页面仅供区级指挥中心调度员使用"))
 
 
@@ -164,9 +163,8 @@ def street_units(who: Viewer | None) -> list[int]:
     ]
 
 
-def street_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    staff_only(connection, handler)
-    if not street_units(viewer_of(connection)):
+async def street_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    if not street_units(require_staff(connection)):
         raise PermissionDeniedException(N_("此页面仅供街道平台工作人员使用"))
 
 

@@ -8,11 +8,14 @@ never issued it, and writes an (empty) session for every cookie-less request. Th
 - issues a fresh id when asked to (``rotate_session``: sign-in, sign-out, a change of roles) and
   deletes the old one, so an id seen before sign-in is worthless after it;
 - stores a session only when something is in it; an emptied session is deleted and its cookie
-  cleared.
+  cleared;
+- writes an unchanged session back (Redis SET and Set-Cookie, renewing both expiries) at most every
+  ``REFRESH_SECONDS``, not on every response: it was a Redis round trip and a cookie per request.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.datastructures import Cookie, MutableScopeHeaders
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 _TRUSTED = "qg_session_trusted_id"  # the cookie id, once the store confirmed it issued it
 _ROTATE = "qg_session_rotate"  # set by rotate_session(): a new id on this response
 _NEW = "qg_session_new_id"
+_LOADED = "qg_session_loaded"  # the stored bytes as loaded: an unchanged session need not be written back
+STAMP = "_written"  # in the session: when it was last written (epoch seconds)
+REFRESH_SECONDS = 300
 
 
 def rotate_session(connection: ASGIConnection) -> None:
@@ -44,6 +50,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             data = await self.get(session_id, store=store)
             if data is not None:
                 state[_TRUSTED] = session_id
+                state[_LOADED] = data
                 return self.deserialize_data(data)
         return {}
 
@@ -63,13 +70,21 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         cookie_params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
         trusted = state.get(_TRUSTED)
         had_cookie = bool(connection.cookies.get(self.config.key))
-        if trusted and (state.get(_ROTATE) or scope_session is Empty or not scope_session):
+        empty = scope_session is Empty or not scope_session or scope_session.keys() == {STAMP}
+        if trusted and (state.get(_ROTATE) or empty):
             await self.delete(trusted, store=store)
-        if scope_session is Empty or not scope_session:
+        if empty:
             if had_cookie:
                 headers.add("Set-Cookie",
                             Cookie(value="null", key=self.config.key, expires=0, **cookie_params).to_header(header=""))
             return
+        assert scope_session is not Empty
+        loaded = state.get(_LOADED)
+        if trusted and not state.get(_ROTATE) and loaded is not None \
+                and time.time() - scope_session.get(STAMP, 0) < REFRESH_SECONDS \
+                and self.serialize_data(scope_session, connection.scope) == loaded:
+            return  # unchanged, and written moments ago: the store and the cookie still hold it
+        scope_session[STAMP] = int(time.time())
         session_id = self.get_session_id(connection)
         await self.set(session_id=session_id, data=self.serialize_data(scope_session, connection.scope), store=store)
         headers.add("Set-Cookie", Cookie(value=session_id, key=self.config.key, **cookie_params).to_header(header=""))

@@ -34,7 +34,7 @@ STATE_KEY = "wechat_state"
 MAX_BODY = 64 * 1024
 
 
-def configured(_: ASGIConnection, __: BaseRouteHandler) -> None:
+async def configured(_: ASGIConnection, __: BaseRouteHandler) -> None:
     if service.config() is None:
         raise NotFoundException()
 

@@ -7,13 +7,20 @@ Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates
 (with its question bank), adds the members (in the branches of the district's communities, each with a
 session in the app's Redis session store) and a running competition of 20 questions, then runs the real
 app under uvicorn (``--workers`` processes) and drives it from ``--procs`` generator processes (aiohttp),
-so the generator is not the bottleneck. Each member starts at a random moment in the first half of the
-window and then answers a question every (window / 2 / questions) seconds, as a person would: GET the
-question page, POST the answer (303). Meanwhile ``--pollers`` viewers poll the live board fragment every
-5 s (htmx's request, served from the Redis copy shared by the web processes).
+so the generator is not the bottleneck. Each member answers as a person would: GET the question page,
+POST the answer (303). Meanwhile ``--pollers`` viewers poll the live board fragment every 5 s (htmx's
+request, served from the Redis copy shared by the web processes).
 
-The issue's rate is 2,000 × 20 answers in 10 minutes (67 answers/s, and as many question pages): the
-default window; ``--window 300`` compresses it to twice that rate. Goal (issue 20): answer submission
+The issue's rate is 2,000 × 20 answers in 10 minutes: 67 answers/s, and as many question pages. Two shapes:
+
+- ``--shape steady`` (the default, the issue's rate): the members start one after another within the first
+  gap (window / questions = 30 s), and each answers a question every gap, half a gap after its page; so
+  answers arrive at members × questions / window per second, evenly, from the first half-gap to the end.
+- ``--shape ramp``: each member starts at a random moment in the first half of the window and answers every
+  window / 2 / questions seconds. The offered rate climbs to twice the issue's rate at mid-window and falls
+  back (a stress view: the peak is 133 answers/s plus as many pages).
+
+``--window 300`` compresses either to twice its rate. Goal (issue 20): answer submission
 p95 ≤ 100 ms; live board p95 ≤ 200 ms; afterwards the database holds exactly members × questions answers
 and every attempt is finished.
 """
@@ -147,7 +154,8 @@ async def generate(spec: dict) -> dict:
 
     base, cid, window, n_q = spec["base"], spec["competition"], spec["window"], spec["questions"]
     t0 = spec["t0"]
-    gap = window / 2 / n_q
+    steady = spec["shape"] == "steady"
+    gap = window / n_q if steady else window / 2 / n_q
     rng = random.Random(spec["seed"])
     submit: list[float] = []
     pages: list[float] = []
@@ -164,10 +172,11 @@ async def generate(spec: dict) -> dict:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def member(sid: str) -> None:
+    async def member(sid: str, offset: float) -> None:
         cookies = {"qg_session": sid, "csrftoken": spec["csrf"]}
         async with aiohttp.ClientSession(base, connector=conn, connector_owner=False, cookies=cookies) as s:
-            start_at = t0 + rng.uniform(0, window / 2)
+            start_at = t0 + (offset if steady else rng.uniform(0, window / 2))
+            first = gap / 2 if steady else gap  # steady: an answer half a gap after the member's page
             await sleep_until(start_at)
             async with s.post(f"/learning/competitions/{cid}/start", headers=headers, allow_redirects=False) as r:
                 if r.status != 303:
@@ -191,7 +200,7 @@ async def generate(spec: dict) -> dict:
                     form["choice"] = rng.choice(choices)
                 else:
                     form["answer"] = rng.choice(["24", "党课", "不知道"])
-                await sleep_until(start_at + (i + 1) * gap)
+                await sleep_until(start_at + first + i * gap)
                 t = time.perf_counter()
                 async with s.post(f"/learning/competitions/{cid}/answer", data=form, headers=headers,
                                   allow_redirects=False) as r:
@@ -220,7 +229,7 @@ async def generate(spec: dict) -> dict:
         except (TimeoutError, aiohttp.ClientError) as exc:  # counted, and the other members go on
             errors.append(f"{type(exc).__name__}: {exc}")
 
-    await asyncio.gather(*[guarded(member(s)) for s in spec["members"]],
+    await asyncio.gather(*[guarded(member(s, o)) for s, o in zip(spec["members"], spec["offsets"], strict=True)],
                          *[guarded(poller(s)) for s in spec["pollers"]])
     await conn.close()
     return {"submit": submit, "pages": pages, "board": board, "errors": errors, "unfinished": unfinished}
@@ -258,6 +267,8 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--pollers", type=int, default=50)
+    ap.add_argument("--shape", choices=("steady", "ramp"), default="steady")
+    ap.add_argument("--profile", default="", help="a file: py-spy's collapsed stacks of the web processes")
     ap.add_argument("--child")
     args = ap.parse_args()
     if args.child:
@@ -287,19 +298,30 @@ def main() -> int:
             t0 = time.time() + 3
             procs, files = [], []
             tmp = Path(tempfile.mkdtemp(prefix="qg-bench-gen-"))
+            gap = args.window / args.questions
+            offsets = [j * gap / len(sessions) for j in range(len(sessions))]  # steady: one start after another
             for k in range(args.procs):
                 spec = {"base": base, "competition": seeded["competition"], "window": args.window,
-                        "questions": args.questions, "t0": t0, "csrf": csrf, "seed": k,
-                        "members": sessions[k::args.procs], "pollers": sessions[:args.pollers][k::args.procs]}
+                        "questions": args.questions, "t0": t0, "csrf": csrf, "seed": k, "shape": args.shape,
+                        "members": sessions[k::args.procs], "offsets": offsets[k::args.procs],
+                        "pollers": sessions[:args.pollers][k::args.procs]}
                 f = tmp / f"gen{k}.json"
                 f.write_text(json.dumps(spec))
                 files.append(f)
                 procs.append(subprocess.Popen([sys.executable, __file__, "--child", str(f)], cwd=ROOT, env=svc.env))
+            spy = None
+            if args.profile:
+                spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(server.pid),
+                                        "--subprocesses", "-d", f"{args.window:g}", "-r", "100", "-f", "raw",
+                                        "-o", args.profile, "--nonblocking"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cpu0 = tree_cpu(server.pid)
             gen_cpu0 = 0.0
             wall0 = time.time()
             for p in procs:
                 p.wait()
+            if spy is not None:
+                spy.wait()
             wall = time.time() - wall0
             server_cpu = tree_cpu(server.pid) - cpu0
             gen_cpu = gen_cpu0  # children have exited; their CPU is read from the resource usage below
@@ -325,6 +347,8 @@ def main() -> int:
         n_requests = len(submit) + len(pages) + len(board) + args.members
         print(f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the machine is shared); "
               f"server CPU per request {server_cpu / max(n_requests, 1) * 1000:.1f} ms over {n_requests} requests")
+        print(f"shape {args.shape}: {args.members} members x {args.questions} questions = "
+              f"{args.members * args.questions / args.window:.1f} answers/s on average")
         print(f"window {args.window:.0f} s ({wall:.0f} s wall), {args.workers} web processes, {args.procs} generator "
               f"processes; server CPU {server_cpu:.0f} s, generators (and set-up) CPU {gen_cpu:.0f} s")
         ok_submit = pct(submit, 95) <= 100
