@@ -14,6 +14,7 @@ from backend.notices.tables import (
     NoticeStatus,
 )
 from backend.requests import service as requests
+from backend.requests.tables import Request
 
 
 async def question_category() -> int:
@@ -35,7 +36,7 @@ async def question_category() -> int:
 
 
 async def ask(viewer: Viewer, notice_id: int, question: str, consent: bool, key: str | None = None
-              ) -> requests.Request:
+              ) -> Request:
     """A resident's question on a published notice becomes a consultation request (the one submission
     service), linked to the notice in the same transaction."""
     if not viewer.is_resident:
