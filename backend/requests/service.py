@@ -35,6 +35,7 @@ from backend.requests.rules import (
 )
 from backend.requests.submission import (
     CheckedRequest,
+    KnownPlace,
     NewRequest,
     check_new,
     find_by_idempotency_key,
@@ -59,6 +60,7 @@ __all__ = [
     "CheckedRequest",
     "EventAttach",
     "InvalidState",
+    "KnownPlace",
     "NewRequest",
     "NotAllowed",
     "RequestError",

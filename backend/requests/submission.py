@@ -105,6 +105,17 @@ async def _insert_submission(code: str, data: NewRequest, reporter: Viewer | Non
 
 
 
+@dataclass(frozen=True)
+class KnownPlace:
+    """A community its caller has just looked up (the report form's location step: the phone's position in
+    the jurisdiction index, or the chosen community read once), with its street and the grid found with it:
+    ``check_new`` takes it as read instead of reading the community again."""
+
+    community_id: int
+    street_id: int | None
+    grid_id: int | None = None
+
+
 @dataclass
 class NewRequest:
     kind: str
@@ -123,6 +134,8 @@ class NewRequest:
     idempotency_key: str | None = None
     # Answers to the category's extra questions, already checked by backend.routing.attributes.validate()
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The place as the caller looked it up (one lookup per submission), for ``community_id`` and ``grid_id``.
+    place: KnownPlace | None = None
 
 
 @dataclass(frozen=True)
@@ -161,14 +174,14 @@ async def check_new(data: NewRequest) -> CheckedRequest:
     if data.community_id is None:
         errors["community"] = N_("请选择所在社区或使用定位")
     else:
-        place = await Unit.select(Unit.id, Unit.parent).where(
-            (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
-        if place is None:
+        found_place = await _community_of(data)
+        if found_place is None:
             errors["community"] = N_("所选社区不存在")
         else:
-            community = Unit(_ignore_missing=True, **place)
+            community = found_place
             if grid_id is not None:
-                if not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
+                known = data.place is not None and data.place.grid_id == grid_id
+                if not known and not await Unit.exists().where((Unit.id == grid_id) & (Unit.parent == community.id)):
                     errors["grid"] = N_("所选网格不属于该社区")
             else:
                 from backend.routing.service import default_grid
@@ -178,6 +191,15 @@ async def check_new(data: NewRequest) -> CheckedRequest:
         field_name, message = next(iter(errors.items()))
         raise RequestError(message, field_name, fields=errors, max=MAX_DESCRIPTION, n=len(text))
     return CheckedRequest(data, category, community, grid_id)
+
+
+async def _community_of(data: NewRequest) -> Unit | None:
+    """The community of a new request (its id and street): as its caller looked it up, else read here."""
+    if data.place is not None and data.place.community_id == data.community_id:
+        return Unit(_ignore_missing=True, id=data.place.community_id, parent=data.place.street_id)
+    row = await Unit.select(Unit.id, Unit.parent).where(
+        (Unit.id == data.community_id) & (Unit.kind == UnitKind.community.value)).first()
+    return Unit(_ignore_missing=True, **row) if row else None
 
 
 async def find_by_idempotency_key(key: str | None) -> Request | None:
