@@ -8,12 +8,11 @@ UPDATE, so a job that runs twice, late or never changes nothing more than a job 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from backend.db import aware, utcnow, write_transaction
-from backend.lights.alerts import announce
+from backend.lights.alerts import Flip, announce
 from backend.lights.clocks import earliest, next_due, start_clocks, stop_of
 from backend.lights.rules import COLORS, EXPLANATION_HOURS, STAGES
 from backend.lights.tables import Explanation, ExplanationStatus, LightClock
@@ -22,17 +21,6 @@ from backend.requests.service import record_many
 from backend.requests.tables import Assignment, AssignmentRole
 
 log = logging.getLogger("qungong.lights")
-
-
-@dataclass
-class Flip:
-    clock_id: int
-    assignment_id: int
-    request_id: int
-    unit_id: int
-    stage: str
-    color: str
-    explanation_id: int | None = None
 
 
 _A_COLS = ("accepted_at", "resolved_at", "closed_at")

@@ -358,14 +358,10 @@ async def is_supporter(request_id: int, account_id: int) -> bool:
 
 
 async def public_context(req: dict[str, Any], viewer: Viewer | None) -> dict[str, Any]:
-    from backend.ratings.service import supporter_ratings  # supporters may rate the result (issue 17)
-
+    """The supporters and the original of a duplicate (the supporters' ratings are the ratings domain's:
+    ``ratings.service.supporter_rating_context``, which reads who supports from here)."""
     ctx = await support_context(req["id"], viewer)
     ctx["original_code"] = await original_of(req["id"]) if req["status"] == Status.duplicate.value else ""
-    ctx["supporter_ratings"] = await supporter_ratings(req["id"], viewer.id if viewer else None)
-    ctx["can_rate_as_supporter"] = bool(
-        ctx["i_support"] and req["status"] in (Status.resolved.value, Status.closed.value)
-        and ctx["supporter_ratings"]["has_resolution"] and not ctx["supporter_ratings"]["rated_latest"])
     return ctx
 
 

@@ -155,6 +155,15 @@ async def supporter_ratings(request_id: int, account_id: int | None = None) -> d
     return {"counts": counts, "total": len(rows), "rated_latest": rated, "has_resolution": resolution is not None}
 
 
+async def supporter_rating_context(req: dict[str, Any], viewer: Viewer | None, i_support: bool) -> dict[str, Any]:
+    """The request page's part of the supporters' ratings (issue 17): the counts, and whether this viewer, a
+    supporter (``i_support``, from maps' support_context), may still rate the latest resolution."""
+    ratings = await supporter_ratings(req["id"], viewer.id if viewer else None)
+    return {"supporter_ratings": ratings, "can_rate_as_supporter": bool(
+        i_support and req["status"] in (Status.resolved.value, Status.closed.value)
+        and ratings["has_resolution"] and not ratings["rated_latest"])}
+
+
 async def auto_close(request_id: int, resolution_event_id: int | None = None, *, now: datetime | None = None) -> bool:
     """Close as "not rated" once the rating window has passed. Safe to run twice, late or never.
 

@@ -24,7 +24,7 @@ from backend.lights.badges import light_states
 from backend.maps import service as maps
 from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
-from backend.ratings.service import SCORE_LABELS, ratings_of
+from backend.ratings.service import SCORE_LABELS, ratings_of, supporter_rating_context
 from backend.requests import queries
 from backend.requests.photos import service as media
 from backend.requests.reporting import (
@@ -397,6 +397,7 @@ class PublicController(Controller):
         ctx = {"req": public, "timeline": await _timeline(req["id"], public_only=True), "public": True,
                "supported_now": request.query_params.get("supported") == "1"}
         ctx |= await maps.public_context(req, viewer_of(request))  # supporters, the original of a duplicate
+        ctx |= await supporter_rating_context(req, viewer_of(request), ctx["i_support"])  # and their ratings
         return page(request, "requests/public_detail.html", ctx | _labels())
 
 
@@ -432,6 +433,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "light": (await light_states([req["id"]]))[req["id"]],
     } | _labels()
     ctx |= await maps.staff_request_context(req, viewer, ctx["actions"])  # map, supporters, mark a duplicate
+    ctx |= await supporter_rating_context(req, viewer, ctx["i_support"])  # the supporters' ratings
     return page(request, "requests/staff_request.html", ctx, status_code=status)
 
 
