@@ -23,6 +23,7 @@ from backend.maps.tables import Support, SupportSource
 from backend.notify.service import notify_accounts
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
+from backend.requests.rows import RequestRow
 from backend.requests.service import RequestError, TransitionResult, transition
 from backend.requests.tables import OPEN_STATUSES, Request, Status
 from backend.routing import geo
@@ -357,7 +358,7 @@ async def is_supporter(request_id: int, account_id: int) -> bool:
     return await Support.exists().where((Support.request == request_id) & (Support.account == account_id))
 
 
-async def public_context(req: dict[str, Any], viewer: Viewer | None) -> dict[str, Any]:
+async def public_context(req: RequestRow, viewer: Viewer | None) -> dict[str, Any]:
     """The supporters and the original of a duplicate (the supporters' ratings are the ratings domain's:
     ``ratings.service.supporter_rating_context``, which reads who supports from here)."""
     ctx = await support_context(req["id"], viewer)
@@ -365,7 +366,7 @@ async def public_context(req: dict[str, Any], viewer: Viewer | None) -> dict[str
     return ctx
 
 
-async def staff_request_context(req: dict[str, Any], viewer: Viewer, actions: list[str]) -> dict[str, Any]:
+async def staff_request_context(req: RequestRow, viewer: Viewer, actions: list[str]) -> dict[str, Any]:
     ctx = await public_context(req, viewer)
     is_open = req["status"] in OPEN
     ctx["can_mark_duplicate"] = is_open and (bool(actions) or is_command_center_staff(viewer))

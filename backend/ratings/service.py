@@ -20,6 +20,7 @@ from backend.i18n import N_
 from backend.jobs import enqueue
 from backend.ratings.tables import Rating, Score, SupporterRating
 from backend.requests import service as requests
+from backend.requests.rows import RequestState
 from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
 from backend.requests.tables import Event, Request, Status
 
@@ -155,7 +156,7 @@ async def supporter_ratings(request_id: int, account_id: int | None = None) -> d
     return {"counts": counts, "total": len(rows), "rated_latest": rated, "has_resolution": resolution is not None}
 
 
-async def supporter_rating_context(req: dict[str, Any], viewer: Viewer | None, i_support: bool) -> dict[str, Any]:
+async def supporter_rating_context(req: RequestState, viewer: Viewer | None, i_support: bool) -> dict[str, Any]:
     """The request page's part of the supporters' ratings (issue 17): the counts, and whether this viewer, a
     supporter (``i_support``, from maps' support_context), may still rate the latest resolution."""
     ratings = await supporter_ratings(req["id"], viewer.id if viewer else None)

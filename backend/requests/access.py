@@ -12,6 +12,7 @@ from typing import Any
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.organisation.tables import Unit
+from backend.requests.rows import AssignmentRow, RequestRow, RequestState
 from backend.requests.rules import HANDLING_ROLES, RULES, STAFF_ACTIONS
 from backend.requests.tables import (
     Assignment,
@@ -33,7 +34,7 @@ def handles_unit(viewer: Viewer, path: str) -> bool:
     return any(path.startswith(m.unit_path) for m in viewer.memberships if m.role in HANDLING_ROLES)
 
 
-async def can_act_on_assignment(viewer: Viewer | None, assignment: dict[str, Any]) -> bool:
+async def can_act_on_assignment(viewer: Viewer | None, assignment: AssignmentRow) -> bool:
     if viewer is None or not viewer.is_staff:
         return False
     if assignment["person"] == viewer.id:
@@ -41,7 +42,7 @@ async def can_act_on_assignment(viewer: Viewer | None, assignment: dict[str, Any
     return handles_unit(viewer, await unit_path(assignment["unit"]))
 
 
-async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
+async def can_view(viewer: Viewer | None, req: RequestRow) -> bool:
     """Residents see their own requests in full; staff see those in their scope or ever assigned to them."""
     if viewer is None:
         return False
@@ -61,14 +62,14 @@ async def can_view(viewer: Viewer | None, req: dict[str, Any]) -> bool:
     return False
 
 
-async def open_lead(request_id: int) -> dict[str, Any] | None:
+async def open_lead(request_id: int) -> AssignmentRow | None:
     return await Assignment.select().where(
         (Assignment.request == request_id) & (Assignment.role == AssignmentRole.lead.value)
         & (Assignment.is_open == True)
     ).first()
 
 
-async def staff_actions(viewer: Viewer, req: dict[str, Any]) -> list[str]:
+async def staff_actions(viewer: Viewer, req: RequestState) -> list[str]:
     """The field actions this staff member may take on the request now, from RULES (what the pages offer)."""
     status = req["status"]
     lead = await open_lead(req["id"])
@@ -85,7 +86,7 @@ async def staff_actions(viewer: Viewer, req: dict[str, Any]) -> list[str]:
     return _actions_for(req, status, is_lead, is_assist)
 
 
-def _actions_for(req: dict[str, Any], status: str, is_lead: bool, is_assist: bool) -> list[str]:
+def _actions_for(req: RequestState, status: str, is_lead: bool, is_assist: bool) -> list[str]:
     out = []
     for action in STAFF_ACTIONS:
         if status not in RULES[action].from_statuses:
@@ -102,7 +103,7 @@ def _actions_for(req: dict[str, Any], status: str, is_lead: bool, is_assist: boo
     return out
 
 
-async def staff_actions_many(viewer: Viewer, reqs: Sequence[dict[str, Any]]) -> dict[int, tuple[list[str], bool]]:
+async def staff_actions_many(viewer: Viewer, reqs: Sequence[RequestState]) -> dict[int, tuple[list[str], bool]]:
     """``staff_actions`` of many requests at once, and whether the viewer acts as their lead: two queries in
     all instead of several per request (the field page lists up to 100; issue 22). id → (actions, is_lead)."""
     if not reqs:

@@ -20,6 +20,7 @@ from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
 from backend.requests.access import can_act_on_assignment, open_lead
 from backend.requests.hooks import run_hooks
+from backend.requests.rows import AssignmentRow, EventToRecord, RequestRow, TimelineRow
 from backend.requests.rules import (
     ACTION_LABELS,
     INTERNAL_NOTE_ACTIONS,
@@ -237,8 +238,8 @@ async def _close_all(request_id: int, now: datetime, reason: str) -> list[int]:
     return ids
 
 
-async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[str, Any],
-                       lead: dict[str, Any] | None, assignment_id: int | None) -> None:
+async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: RequestRow,
+                       lead: AssignmentRow | None, assignment_id: int | None) -> None:
     who = rule.who
     if who == "system_or_reporter":
         if actor is None or (actor.is_resident and req["reporter"] == actor.id):
@@ -287,12 +288,12 @@ async def _check_actor(rule: Rule, action: str, actor: Viewer | None, req: dict[
     raise NotAllowed(N_("无权操作"))
 
 
-async def _lead_is_command_center(lead: dict[str, Any]) -> bool:
+async def _lead_is_command_center(lead: AssignmentRow) -> bool:
     cc = await command_center()
     return lead["unit"] == cc.id
 
 
-async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] | None, actor: Viewer | None,
+async def _placement_for(action: str, req: RequestRow, lead: AssignmentRow | None, actor: Viewer | None,
                          lead_unit_id: int | None, lead_person_id: int | None) -> Placement:
     if action == "reopen":
         # Back to the same lead unit (the last lead), with new clocks.
@@ -329,7 +330,7 @@ async def _placement_for(action: str, req: dict[str, Any], lead: dict[str, Any] 
     return Placement(unit.id, person, level)
 
 
-async def timeline(request_id: int, *, public_only: bool) -> list[dict[str, Any]]:
+async def timeline(request_id: int, *, public_only: bool) -> list[TimelineRow]:
     q = Event.select(
         Event.id, Event.action, Event.from_status, Event.to_status, Event.note, Event.created_at, Event.data,
         Event.actor_role, Event.unit.name, Event.person.name, Event.person.public_title, Event.actor.name,
@@ -366,7 +367,7 @@ async def record(
     )
 
 
-async def record_many(events: Sequence[dict[str, Any]], *, now: datetime | None = None) -> None:
+async def record_many(events: Sequence[EventToRecord], *, now: datetime | None = None) -> None:
     """``record()`` for many system events at once (a burst of lights): one read, one INSERT per 500.
 
     Each item: ``request_id``, ``action`` and optionally ``note``, ``data``, ``assignment_id``,
