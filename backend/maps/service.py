@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from backend.accounts.service import Viewer
 from backend.db import utcnow
@@ -45,8 +45,36 @@ DISTANCE_SQL = (
 # ---------------------------------------------------------------- nearby
 
 
+class NearbyRequest(TypedDict):
+    """An open public request near a point (nearby): the report form's "我也遇到了" and the duplicate picker."""
+
+    id: int
+    code: str
+    status: str
+    description: str
+    created_at: datetime
+    lat: float
+    lon: float
+    metres: float
+    supporters: int
+    photo: int | None  # the first photo's id
+
+
+class SupportContext(TypedDict):
+    supporters: int
+    i_support: bool
+
+
+class RequestMapContext(SupportContext):
+    """What a request's pages show of the map domain (public_context; staff_request_context adds the rest)."""
+
+    original_code: str  # the request this one was merged into ("" when it is no duplicate)
+    can_mark_duplicate: NotRequired[bool]
+    dup_candidates: NotRequired[list[NearbyRequest]]
+
+
 async def nearby(category_id: int, lat: float, lon: float, *, exclude_id: int | None = None,
-                 metres: float = NEARBY_METERS, limit: int = NEARBY_LIMIT) -> list[dict[str, Any]]:
+                 metres: float = NEARBY_METERS, limit: int = NEARBY_LIMIT) -> list[NearbyRequest]:
     """Open public requests of ``category_id`` within ``metres`` of (lat, lon), nearest first."""
     sql, args = nearby_sql(category_id, lat, lon, exclude_id=exclude_id, metres=metres, limit=limit)
     return await Request.raw(sql, *args)
@@ -110,7 +138,7 @@ async def _add_support(request_id: int, account_id: int, source: str) -> bool:
     return bool(rows)
 
 
-async def support_context(request_id: int, viewer: Viewer | None) -> dict[str, Any]:
+async def support_context(request_id: int, viewer: Viewer | None) -> SupportContext:
     """What the request pages show: the count, and whether this viewer already supports it."""
     mine = False
     if viewer is not None and viewer.is_resident:
@@ -358,15 +386,14 @@ async def is_supporter(request_id: int, account_id: int) -> bool:
     return await Support.exists().where((Support.request == request_id) & (Support.account == account_id))
 
 
-async def public_context(req: RequestRow, viewer: Viewer | None) -> dict[str, Any]:
+async def public_context(req: RequestRow, viewer: Viewer | None) -> RequestMapContext:
     """The supporters and the original of a duplicate (the supporters' ratings are the ratings domain's:
     ``ratings.service.supporter_rating_context``, which reads who supports from here)."""
-    ctx = await support_context(req["id"], viewer)
-    ctx["original_code"] = await original_of(req["id"]) if req["status"] == Status.duplicate.value else ""
-    return ctx
+    original = await original_of(req["id"]) if req["status"] == Status.duplicate.value else ""
+    return {**await support_context(req["id"], viewer), "original_code": original}
 
 
-async def staff_request_context(req: RequestRow, viewer: Viewer, actions: list[str]) -> dict[str, Any]:
+async def staff_request_context(req: RequestRow, viewer: Viewer, actions: list[str]) -> RequestMapContext:
     ctx = await public_context(req, viewer)
     is_open = req["status"] in OPEN
     ctx["can_mark_duplicate"] = is_open and (bool(actions) or is_command_center_staff(viewer))
