@@ -14,6 +14,7 @@ from backend.notices.attachments import attachments_of
 from backend.notices.drafts import load_notice
 from backend.notices.fts import tsquery_text
 from backend.notices.privacy import masked
+from backend.notices.rows import AttachmentSeen, UnitRow
 from backend.notices.rules import (
     PAGE_SIZE,
     NoticeError,
@@ -37,7 +38,7 @@ from backend.requests.tables import Request
 from backend.settings import get_settings
 
 
-async def unit_row(unit_id: int) -> dict[str, Any] | None:
+async def unit_row(unit_id: int) -> UnitRow | None:
     return await Unit.select(Unit.id, Unit.name, Unit.path, Unit.kind, Unit.parent.name.as_alias("parent_name")
                              ).where(Unit.id == unit_id).first()
 
@@ -91,7 +92,7 @@ async def notice_page(viewer: Viewer | None, notice_id: int, number: int | None 
     }
 
 
-async def attachment_for(viewer: Viewer | None, att_id: int) -> dict[str, Any] | None:
+async def attachment_for(viewer: Viewer | None, att_id: int) -> AttachmentSeen | None:
     """The attachment if this viewer may see it (public versions: anyone; drafts: the unit's insiders)."""
     att = await Attachment.select(
         Attachment.all_columns(), Attachment.version.status.as_alias("version_status"),

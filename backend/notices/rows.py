@@ -1,0 +1,98 @@
+"""The notices' rows that travel between their modules and to their pages, as typed dicts (plain dicts at run
+time, so the templates read them unchanged): every column, as ``select()`` reads it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypedDict
+
+
+class NoticeTypeRow(TypedDict):
+    """An entry of the catalogue: what must be published, on what basis and how often."""
+
+    id: int
+    code: str
+    name: str
+    name_en: str
+    level: str
+    basis: str
+    cadence: str
+    due_day: int
+    grace_days: int
+    publisher: str
+    needs_review: bool
+    active: bool
+    sort: int
+    updated_at: datetime
+
+
+class NoticeRow(TypedDict):
+    """A notice (drafts.load_notice): its status and the published version's title and period."""
+
+    id: int
+    unit: int
+    notice_type: int
+    status: str
+    current_version: int
+    title: str
+    period_start: date | None
+    period_end: date | None
+    published_at: datetime | None
+    updated_at: datetime
+    search_text: str
+    created_by: int | None
+    created_at: datetime
+
+
+class VersionRow(TypedDict):
+    """A version of a notice (drafts.open_version): the text, its review and its publication."""
+
+    id: int
+    notice: int
+    number: int
+    status: str
+    title: str
+    body: str
+    valid_from: date | None
+    valid_until: date | None
+    change_note: str
+    author: int | None
+    submitted_at: datetime | None
+    reviewed_by: int | None
+    reviewed_at: datetime | None
+    review_comment: str
+    published_at: datetime | None
+    created_at: datetime
+
+
+class AttachmentRow(TypedDict):
+    """An attachment of a version (attachments.attachments_of), its table already parsed from JSON."""
+
+    id: int
+    version: int
+    kind: str
+    filename: str
+    storage_key: str
+    thumb_key: str
+    size: int
+    table: dict[str, Any]  # {"headers": [...], "rows": [[...]...], "marks": [...]} for tables, else {}
+    sort: int
+    created_at: datetime
+
+
+class AttachmentSeen(AttachmentRow):
+    """An attachment with what decides who may see it (reading.attachment_for)."""
+
+    version_status: str
+    unit: int
+    notice_status: str
+
+
+class UnitRow(TypedDict):
+    """The publishing unit as the notice pages name it."""
+
+    id: int
+    name: str
+    path: str
+    kind: str
+    parent_name: str | None
