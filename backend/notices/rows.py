@@ -4,7 +4,7 @@ time, so the templates read them unchanged): every column, as ``select()`` reads
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class NoticeTypeRow(TypedDict):
@@ -96,3 +96,38 @@ class UnitRow(TypedDict):
     path: str
     kind: str
     parent_name: str | None
+
+
+class DutyRow(TypedDict):
+    """A unit's duty to publish a periodic type for one period, as the duty pages read it (duties.board,
+    unit_duties): every column, the names, and its light and due day (duties._decorate)."""
+
+    id: int
+    key: str
+    unit: int
+    notice_type: int
+    period_key: str
+    period_start: date
+    period_end: date
+    due_at: datetime
+    red_at: datetime
+    fulfilled_at: datetime | None
+    notice: int | None
+    yellow_lit_at: datetime | None
+    red_lit_at: datetime | None
+    created_at: datetime
+    type_name: str
+    unit_name: NotRequired[str]  # board only
+    street_name: NotRequired[str | None]  # board only
+    light: NotRequired[str]  # 'red', 'yellow', 'late', 'ok' or 'pending'
+    due_day: NotRequired[date]
+
+
+class DutyFlip(TypedDict):
+    """A duty's light that turned (duties.flip), for its announcement."""
+
+    id: int
+    unit: int
+    notice_type: int
+    period_key: str
+    color: str

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TypedDict
 
 from backend.accounts.service import Viewer
 from backend.db import aware, on_commit, utcnow
@@ -55,7 +55,40 @@ class RateResult:
     to_status: str
 
 
-async def latest_resolution(request_id: int) -> dict[str, Any] | None:
+class Resolution(TypedDict):
+    """The event that resolved a request last (resolve or answer): what a rating rates."""
+
+    id: int
+    created_at: datetime
+
+
+class RatingRow(TypedDict):
+    """The reporter's rating of one resolution."""
+
+    id: int
+    request: int
+    resolution_event: int
+    resident: int
+    score: str
+    comment: str
+    created_at: datetime
+
+
+class SupporterRatings(TypedDict):
+    """What a request's page shows of its supporters' ratings."""
+
+    counts: dict[str, int]  # score → how many (every resolution)
+    total: int
+    rated_latest: bool  # the account asked about has rated the latest resolution
+    has_resolution: bool
+
+
+class SupporterRatingContext(TypedDict):
+    supporter_ratings: SupporterRatings
+    can_rate_as_supporter: bool
+
+
+async def latest_resolution(request_id: int) -> Resolution | None:
     return await Event.select(Event.id, Event.created_at).where(
         (Event.request == request_id) & Event.action.is_in(list(RESOLUTION_ACTIONS))
     ).order_by(Event.id, ascending=False).first()
@@ -144,7 +177,7 @@ async def rate_as_supporter(request_id: int, viewer: Viewer | None, score: str, 
     return rows[0]["id"]
 
 
-async def supporter_ratings(request_id: int, account_id: int | None = None) -> dict[str, Any]:
+async def supporter_ratings(request_id: int, account_id: int | None = None) -> SupporterRatings:
     """What the request's page shows of its supporters' ratings: how many of each score (latest resolution
     and earlier ones alike), and whether ``account_id`` may still rate the latest resolution."""
     rows = await SupporterRating.select(SupporterRating.score, SupporterRating.account,
@@ -156,7 +189,8 @@ async def supporter_ratings(request_id: int, account_id: int | None = None) -> d
     return {"counts": counts, "total": len(rows), "rated_latest": rated, "has_resolution": resolution is not None}
 
 
-async def supporter_rating_context(req: RequestState, viewer: Viewer | None, i_support: bool) -> dict[str, Any]:
+async def supporter_rating_context(req: RequestState, viewer: Viewer | None, i_support: bool
+                                   ) -> SupporterRatingContext:
     """The request page's part of the supporters' ratings (issue 17): the counts, and whether this viewer, a
     supporter (``i_support``, from maps' support_context), may still rate the latest resolution."""
     ratings = await supporter_ratings(req["id"], viewer.id if viewer else None)
@@ -226,5 +260,5 @@ async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
     return bool(req and req["reporter"] == viewer.id and req["status"] == Status.resolved.value)
 
 
-async def ratings_of(request_id: int) -> list[dict[str, Any]]:
+async def ratings_of(request_id: int) -> list[RatingRow]:
     return await Rating.select().where(Rating.request == request_id).order_by(Rating.id)
