@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from piccolo.query.functions.aggregate import Count
 
@@ -23,6 +23,27 @@ LIST_COLUMNS = (
     Request.category.name, Request.community.name, Request.current_unit.name, Request.current_person.name,
     Request.current_person.public_title,
 )
+class CategoryOption(TypedDict):
+    """A category of the report form's picker."""
+
+    id: int
+    code: str
+    name: str
+    icon: str
+
+
+class CommunityOption(TypedDict):
+    id: int
+    name: str
+
+
+class StreetCommunities(TypedDict):
+    """A street and its communities, for the report form's picker."""
+
+    street: str
+    communities: list[CommunityOption]
+
+
 INBOX_COUNTED = (Status.assigned.value, Status.accepted.value, Status.returned.value)
 
 
@@ -93,16 +114,16 @@ async def public_requests(*, page: int = 1, per_page: int = 30) -> list[PublicRe
     ).order_by(Request.id, ascending=False).offset((page - 1) * per_page).limit(per_page)
 
 
-async def categories() -> list[dict[str, Any]]:
+async def categories() -> list[CategoryOption]:
     return await Category.select(Category.id, Category.code, Category.name, Category.icon).where(
         Category.active == True).order_by(Category.sort, Category.id)
 
 
-async def communities() -> list[dict[str, Any]]:
+async def communities() -> list[StreetCommunities]:
     """Communities grouped under their streets, for the picker."""
     rows = await Unit.select(Unit.id, Unit.name, Unit.parent.name).where(
         (Unit.kind == "community") & (Unit.active == True)).order_by(Unit.path)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[CommunityOption]] = {}
     for r in rows:
         groups.setdefault(r["parent.name"], []).append({"id": r["id"], "name": r["name"]})
     return [{"street": k, "communities": v} for k, v in groups.items()]
