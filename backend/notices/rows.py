@@ -131,3 +131,59 @@ class DutyFlip(TypedDict):
     notice_type: int
     period_key: str
     color: str
+
+
+class NoticeListRow(TypedDict):
+    """A published notice in a community's list (reading.browse)."""
+
+    id: int
+    title: str
+    published_at: datetime | None
+    period_start: date | None
+    period_end: date | None
+    current_version: int
+    type_name: str
+    type_name_en: str
+    cadence: str
+    period: Any  # a cadence.Period, for periodic types, else None
+
+
+class BrowseResult(TypedDict):
+    rows: list[NoticeListRow]
+    total: int
+    pages: int
+    words: list[str]  # the search's words, to mark in the results
+
+
+class CommunityRow(TypedDict):
+    id: int
+    name: str
+    street_name: str | None
+
+
+class OpenVersionState(TypedDict):
+    """The version being prepared of a notice, as the manage list shows it."""
+
+    notice: int
+    status: str
+    number: int
+    review_comment: str
+
+
+class ManagedNotice(NoticeRow):
+    """A notice of the viewer's communities (reading.manage_list), with what it is waiting for."""
+
+    type_name: str
+    unit_name: str
+    open: OpenVersionState | None
+
+
+class PendingReview(TypedDict):
+    """A version waiting for the 居务监督委员会 (reading.review_queue)."""
+
+    notice: int
+    number: int
+    title: str
+    submitted_at: datetime | None
+    unit_name: str
+    type_name: str
