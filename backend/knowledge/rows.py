@@ -7,13 +7,12 @@ from datetime import date, datetime
 from typing import TypedDict
 
 
-class EntryContent(TypedDict):
-    """What a version holds (service.CONTENT_FIELDS): the answer and where it comes from."""
+class _Answer(TypedDict):
+    """The content a reader sees: the answer, where to go, and where it comes from."""
 
     title: str
     answer: str
     category: str
-    keywords: str
     source_title: str
     source_number: str
     source_issuer: str
@@ -26,6 +25,12 @@ class EntryContent(TypedDict):
     how_long: str
     cost: str
     responsible: str
+
+
+class EntryContent(_Answer):
+    """What a version holds (service.CONTENT_FIELDS): the answer and the other ways people ask (search only)."""
+
+    keywords: str
 
 
 class EntryRow(EntryContent):
@@ -49,25 +54,10 @@ class EntryRow(EntryContent):
     helpful_no: int
 
 
-class PublicEntry(TypedDict):
+class PublicEntry(_Answer):
     """A published entry as anyone may read it (service.PUBLIC_FIELDS): never owner, review dates or keywords."""
 
     id: int
-    title: str
-    answer: str
-    category: str
-    source_title: str
-    source_number: str
-    source_issuer: str
-    source_url: str
-    effective_on: date | None
-    expires_on: date | None
-    region: str
-    where_to_go: str
-    what_to_bring: str
-    how_long: str
-    cost: str
-    responsible: str
     published_at: datetime | None
     is_demo: bool
     helpful_yes: int
