@@ -14,7 +14,7 @@ from backend.lights.rows import Deadlines, StopTimes
 from backend.lights.rules import COLORS, STAGES, rules_by_stage
 from backend.lights.tables import LightClock
 from backend.lights.timers import Timer, schedule
-from backend.requests.service import TransitionResult
+from backend.requests.rules import TransitionResult
 from backend.requests.tables import Assignment, AssignmentRole
 
 

@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
 from backend.accounts.service import Viewer
-from backend.db import utcnow
 from backend.i18n import N_
 from backend.maps.config import map_config
 from backend.maps.coords import EARTH_RADIUS_M, box_around
+from backend.maps.supporters import add_support, support_count
 from backend.maps.tables import Support, SupportSource
-from backend.notify.service import notify_accounts
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
 from backend.requests.rows import RequestRow
@@ -103,15 +102,6 @@ class SupportError(RequestError):
     status = 403  # who may say "我也遇到了" on which request: a refusal of the action, not of a field
 
 
-async def support_count(request_id: int) -> int:
-    return await Support.count().where(Support.request == request_id)
-
-
-async def supporter_ids(request_id: int) -> list[int]:
-    rows = await Support.select(Support.account).where(Support.request == request_id)
-    return [r["account"] for r in rows]
-
-
 async def support(request_id: int, viewer: Viewer, *, source: str = SupportSource.me_too.value) -> bool:
     """The resident has the same problem: follow this request instead of filing it again.
 
@@ -128,14 +118,7 @@ async def support(request_id: int, viewer: Viewer, *, source: str = SupportSourc
         raise SupportError(N_("这是您自己反映的诉求"))
     if req["status"] not in OPEN:
         raise SupportError(N_("该诉求已办结，如问题仍在，请重新反映"))
-    return await _add_support(request_id, viewer.id, source)
-
-
-async def _add_support(request_id: int, account_id: int, source: str) -> bool:
-    rows = await Support.raw(
-        "INSERT INTO support (request, account, source, created_at) VALUES ({}, {}, {}, {}) "
-        "ON CONFLICT (request, account) DO NOTHING RETURNING id", request_id, account_id, source, utcnow())
-    return bool(rows)
+    return await add_support(request_id, viewer.id, source)
 
 
 async def support_context(request_id: int, viewer: Viewer | None) -> SupportContext:
@@ -164,27 +147,6 @@ async def mark_duplicate(request_id: int, original_code: str, note: str, actor: 
         raise RequestError(N_("原诉求已撤回或本身是重复诉求，请填写最初的那一件"), "original")
     return await transition(request_id, "mark_duplicate", actor, expected_version, note=note,
                             data={"duplicate_of": original["id"], "original_code": original["code"]}, now=now)
-
-
-async def supporters_after_transition(result: TransitionResult) -> None:
-    """Transition hook: a duplicate's reporter follows the original; supporters hear of progress."""
-    if result.action == "mark_duplicate":
-        original = int(result.data["duplicate_of"])
-        code = result.data.get("original_code", "")
-        if result.reporter:
-            await _add_support(original, result.reporter, SupportSource.duplicate.value)
-            await notify_accounts([result.reporter], "", "", f"/p/{code}", kind="status",
-                                  key=N_("您的诉求 {code} 与 {original} 是同一问题，已合并办理"),
-                                  params={"code": result.code, "original": code})
-        return
-    if result.from_status != result.to_status and result.to_status in (Status.resolved.value, Status.closed.value,
-                                                                         Status.accepted.value):
-        from backend.requests.service import STATUS_LABELS
-
-        people = [p for p in await supporter_ids(result.request_id) if p not in (result.reporter, result.actor_id)]
-        await notify_accounts(people, "", "", f"/p/{result.code}", kind="status",
-                              key=N_("您关注的诉求 {code}：{status_label}"),
-                              params={"code": result.code, "status_label": STATUS_LABELS.get(result.to_status, "")})
 
 
 # ---------------------------------------------------------------- where a point goes
@@ -380,10 +342,6 @@ async def original_of(request_id: int) -> str:
         return ""
     data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
     return str(data.get("original_code", ""))
-
-
-async def is_supporter(request_id: int, account_id: int) -> bool:
-    return await Support.exists().where((Support.request == request_id) & (Support.account == account_id))
 
 
 async def public_context(req: RequestRow, viewer: Viewer | None) -> RequestMapContext:

@@ -8,37 +8,25 @@ either all three exist or none, with the transition hooks' rows; jobs are queued
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import TypedDict
 
 from backend.accounts.service import Viewer
-from backend.db import aware, on_commit, utcnow
+from backend.db import aware, utcnow
 from backend.i18n import N_
-from backend.jobs import enqueue
+from backend.ratings.hooks import RESOLUTION_ACTIONS, rating_days
 from backend.ratings.tables import Rating, Score, SupporterRating
 from backend.requests import service as requests
 from backend.requests.rows import RequestState
-from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
+from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion
 from backend.requests.tables import Event, Request, Status
 
 log = logging.getLogger("qungong.ratings")
 
 SCORE_LABELS = {Score.satisfied.value: "满意", Score.basic.value: "基本满意", Score.dissatisfied.value: "不满意"}
 GOOD_SCORES = frozenset({Score.satisfied.value, Score.basic.value})
-RESOLUTION_ACTIONS = ("resolve", "answer")
 MAX_COMMENT = 500
-AUTO_CLOSE_JOB = "ratings_auto_close"
-
-
-def rating_days() -> int:
-    """Days a resident has to rate before the request closes as "not rated" (QG_RATING_DAYS, default 7)."""
-    try:
-        return max(1, int(os.environ.get("QG_RATING_DAYS", "7")))
-    except ValueError:
-        return 7
 
 
 class NotFound(RequestError):
@@ -147,7 +135,7 @@ async def rate_as_supporter(request_id: int, viewer: Viewer | None, score: str, 
     "supporter_rate" event (shown on the request's timeline); it changes no state: only the reporter's
     dissatisfied rating reopens. One per supporter and resolution. Returns the rating's id."""
     from backend.db import write_transaction
-    from backend.maps.service import is_supporter  # the supporters are the maps domain's
+    from backend.maps.supporters import is_supporter  # the supporters are the maps domain's
 
     if viewer is None or not viewer.is_resident:
         raise NotAllowed("只有关注该诉求的居民可以评价")
@@ -237,19 +225,6 @@ async def sweep_unrated(*, now: datetime | None = None, limit: int = 500) -> int
         if await auto_close(row["id"], now=now):
             closed += 1
     return closed
-
-
-async def schedule_auto_close(result: TransitionResult) -> None:
-    """A resolution: one deferred job per resolution event, named after it, queued after the commit."""
-    if result.to_status != Status.resolved.value or result.action not in RESOLUTION_ACTIONS:
-        return
-    ev = await Event.select(Event.created_at).where(Event.id == result.event_id).first()
-    if ev is None:
-        return
-    due = aware(ev["created_at"]) + timedelta(days=rating_days())
-    # Already due (a back-dated resolution): run now; arq refuses a defer time far in the past.
-    await on_commit(partial(enqueue, AUTO_CLOSE_JOB, result.request_id, result.event_id,
-                            job_id=f"rating-timeout:{result.event_id}", defer_until=due if due > utcnow() else None))
 
 
 async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
