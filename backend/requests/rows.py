@@ -119,6 +119,15 @@ TimelineRow = TypedDict("TimelineRow", {
 })
 
 
+class EventPhoto(TypedDict):
+    """A photo of a request's event, as the timeline shows it (media's photo id and size; photos.service)."""
+
+    id: int
+    event: int | None
+    width: int
+    height: int
+
+
 class TimelineEntry(TypedDict):
     """An event as the request pages show it (queries.timeline_with_photos)."""
 
@@ -135,7 +144,7 @@ class TimelineEntry(TypedDict):
     by_resident: bool
     unit: str
     person: str
-    photos: list[Any]
+    photos: list[EventPhoto]
     internal: bool
     data: dict[str, Any] | None  # the event's own data (staff only)
 

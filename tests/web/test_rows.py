@@ -16,6 +16,8 @@ from backend.ratings.service import RatingRow
 from backend.ratings.tables import Rating
 from backend.requests import rows as request_rows
 from backend.requests.tables import Assignment, Request
+from backend.routing.attributes import AttributeDef
+from backend.routing.tables import CategoryAttribute
 from backend.wishes import rows as wish_rows
 from backend.wishes.tables import Claim, Wish
 
@@ -41,6 +43,7 @@ CASES = [
                                               "submitted_by_name", "reviewed_by_name"}, set()),
     (light_rows.PhoneCallRow, PhoneCall, {"logged_by_name"}, set()),
     (RatingRow, Rating, set(), set()),
+    (AttributeDef, CategoryAttribute, set(), set()),
 ]
 
 
