@@ -7,6 +7,14 @@ from datetime import date, datetime
 from typing import Any, NotRequired, TypedDict
 
 
+class ParsedTable(TypedDict, total=False):
+    """An uploaded table as kept and published (privacy.parse_table, masked); empty for other attachments."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    marks: list[str]  # per column: "", "id", "phone", "address", ... (what to mask)
+
+
 class NoticeTypeRow(TypedDict):
     """An entry of the catalogue: what must be published, on what basis and how often."""
 
@@ -75,7 +83,7 @@ class AttachmentRow(TypedDict):
     storage_key: str
     thumb_key: str
     size: int
-    table: dict[str, Any]  # {"headers": [...], "rows": [[...]...], "marks": [...]} for tables, else {}
+    table: ParsedTable
     sort: int
     created_at: datetime
 
@@ -187,3 +195,26 @@ class PendingReview(TypedDict):
     submitted_at: datetime | None
     unit_name: str
     type_name: str
+
+
+class QuestionRow(TypedDict):
+    """A resident's question on a notice, with its request's state and answer (questions.questions_of)."""
+
+    id: int
+    notice: int
+    version: int
+    request: int
+    asker: int | None
+    question: str
+    public_consent: bool
+    created_at: datetime
+    code: str
+    status: str
+    answer: str
+    answered_at: datetime | None
+    due_at: NotRequired[datetime]  # the asker's own: when the answer is due
+
+
+class NoticeQuestions(TypedDict):
+    public: list[QuestionRow]  # answered, and the asker agreed to publish
+    mine: list[QuestionRow]  # the viewer's own, in any state

@@ -9,9 +9,10 @@ from piccolo.table import Table
 from backend.knowledge import rows as kb_rows
 from backend.knowledge.tables import KbEntry, KbVersion
 from backend.lights import rows as light_rows
-from backend.lights.tables import Explanation, PhoneCall
+from backend.lights.rules import RuleRow
+from backend.lights.tables import Explanation, LightRule, PhoneCall
 from backend.notices import rows as notice_rows
-from backend.notices.tables import Attachment, Notice, NoticeDuty, NoticeType, NoticeVersion
+from backend.notices.tables import Attachment, Notice, NoticeDuty, NoticeQuestion, NoticeType, NoticeVersion
 from backend.ratings.service import RatingRow
 from backend.ratings.tables import Rating
 from backend.requests import rows as request_rows
@@ -44,6 +45,8 @@ CASES = [
     (light_rows.PhoneCallRow, PhoneCall, {"logged_by_name"}, set()),
     (RatingRow, Rating, set(), set()),
     (AttributeDef, CategoryAttribute, set(), set()),
+    (RuleRow, LightRule, {"category_name"}, set()),
+    (notice_rows.QuestionRow, NoticeQuestion, {"code", "status", "answer", "answered_at", "due_at"}, set()),
 ]
 
 
