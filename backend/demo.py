@@ -11,14 +11,13 @@ import json
 from backend.accounts.service import hash_password
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import write_transaction
+from backend.demo_people import DEMO_PASSWORD, demo_member, demo_staff
 from backend.learning.demo import load_learning_demo
 from backend.notices.demo import load_notices_demo
 from backend.organisation.service import create_unit
 from backend.organisation.tables import Unit
 from backend.routing.attributes_demo import load_demo_attributes
 from backend.routing.tables import Category, CategoryDuty
-
-DEMO_PASSWORD = "demo1234"
 
 # street code, name, [communities (named in the report first, then generated)]
 STREETS: list[tuple[str, str, list[str]]] = [
@@ -98,23 +97,6 @@ async def _unit(code: str, **kwargs: object) -> Unit:
     return await create_unit(code=code, **kwargs)  # type: ignore[arg-type]
 
 
-async def _staff(username: str, name: str, title: str, password_hash: str) -> Account:
-    found = await Account.objects().where(Account.username == username).first()
-    if found is not None:
-        return found
-    acc = Account(kind=AccountKind.staff.value, username=username, name=name, public_title=title,
-                  password_hash=password_hash)
-    await acc.save()
-    return acc
-
-
-async def _member(account: Account, unit: Unit, role: str, designated: bool) -> None:
-    if not await Membership.exists().where(
-        (Membership.account == account.id) & (Membership.unit == unit.id) & (Membership.role == role)
-    ):
-        await Membership(account=account.id, unit=unit.id, role=role, designated=designated).save()
-
-
 async def load_demo() -> dict[str, int]:
     """Create (or complete) the demo district. Returns counts of what exists afterwards."""
     pw = hash_password(DEMO_PASSWORD)
@@ -142,8 +124,8 @@ async def load_demo() -> dict[str, int]:
                                                              clat + (k // GRIDS_PER_SIDE) * gh, gw, gh))
                     worker_name = GRID_WORKER_NAMES[grid_no % len(GRID_WORKER_NAMES)]
                     grid_no += 1
-                    worker = await _staff(f"wg_{gcode.lower().replace('-', '_')}", worker_name, "网格员", pw)
-                    await _member(worker, grid, Role.grid_worker.value, True)
+                    worker = await demo_staff(f"wg_{gcode.lower().replace('-', '_')}", worker_name, "网格员", pw)
+                    await demo_member(worker, grid, Role.grid_worker.value, True)
         for d, (dcode, dname, sections) in enumerate(DEPARTMENTS):
             dept = await _unit(dcode, name=dname, kind="department", parent_id=district.id, sort=100 + d)
             for s, (sec_code, sec_name) in enumerate(sections):
@@ -151,8 +133,8 @@ async def load_demo() -> dict[str, int]:
         for username, name, title, unit_code, role, designated in NAMED_STAFF:
             unit = await Unit.objects().where(Unit.code == unit_code).first()
             assert unit is not None, unit_code
-            acc = await _staff(username, name, title, pw)
-            await _member(acc, unit, role, designated)
+            acc = await demo_staff(username, name, title, pw)
+            await demo_member(acc, unit, role, designated)
         for sort, (code, name, name_en, icon, level, duties) in enumerate(CATEGORIES):
             cat = await Category.objects().where(Category.code == code).first()
             if cat is None:

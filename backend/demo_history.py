@@ -34,7 +34,7 @@ from typing import Any
 from backend.accounts.service import Viewer, hash_password, load_viewer
 from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.db import utcnow, without_side_effects, write_transaction
-from backend.demo import DEMO_PASSWORD, _member, _staff
+from backend.demo_people import DEMO_PASSWORD, demo_member, demo_staff
 from backend.lights import explanations, flips
 from backend.lights.tables import Explanation, ExplanationStatus
 from backend.organisation.tables import Unit
@@ -112,13 +112,13 @@ async def _cast(complete_staff: bool) -> Cast:
         code = u["code"].lower().replace("-", "_")
         unit = Unit(_ignore_missing=True, id=u["id"])
         if u["kind"] == "street":
-            acc = await _staff(f"st_{code}", f"{u['name'][:2]}平台", "街道平台工作人员", pw)
-            await _member(acc, unit, Role.street_staff.value, False)
+            acc = await demo_staff(f"st_{code}", f"{u['name'][:2]}平台", "街道平台工作人员", pw)
+            await demo_member(acc, unit, Role.street_staff.value, False)
         if u["kind"] == "section":
-            acc = await _staff(f"sec_{code}", f"{u['name'][:2]}科员", f"{u['name']}科员", pw)
-            await _member(acc, unit, Role.department_staff.value, False)
-        head = await _staff(f"head_{code}", f"{u['name'][:2]}负责人", "单位负责人", pw)
-        await _member(head, unit, Role.unit_head.value, False)
+            acc = await demo_staff(f"sec_{code}", f"{u['name'][:2]}科员", f"{u['name']}科员", pw)
+            await demo_member(acc, unit, Role.department_staff.value, False)
+        head = await demo_staff(f"head_{code}", f"{u['name'][:2]}负责人", "单位负责人", pw)
+        await demo_member(head, unit, Role.unit_head.value, False)
     for m in await Membership.select(Membership.account, Membership.unit, Membership.role).where(
             Membership.unit.is_in([u["id"] for u in units])):
         if m["role"] == Role.unit_head.value:

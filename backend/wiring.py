@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from backend.lights.clocks import lights_after_transition
-from backend.maps.service import supporters_after_transition
+from backend.maps.supporters import supporters_after_transition
 from backend.notify.channels import reach_reporter
 from backend.notify.hooks import notify_people
-from backend.ratings.service import schedule_auto_close
+from backend.ratings.hooks import schedule_auto_close
 from backend.stats.rollup import stats_after_transition
 
 if TYPE_CHECKING:
-    from backend.requests.service import TransitionResult
+    from backend.requests.rules import TransitionResult
 
 TransitionHook = Callable[["TransitionResult"], Awaitable[None]]
 

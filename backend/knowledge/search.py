@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,7 +318,7 @@ async def search(text: str, *, limit: int = 10, category: str = "", coverage: bo
             for r in rows]
 
 
-def entry_tokens(row: dict[str, Any]) -> tuple[str, str]:
+def entry_tokens(row: Mapping[str, Any]) -> tuple[str, str]:
     title = token_text(row["title"], row.get("keywords", ""))
     body = token_text(row.get("answer", ""), row.get("where_to_go", ""), row.get("what_to_bring", ""),
                       row.get("responsible", ""), row.get("source_title", ""), row.get("source_issuer", ""))

@@ -7,9 +7,10 @@ Plain async functions, no Litestar: callable from controllers, jobs, the demo lo
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
@@ -17,6 +18,20 @@ from backend.db import on_commit, utcnow, write_transaction
 from backend.errors import DomainError
 from backend.i18n import N_, _
 from backend.knowledge import search
+from backend.knowledge.rows import (
+    EntryContent,
+    EntryDraft,
+    EntryLink,
+    EntryRow,
+    FlaggedEntry,
+    Gap,
+    PendingVersion,
+    PublicEntry,
+    StaffEntry,
+    SynonymGroup,
+    VersionListRow,
+    VersionRow,
+)
 from backend.knowledge.tables import (
     EntryStatus,
     KbEntry,
@@ -27,6 +42,7 @@ from backend.knowledge.tables import (
     VersionState,
 )
 from backend.organisation.tables import Unit
+from backend.requests.rows import RequestView
 
 # code → label (Chinese msgid; English in messages.po)
 CATEGORY_LABELS: dict[str, str] = {
@@ -67,7 +83,7 @@ class KbError(DomainError):
 
 @dataclass
 class EntryInput:
-    values: dict[str, Any]
+    values: EntryContent
     owner_unit_id: int | None
     review_by: date | None
     errors: dict[str, str] = field(default_factory=dict)
@@ -115,7 +131,7 @@ def parse_entry(form: dict[str, str]) -> EntryInput:
     owner_id = int(owner) if owner.isdigit() and len(owner) < 10 else None
     if owner_id is None:
         errors["owner_unit"] = _("请选择负责单位")
-    return EntryInput(values=values, owner_unit_id=owner_id, review_by=review_by, errors=errors)
+    return EntryInput(values=cast(EntryContent, values), owner_unit_id=owner_id, review_by=review_by, errors=errors)
 
 
 # ---------------------------------------------------------------- who may do what
@@ -157,12 +173,12 @@ def is_command_center(viewer: Viewer | None) -> bool:
 # ---------------------------------------------------------------- entries and versions
 
 
-def _content_json(values: dict[str, Any]) -> str:
+def _content_json(values: Mapping[str, Any]) -> str:
     return json.dumps({k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()},
                       ensure_ascii=False)
 
 
-def version_content(version: dict[str, Any]) -> dict[str, Any]:
+def version_content(version: VersionRow) -> EntryContent:
     data = json.loads(version["content"] or "{}")
     for name in ("effective_on", "expires_on"):
         data[name] = _date(data.get(name) or "")
@@ -177,7 +193,7 @@ async def _owner(unit_id: int | None) -> Unit:
     return unit
 
 
-async def _apply_content(entry_id: int, values: dict[str, Any], **extra: Any) -> None:
+async def _apply_content(entry_id: int, values: Mapping[str, Any], **extra: Any) -> None:
     tokens = search.entry_tokens(values)
     await KbEntry.update({**{getattr(KbEntry, k): v for k, v in values.items()},
                           KbEntry.title_tokens: tokens[0], KbEntry.body_tokens: tokens[1], KbEntry.updated_at: utcnow(),
@@ -207,7 +223,7 @@ async def create_entry(viewer: Viewer, data: EntryInput, *, submit: bool = False
     return entry_id
 
 
-async def get_entry(entry_id: int) -> dict[str, Any]:
+async def get_entry(entry_id: int) -> EntryRow:
     row = await KbEntry.select(*KbEntry.all_columns(exclude=["title_tokens", "body_tokens"]),
                                KbEntry.owner_unit.name.as_alias("owner_name")).where(KbEntry.id == entry_id).first()
     if row is None:
@@ -215,7 +231,7 @@ async def get_entry(entry_id: int) -> dict[str, Any]:
     return row
 
 
-async def versions(entry_id: int) -> list[dict[str, Any]]:
+async def versions(entry_id: int) -> list[VersionListRow]:
     return await KbVersion.select(
         KbVersion.id, KbVersion.number, KbVersion.state, KbVersion.content, KbVersion.created_at,
         KbVersion.author.name.as_alias("author_name"), KbVersion.reviewer.name.as_alias("reviewer_name"),
@@ -258,7 +274,7 @@ async def edit_entry(viewer: Viewer, entry_id: int, data: EntryInput, *, submit:
     return number
 
 
-async def _version_row(entry_id: int, number: int) -> dict[str, Any]:
+async def _version_row(entry_id: int, number: int) -> VersionRow:
     row = await KbVersion.select().where((KbVersion.entry == entry_id) & (KbVersion.number == number)).first()
     if row is None:
         raise KbError(_("该版本不存在"), status=404)
@@ -322,14 +338,14 @@ async def withdraw(viewer: Viewer, entry_id: int) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def outdated(entry: dict[str, Any], today: date | None = None) -> bool:
+def outdated(entry: Mapping[str, Any], today: date | None = None) -> bool:
     """Past its expiry date or its review-by date: readers are told it may be out of date."""
     today = today or utcnow().date()
     return bool((entry.get("expires_on") and entry["expires_on"] < today)
                 or (entry.get("review_by") and entry["review_by"] < today))
 
 
-async def public_entry(entry_id: int) -> dict[str, Any]:
+async def public_entry(entry_id: int) -> PublicEntry:
     """Only the public fields of a published entry (never owner, review dates, versions, keywords)."""
     row = await KbEntry.select(*[getattr(KbEntry, f) for f in PUBLIC_FIELDS], KbEntry.review_by).where(
         (KbEntry.id == entry_id) & (KbEntry.status == EntryStatus.published.value)).first()
@@ -347,18 +363,19 @@ async def category_counts() -> dict[str, int]:
     return {code: counts.get(code, 0) for code in CATEGORIES}
 
 
-async def browse(category: str, page: int = 1, per_page: int = 30) -> tuple[list[dict[str, Any]], bool]:
+async def browse(category: str, page: int = 1, per_page: int = 30) -> tuple[list[EntryLink], bool]:
     page = max(1, min(page, 1000))
     rows = await KbEntry.select(KbEntry.id, KbEntry.title, KbEntry.expires_on, KbEntry.review_by).where(
         (KbEntry.status == EntryStatus.published.value) & (KbEntry.category == category)
     ).order_by(KbEntry.published_at, ascending=False).order_by(KbEntry.id, ascending=False) \
         .limit(per_page + 1).offset((page - 1) * per_page)
     today = utcnow().date()
-    out = [{"id": r["id"], "title": r["title"], "outdated": outdated(r, today)} for r in rows[:per_page]]
+    out: list[EntryLink] = [{"id": r["id"], "title": r["title"], "outdated": outdated(r, today)}
+                            for r in rows[:per_page]]
     return out, len(rows) > per_page
 
 
-async def staff_entries(viewer: Viewer, *, status: str = "") -> list[dict[str, Any]]:
+async def staff_entries(viewer: Viewer, *, status: str = "") -> list[StaffEntry]:
     """The entries a staff member may edit (command center: all), newest first, flagged ones marked."""
     q = KbEntry.select(KbEntry.id, KbEntry.title, KbEntry.status, KbEntry.category, KbEntry.version,
                        KbEntry.latest_version, KbEntry.review_by, KbEntry.expires_on, KbEntry.updated_at,
@@ -374,7 +391,7 @@ async def staff_entries(viewer: Viewer, *, status: str = "") -> list[dict[str, A
     return rows
 
 
-async def review_queue(viewer: Viewer) -> list[dict[str, Any]]:
+async def review_queue(viewer: Viewer) -> list[PendingVersion]:
     rows = await KbVersion.select(KbVersion.entry, KbVersion.number, KbVersion.created_at,
                                   KbVersion.entry.title.as_alias("title"),
                                   KbVersion.entry.owner_unit.as_alias("owner_unit"),
@@ -383,7 +400,7 @@ async def review_queue(viewer: Viewer) -> list[dict[str, Any]]:
     return [r for r in rows if is_reviewer(viewer, r["owner_unit"])]
 
 
-async def flagged_for_owner(unit_ids: list[int] | None = None) -> list[dict[str, Any]]:
+async def flagged_for_owner(unit_ids: list[int] | None = None) -> list[FlaggedEntry]:
     """Published entries past their review-by or expiry date (all, or of the given owner units)."""
     today = utcnow().date()
     q = KbEntry.select(KbEntry.id, KbEntry.title, KbEntry.owner_unit, KbEntry.review_by, KbEntry.expires_on) \
@@ -398,7 +415,7 @@ async def notify_flagged() -> int:
     """Tell each owner unit which of its entries are out of date (the worker runs this daily)."""
     from backend.notify.service import notify_unit
 
-    by_unit: dict[int, list[dict[str, Any]]] = {}
+    by_unit: dict[int, list[FlaggedEntry]] = {}
     for row in await flagged_for_owner():
         by_unit.setdefault(row["owner_unit"], []).append(row)
     for unit_id, rows in by_unit.items():
@@ -487,7 +504,7 @@ async def self_served_count(start: datetime | None = None, end: datetime | None 
     return await q
 
 
-async def gaps(days: int = 90, limit: int = 30) -> list[dict[str, Any]]:
+async def gaps(days: int = 90, limit: int = 30) -> list[Gap]:
     """Questions asked most with no good answer: searches without a word match whose results nobody opened,
     searches the reader found unhelpful (or said 没有找到答案), and consultations staff answered by hand
     without citing an entry, grouped by theme."""
@@ -496,7 +513,7 @@ async def gaps(days: int = 90, limit: int = 30) -> list[dict[str, Any]]:
         "SELECT theme, count(*) AS n, max(query) AS example, max(created_at) AS last FROM kb_search "
         "WHERE created_at >= {} AND ((NOT good AND clicked_entry IS NULL) OR helpful = false) AND theme <> '' "
         "GROUP BY theme ORDER BY count(*) DESC, max(created_at) DESC LIMIT {}", since, limit)
-    out: dict[str, dict[str, Any]] = {r["theme"]: {"theme": r["theme"], "searches": r["n"], "by_hand": 0,
+    out: dict[str, Gap] = {r["theme"]: {"theme": r["theme"], "searches": r["n"], "by_hand": 0,
                                                    "example": r["example"]} for r in rows}
     hand = await KbEntry.raw(
         "SELECT r.description FROM request r JOIN event e ON e.request = r.id "
@@ -514,7 +531,7 @@ async def gaps(days: int = 90, limit: int = 30) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- synonyms
 
 
-async def synonym_groups() -> list[dict[str, Any]]:
+async def synonym_groups() -> list[SynonymGroup]:
     return await KbSynonym.select(KbSynonym.id, KbSynonym.terms).order_by(KbSynonym.id)
 
 
@@ -536,7 +553,7 @@ async def delete_synonyms(group_id: int) -> None:
 # ---------------------------------------------------------------- handlers answering consultations
 
 
-async def _visible_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+async def _visible_request(viewer: Viewer, request_id: int) -> RequestView:
     from backend.requests import queries
     from backend.requests.service import can_view
 
@@ -546,7 +563,7 @@ async def _visible_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
     return req
 
 
-async def draft_from_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+async def draft_from_request(viewer: Viewer, request_id: int) -> EntryDraft:
     """Form values for a new entry from a consultation: its question, and its answer when there is one."""
     try:
         req = await _visible_request(viewer, request_id)

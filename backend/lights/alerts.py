@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from backend.accounts.tables import Role
 from backend.i18n import N_
@@ -15,10 +15,20 @@ from backend.notify.service import Notice, notify_burst, unit_members
 from backend.requests.tables import Assignment, Request
 from backend.routing.service import command_center
 
-if TYPE_CHECKING:
-    from backend.lights.flips import Flip
-
 log = logging.getLogger("qungong.lights")
+
+
+@dataclass
+class Flip:
+    """A light that turned (made by flips.py, announced here)."""
+
+    clock_id: int
+    assignment_id: int
+    request_id: int
+    unit_id: int
+    stage: str
+    color: str
+    explanation_id: int | None = None
 
 
 def _notice(ids: Iterable[int | None], key: str, body_key: str, url: str, kind: str, params: dict[str, str]) -> Notice:

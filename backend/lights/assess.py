@@ -8,7 +8,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from backend.accounts.service import Viewer
@@ -154,6 +154,28 @@ async def default_root(viewer: Viewer) -> int | None:
     return heads[0] if heads else None
 
 
+class AssessedUnit(TypedDict):
+    """A unit of the assessed subtree (the page's unit picker)."""
+
+    id: int
+    name: str
+    kind: str
+    path: str
+    depth: int
+    parent: int | None
+
+
+class Assessment(TypedDict):
+    """The assessment of a subtree for a period: its total, then each child (or unit of ``kind``), ranked."""
+
+    root: AssessedUnit  # the root unit (read with all its columns)
+    total: Figures
+    rows: list[Figures]
+    period: Period
+    kind: str
+    units: list[AssessedUnit]
+
+
 def _data(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -163,7 +185,7 @@ def _data(value: Any) -> dict[str, Any]:
         return {}
 
 
-async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, period: Period) -> dict[str, Any]:
+async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, period: Period) -> Assessment:
     """Rows: the root's subtree total, then each child (or every unit of ``kind``) with its subtree, ranked."""
     root_id = root_id or await default_root(viewer)
     root = await Unit.select().where(Unit.id == (root_id or 0)).first()
@@ -276,7 +298,7 @@ HEADERS = ["排名", "单位", "诉求数", "按时受理", "按时受理率", "
 RATE_COLUMNS = (4, 6, 11)  # percentages (numbers in the XLSX, formatted as percent)
 
 
-def table(result: dict[str, Any], *, numbers: bool = False) -> list[list[Any]]:
+def table(result: Assessment, *, numbers: bool = False) -> list[list[Any]]:
     """One row per unit and the total. ``numbers``: rates as fractions and blanks as None (for XLSX cells)."""
     out: list[list[Any]] = []
     blank = None if numbers else "—"
@@ -296,7 +318,7 @@ def table(result: dict[str, Any], *, numbers: bool = False) -> list[list[Any]]:
     return out
 
 
-def to_csv(result: dict[str, Any]) -> bytes:
+def to_csv(result: Assessment) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(HEADERS)
@@ -304,7 +326,7 @@ def to_csv(result: dict[str, Any]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
 
 
-def to_xlsx(result: dict[str, Any]) -> bytes:
+def to_xlsx(result: Assessment) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

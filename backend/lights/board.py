@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from backend.db import aware, utcnow
 from backend.i18n import gettext
 from backend.lights.clocks import stop_of
+from backend.lights.rows import BoardItem, StopTimes
 from backend.lights.tables import LightClock
 
 
-async def board(now: datetime | None = None) -> list[dict[str, Any]]:
+async def board(now: datetime | None = None) -> list[BoardItem]:
     """Every request with a lit light on its current lead: red before yellow, then longest lit first."""
     now = now or utcnow()
     rows = await LightClock.select(
@@ -25,9 +25,9 @@ async def board(now: datetime | None = None) -> list[dict[str, Any]]:
             "a_resolved"), LightClock.assignment.closed_at.as_alias("a_closed"),
     ).where(LightClock.yellow_lit_at.is_not_null() & LightClock.stopped_at.is_null()
             & (LightClock.assignment.is_open == True))
-    best: dict[int, dict[str, Any]] = {}
+    best: dict[int, BoardItem] = {}
     for r in rows:
-        a = {"accepted_at": r["a_accepted"], "resolved_at": r["a_resolved"], "closed_at": r["a_closed"]}
+        a: StopTimes = {"accepted_at": r["a_accepted"], "resolved_at": r["a_resolved"], "closed_at": r["a_closed"]}
         if stop_of(r["stage"], a) is not None:
             continue
         color = "red" if r["red_lit_at"] else "yellow"

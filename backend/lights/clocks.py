@@ -10,10 +10,11 @@ from typing import Any
 
 from backend.db import aware, fetch_prepared, on_commit, write_transaction
 from backend.lights.clock import deadline
+from backend.lights.rows import Deadlines, StopTimes
 from backend.lights.rules import COLORS, STAGES, rules_by_stage
 from backend.lights.tables import LightClock
 from backend.lights.timers import Timer, schedule
-from backend.requests.service import TransitionResult
+from backend.requests.rules import TransitionResult
 from backend.requests.tables import Assignment, AssignmentRole
 
 
@@ -22,7 +23,7 @@ def earliest(*values: datetime | None) -> datetime | None:
     return min(present) if present else None  # type: ignore[type-var]
 
 
-def stop_of(stage: str, a: dict[str, Any]) -> datetime | None:
+def stop_of(stage: str, a: StopTimes) -> datetime | None:
     """When the assignment stopped this stage's clock: accepting stops 'accept', resolving stops both,
     closing (escalation, transfer, return, withdrawal) stops both."""
     if stage == "accept":
@@ -30,7 +31,7 @@ def stop_of(stage: str, a: dict[str, Any]) -> datetime | None:
     return earliest(a["resolved_at"], a["closed_at"])
 
 
-def next_due(clock: dict[str, Any], stop: datetime | None) -> datetime | None:
+def next_due(clock: Deadlines, stop: datetime | None) -> datetime | None:
     """The earliest deadline still able to light: unlit, and not beaten by the stop (stop ≤ due → on time)."""
     for color in COLORS:
         if clock[f"{color}_lit_at"] is None:
@@ -70,7 +71,7 @@ async def start_clocks(assignment_ids: list[int]) -> list[Timer]:
         assert opened is not None
         for stage in STAGES:
             rule = rules(a["request.category"], stage)
-            due = {"yellow_due_at": deadline(opened, rule.yellow_hours, rule),
+            due: Deadlines = {"yellow_due_at": deadline(opened, rule.yellow_hours, rule),
                    "red_due_at": deadline(opened, rule.red_hours, rule), "yellow_lit_at": None, "red_lit_at": None}
             stop = stop_of(stage, a)
             key = f"{a['id']}:{stage}"

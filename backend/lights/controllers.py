@@ -194,7 +194,7 @@ class AssessController(Controller):
     path = "/assess"
     guards = [roles(Role.assessor, Role.admin, Role.unit_head)]
 
-    async def _result(self, request: Request) -> dict[str, Any]:
+    async def _result(self, request: Request) -> assess.Assessment:
         viewer = viewer_of(request)
         assert viewer is not None
         q = request.query_params

@@ -11,6 +11,7 @@ from backend.accounts.service import Viewer
 from backend.accounts.tables import Account, Role
 from backend.db import aware, utcnow, write_transaction
 from backend.i18n import N_
+from backend.lights.rows import ExplanationLists, ExplanationRow, PhoneCallRow
 from backend.lights.rules import MAX_TEXT, LightError
 from backend.lights.tables import Explanation, ExplanationStatus, PhoneCall
 from backend.notify.service import notify_accounts, unit_members
@@ -24,7 +25,7 @@ def is_head_of(viewer: Viewer | None, unit_id: int) -> bool:
         m.unit_id == unit_id and m.role == Role.unit_head.value for m in viewer.memberships)
 
 
-async def explanation(expl_id: int) -> dict[str, Any] | None:
+async def explanation(expl_id: int) -> ExplanationRow | None:
     return await Explanation.select(
         Explanation.all_columns(), Explanation.unit.name.as_alias("unit_name"),
         Explanation.request.code.as_alias("code"), Explanation.request.description.as_alias("description"),
@@ -34,15 +35,15 @@ async def explanation(expl_id: int) -> dict[str, Any] | None:
     ).where(Explanation.id == expl_id).first()
 
 
-async def explanations_for(viewer: Viewer) -> dict[str, list[dict[str, Any]]]:
+async def explanations_for(viewer: Viewer) -> ExplanationLists:
     """The head's tasks (open or sent back first) and, for the command center, those awaiting review."""
     cols = (Explanation.all_columns(), Explanation.unit.name.as_alias("unit_name"),
             Explanation.request.code.as_alias("code"), Explanation.clock.stage.as_alias("stage"))
     head_units = list(viewer.unit_ids(Role.unit_head))
     mine = await Explanation.select(*cols).where(Explanation.unit.is_in(head_units or [0])).order_by(
         Explanation.id, ascending=False).limit(200)
-    review: list[dict[str, Any]] = []
-    recent: list[dict[str, Any]] = []
+    review: list[ExplanationRow] = []
+    recent: list[ExplanationRow] = []
     if is_command_center_staff(viewer):
         review = await Explanation.select(*cols).where(
             Explanation.status == ExplanationStatus.submitted.value).order_by(Explanation.submitted_at)
@@ -150,7 +151,7 @@ async def log_call(expl_id: int, viewer: Viewer, *, called_at: datetime | None, 
     return call.id
 
 
-async def calls_of(expl_id: int) -> list[dict[str, Any]]:
+async def calls_of(expl_id: int) -> list[PhoneCallRow]:
     return await PhoneCall.select(PhoneCall.all_columns(), PhoneCall.logged_by.name.as_alias("logged_by_name")).where(
         PhoneCall.explanation == expl_id).order_by(PhoneCall.called_at)
 

@@ -8,31 +8,20 @@ UPDATE, so a job that runs twice, late or never changes nothing more than a job 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from backend.db import aware, utcnow, write_transaction
-from backend.lights.alerts import announce
+from backend.lights.alerts import Flip, announce
 from backend.lights.clocks import earliest, next_due, start_clocks, stop_of
 from backend.lights.rules import COLORS, EXPLANATION_HOURS, STAGES
 from backend.lights.tables import Explanation, ExplanationStatus, LightClock
 from backend.lights.timers import schedule
+from backend.requests.rows import EventToRecord
 from backend.requests.service import record_many
 from backend.requests.tables import Assignment, AssignmentRole
 
 log = logging.getLogger("qungong.lights")
-
-
-@dataclass
-class Flip:
-    clock_id: int
-    assignment_id: int
-    request_id: int
-    unit_id: int
-    stage: str
-    color: str
-    explanation_id: int | None = None
 
 
 _A_COLS = ("accepted_at", "resolved_at", "closed_at")
@@ -45,7 +34,7 @@ def _clock_query() -> Any:
 
 
 async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: datetime,
-                events: list[dict[str, Any]]) -> list[Flip]:
+                events: list[EventToRecord]) -> list[Flip]:
     """Inside a write transaction: light what is due on this clock, up to ``upto``, exactly once.
 
     ``clock`` comes from ``_clock_query()`` (the assignment's stop times are re-read with it, so a
@@ -114,7 +103,7 @@ async def fire(assignment_id: int, stage: str, color: str, version: int, *, now:
     async with write_transaction():
         await _serialize_flips(wait=not retry_when_busy)
         clock = await _clock_query().where(LightClock.key == key).first()
-        events: list[dict[str, Any]] = []
+        events: list[EventToRecord] = []
         flips = await _flip(clock, color, version, now, events) if clock else []
         if flips:
             more = await _flip_due(now, BATCH, events)
@@ -153,7 +142,7 @@ FLIP_LOCK_KEY = 0x4C494748  # "LIGH"
 BATCH = 500
 
 
-async def _flip_due(now: datetime, limit: int, events: list[dict[str, Any]]) -> list[Flip]:
+async def _flip_due(now: datetime, limit: int, events: list[EventToRecord]) -> list[Flip]:
     """Inside a write transaction: flip up to ``limit`` due clocks."""
     flips: list[Flip] = []
     ids = await due_clock_ids(now, limit)
@@ -178,7 +167,7 @@ async def sweep(*, now: datetime | None = None, limit: int = BATCH) -> int:
             await _serialize_flips()
             due = await due_clock_ids(now, limit)
             flips: list[Flip] = []
-            events: list[dict[str, Any]] = []
+            events: list[EventToRecord] = []
             for clock in await _clock_query().where(LightClock.id.is_in(due or [0])).order_by(LightClock.id):
                 flips += await _flip(clock, "red", None, now, events)
             await record_many(events, now=now)
@@ -199,7 +188,7 @@ async def light_history(request_id: int, upto: datetime) -> int:
                      if c[f"{color}_lit_at"] is None and aware(c[f"{color}_due_at"]) <= upto)  # type: ignore[operator]
         flipped = 0
         for at, _id, color, clock in due:
-            events: list[dict[str, Any]] = []
+            events: list[EventToRecord] = []
             flipped += len(await _flip(clock, color, None, at, events))
             await record_many(events, now=at)
     return flipped

@@ -4,7 +4,9 @@ the error every lights module raises. No Litestar imports.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NotRequired, TypedDict
 
 from backend.accounts.service import Viewer
 from backend.db import fetch_prepared, utcnow, write_transaction
@@ -28,7 +30,22 @@ class LightError(DomainError):
 
 
 
-def spec_of(row: dict[str, Any]) -> RuleSpec:
+class RuleRow(TypedDict):
+    """A deadline rule as the admin page lists it; a stage's default shows (id None) before anyone saved it."""
+
+    id: int | None
+    category: int | None  # None: the stage's default
+    category_name: str | None
+    stage: str
+    yellow_hours: float
+    red_hours: float
+    clock: str
+    office_hours: str
+    updated_at: datetime | None
+    updated_by: NotRequired[int | None]
+
+
+def spec_of(row: Mapping[str, Any]) -> RuleSpec:  # a RuleRow, or a record of _RULES_SQL
     return RuleSpec(float(row["yellow_hours"]), float(row["red_hours"]), row["clock"], row["office_hours"])
 
 
@@ -37,7 +54,7 @@ async def rule_for(category_id: int | None, stage: str) -> RuleSpec:
     return (await rules_by_stage({category_id}))(category_id, stage)
 
 
-async def list_rules() -> list[dict[str, Any]]:
+async def list_rules() -> list[RuleRow]:
     rows = await LightRule.select(LightRule.all_columns(), LightRule.category.name.as_alias("category_name")).order_by(
         LightRule.stage).order_by(LightRule.id)
     have_default = {r["stage"] for r in rows if r["category"] is None}

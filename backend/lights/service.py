@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from backend.db import aware, utcnow  # the controllers read the clock as the lights do
 from backend.lights.alerts import (
+    Flip,
     announce,
 )
 from backend.lights.board import (
@@ -38,7 +39,6 @@ from backend.lights.flips import (
     BATCH,
     FLIP_LOCK_KEY,
     REPAIR_WINDOW,
-    Flip,
     FlipBusy,
     assignments_without_clocks,
     due_clock_ids,

@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from backend.accounts.service import Viewer
-from backend.db import utcnow
 from backend.i18n import N_
 from backend.maps.config import map_config
 from backend.maps.coords import EARTH_RADIUS_M, box_around
+from backend.maps.supporters import add_support, support_count
 from backend.maps.tables import Support, SupportSource
-from backend.notify.service import notify_accounts
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
+from backend.requests.rows import RequestRow
 from backend.requests.service import RequestError, TransitionResult, transition
 from backend.requests.tables import OPEN_STATUSES, Request, Status
 from backend.routing import geo
@@ -44,8 +44,36 @@ DISTANCE_SQL = (
 # ---------------------------------------------------------------- nearby
 
 
+class NearbyRequest(TypedDict):
+    """An open public request near a point (nearby): the report form's "我也遇到了" and the duplicate picker."""
+
+    id: int
+    code: str
+    status: str
+    description: str
+    created_at: datetime
+    lat: float
+    lon: float
+    metres: float
+    supporters: int
+    photo: int | None  # the first photo's id
+
+
+class SupportContext(TypedDict):
+    supporters: int
+    i_support: bool
+
+
+class RequestMapContext(SupportContext):
+    """What a request's pages show of the map domain (public_context; staff_request_context adds the rest)."""
+
+    original_code: str  # the request this one was merged into ("" when it is no duplicate)
+    can_mark_duplicate: NotRequired[bool]
+    dup_candidates: NotRequired[list[NearbyRequest]]
+
+
 async def nearby(category_id: int, lat: float, lon: float, *, exclude_id: int | None = None,
-                 metres: float = NEARBY_METERS, limit: int = NEARBY_LIMIT) -> list[dict[str, Any]]:
+                 metres: float = NEARBY_METERS, limit: int = NEARBY_LIMIT) -> list[NearbyRequest]:
     """Open public requests of ``category_id`` within ``metres`` of (lat, lon), nearest first."""
     sql, args = nearby_sql(category_id, lat, lon, exclude_id=exclude_id, metres=metres, limit=limit)
     return await Request.raw(sql, *args)
@@ -74,15 +102,6 @@ class SupportError(RequestError):
     status = 403  # who may say "我也遇到了" on which request: a refusal of the action, not of a field
 
 
-async def support_count(request_id: int) -> int:
-    return await Support.count().where(Support.request == request_id)
-
-
-async def supporter_ids(request_id: int) -> list[int]:
-    rows = await Support.select(Support.account).where(Support.request == request_id)
-    return [r["account"] for r in rows]
-
-
 async def support(request_id: int, viewer: Viewer, *, source: str = SupportSource.me_too.value) -> bool:
     """The resident has the same problem: follow this request instead of filing it again.
 
@@ -99,17 +118,10 @@ async def support(request_id: int, viewer: Viewer, *, source: str = SupportSourc
         raise SupportError(N_("这是您自己反映的诉求"))
     if req["status"] not in OPEN:
         raise SupportError(N_("该诉求已办结，如问题仍在，请重新反映"))
-    return await _add_support(request_id, viewer.id, source)
+    return await add_support(request_id, viewer.id, source)
 
 
-async def _add_support(request_id: int, account_id: int, source: str) -> bool:
-    rows = await Support.raw(
-        "INSERT INTO support (request, account, source, created_at) VALUES ({}, {}, {}, {}) "
-        "ON CONFLICT (request, account) DO NOTHING RETURNING id", request_id, account_id, source, utcnow())
-    return bool(rows)
-
-
-async def support_context(request_id: int, viewer: Viewer | None) -> dict[str, Any]:
+async def support_context(request_id: int, viewer: Viewer | None) -> SupportContext:
     """What the request pages show: the count, and whether this viewer already supports it."""
     mine = False
     if viewer is not None and viewer.is_resident:
@@ -135,27 +147,6 @@ async def mark_duplicate(request_id: int, original_code: str, note: str, actor: 
         raise RequestError(N_("原诉求已撤回或本身是重复诉求，请填写最初的那一件"), "original")
     return await transition(request_id, "mark_duplicate", actor, expected_version, note=note,
                             data={"duplicate_of": original["id"], "original_code": original["code"]}, now=now)
-
-
-async def supporters_after_transition(result: TransitionResult) -> None:
-    """Transition hook: a duplicate's reporter follows the original; supporters hear of progress."""
-    if result.action == "mark_duplicate":
-        original = int(result.data["duplicate_of"])
-        code = result.data.get("original_code", "")
-        if result.reporter:
-            await _add_support(original, result.reporter, SupportSource.duplicate.value)
-            await notify_accounts([result.reporter], "", "", f"/p/{code}", kind="status",
-                                  key=N_("您的诉求 {code} 与 {original} 是同一问题，已合并办理"),
-                                  params={"code": result.code, "original": code})
-        return
-    if result.from_status != result.to_status and result.to_status in (Status.resolved.value, Status.closed.value,
-                                                                         Status.accepted.value):
-        from backend.requests.service import STATUS_LABELS
-
-        people = [p for p in await supporter_ids(result.request_id) if p not in (result.reporter, result.actor_id)]
-        await notify_accounts(people, "", "", f"/p/{result.code}", kind="status",
-                              key=N_("您关注的诉求 {code}：{status_label}"),
-                              params={"code": result.code, "status_label": STATUS_LABELS.get(result.to_status, "")})
 
 
 # ---------------------------------------------------------------- where a point goes
@@ -353,23 +344,14 @@ async def original_of(request_id: int) -> str:
     return str(data.get("original_code", ""))
 
 
-async def is_supporter(request_id: int, account_id: int) -> bool:
-    return await Support.exists().where((Support.request == request_id) & (Support.account == account_id))
+async def public_context(req: RequestRow, viewer: Viewer | None) -> RequestMapContext:
+    """The supporters and the original of a duplicate (the supporters' ratings are the ratings domain's:
+    ``ratings.service.supporter_rating_context``, which reads who supports from here)."""
+    original = await original_of(req["id"]) if req["status"] == Status.duplicate.value else ""
+    return {**await support_context(req["id"], viewer), "original_code": original}
 
 
-async def public_context(req: dict[str, Any], viewer: Viewer | None) -> dict[str, Any]:
-    from backend.ratings.service import supporter_ratings  # supporters may rate the result (issue 17)
-
-    ctx = await support_context(req["id"], viewer)
-    ctx["original_code"] = await original_of(req["id"]) if req["status"] == Status.duplicate.value else ""
-    ctx["supporter_ratings"] = await supporter_ratings(req["id"], viewer.id if viewer else None)
-    ctx["can_rate_as_supporter"] = bool(
-        ctx["i_support"] and req["status"] in (Status.resolved.value, Status.closed.value)
-        and ctx["supporter_ratings"]["has_resolution"] and not ctx["supporter_ratings"]["rated_latest"])
-    return ctx
-
-
-async def staff_request_context(req: dict[str, Any], viewer: Viewer, actions: list[str]) -> dict[str, Any]:
+async def staff_request_context(req: RequestRow, viewer: Viewer, actions: list[str]) -> RequestMapContext:
     ctx = await public_context(req, viewer)
     is_open = req["status"] in OPEN
     ctx["can_mark_duplicate"] = is_open and (bool(actions) or is_command_center_staff(viewer))

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 from backend.i18n import N_
 from backend.media.processing import PhotoError, process_image
 from backend.media.storage import get_storage
 from backend.notices.privacy import TableError, parse_table
+from backend.notices.rows import AttachmentRow, ParsedTable
 from backend.notices.rules import MAX_FILE, MAX_FILES, NoticeError
 from backend.notices.tables import (
     Attachment,
@@ -34,7 +34,7 @@ class Stored:
     storage_key: str = ""
     thumb_key: str = ""
     size: int = 0
-    table: dict[str, Any] = field(default_factory=dict)
+    table: ParsedTable = field(default_factory=ParsedTable)  # empty but for tables
 
 
 def _store_sync(up: Upload) -> Stored:
@@ -100,6 +100,6 @@ async def attach_files(version_id: int, stored: list[Stored], start: int = 0) ->
 
 
 
-async def attachments_of(version_id: int) -> list[dict[str, Any]]:
+async def attachments_of(version_id: int) -> list[AttachmentRow]:
     return await Attachment.select().where(Attachment.version == version_id).order_by(Attachment.sort).order_by(
         Attachment.id).output(load_json=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import utcnow
+from backend.notices.rows import NoticeTypeRow
 from backend.notices.rules import CADENCE_LABELS, LEVEL_LABELS, NoticeError
 from backend.notices.tables import (
     NoticeType,
@@ -32,7 +32,7 @@ class TypeInput:
     active: bool = True
 
 
-async def list_types(*, active_only: bool = False) -> list[dict[str, Any]]:
+async def list_types(*, active_only: bool = False) -> list[NoticeTypeRow]:
     q = NoticeType.select().order_by(NoticeType.sort).order_by(NoticeType.id)
     if active_only:
         q = q.where(NoticeType.active == True)
@@ -45,7 +45,7 @@ async def is_village(unit_id: int) -> bool:
     return bool(row and (row["parent_name"] or "").endswith("镇"))
 
 
-async def types_for_unit(unit_id: int) -> list[dict[str, Any]]:
+async def types_for_unit(unit_id: int) -> list[NoticeTypeRow]:
     level = TypeLevel.village.value if await is_village(unit_id) else TypeLevel.community.value
     return [t for t in await list_types(active_only=True) if t["level"] in (TypeLevel.all.value, level)]
 

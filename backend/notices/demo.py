@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from backend.accounts.service import hash_password, load_viewer
 from backend.accounts.tables import Role
+from backend.demo_people import DEMO_PASSWORD, demo_member, demo_staff
 from backend.notices import attachments, drafts, duties, publishing, questions, rules
 from backend.notices import cadence as cad
 from backend.notices.tables import Notice, NoticeType
@@ -30,13 +31,11 @@ DIBAO_CSV = """姓名,身份证号,联系电话,住址,保障人数,月保障金
 
 
 async def load_notices_demo() -> None:
-    from backend.demo import DEMO_PASSWORD, _member, _staff
-
     pw = hash_password(DEMO_PASSWORD)
     for username, name, title, code in SUPERVISORS:
         unit = await Unit.objects().where(Unit.code == code).first()
         if unit is not None:
-            await _member(await _staff(username, name, title, pw), unit, Role.supervisor.value, False)
+            await demo_member(await demo_staff(username, name, title, pw), unit, Role.supervisor.value, False)
     await questions.question_category()
     haixi = await Unit.objects().where(Unit.code == "LX-1").first()
     staff = await _viewer("haixi")

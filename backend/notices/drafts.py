@@ -14,6 +14,7 @@ from backend.notices import cadence as cad
 from backend.notices.attachments import Upload, attach_files, discard, store_uploads
 from backend.notices.catalogue import types_for_unit
 from backend.notices.privacy import MARKS
+from backend.notices.rows import NoticeRow, VersionRow
 from backend.notices.rules import MAX_BODY, MAX_TITLE, NoticeError, can_manage
 from backend.notices.tables import (
     Attachment,
@@ -103,14 +104,14 @@ async def create_draft(actor: Viewer, unit_id: int, data: NoticeInput, uploads: 
     return notice.id
 
 
-async def load_notice(notice_id: int) -> dict[str, Any]:
+async def load_notice(notice_id: int) -> NoticeRow:
     row = await Notice.select().where(Notice.id == notice_id).first()
     if row is None:
         raise NoticeError("公开事项不存在", status=404)
     return row
 
 
-async def open_version(notice_id: int) -> dict[str, Any] | None:
+async def open_version(notice_id: int) -> VersionRow | None:
     """The version being prepared (draft, in review or returned), if any."""
     return await NoticeVersion.select().where(
         (NoticeVersion.notice == notice_id)

@@ -10,13 +10,13 @@ UPDATEs (safe to run twice, late or never). The database is the truth.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
 from backend.db import utcnow, write_transaction
 from backend.i18n import N_
 from backend.notices import cadence as cad
+from backend.notices.rows import DutyFlip, DutyRow
 from backend.notices.tables import NoticeDuty, NoticeType, TypeLevel
 from backend.notify.service import Notice as Notification
 from backend.notify.service import notify_burst, unit_members
@@ -78,11 +78,11 @@ async def settle(*, unit_id: int | None = None) -> int:
     return len(rows)
 
 
-async def flip(now: datetime | None = None) -> list[dict[str, Any]]:
+async def flip(now: datetime | None = None) -> list[DutyFlip]:
     """Light what is due and unfulfilled: yellow at the due instant, red after the grace period. Each light
     flips once (conditional UPDATE); returns the flips."""
     now = now or utcnow()
-    flips: list[dict[str, Any]] = []
+    flips: list[DutyFlip] = []
     async with write_transaction():
         # Yellow first: a duty already past red (a worker down for days) lights both in one run.
         for color, due in (("yellow", NoticeDuty.due_at), ("red", NoticeDuty.red_at)):
@@ -94,7 +94,7 @@ async def flip(now: datetime | None = None) -> list[dict[str, Any]]:
     return flips
 
 
-async def announce(flips: list[dict[str, Any]]) -> None:
+async def announce(flips: list[DutyFlip]) -> None:
     """Tell the publishing unit's staff and head (one push per person for a burst)."""
     if not flips:
         return
@@ -124,7 +124,7 @@ async def sweep(now: datetime | None = None) -> int:
     return len(flips)
 
 
-def light_of(duty: dict[str, Any], now: datetime) -> str:
+def light_of(duty: DutyRow, now: datetime) -> str:
     """'red', 'yellow', 'late' (published after the due instant), 'ok' or 'pending' (not yet due)."""
     if duty["fulfilled_at"] is not None:
         return "late" if duty["fulfilled_at"] > duty["due_at"] else "ok"
@@ -136,7 +136,7 @@ def light_of(duty: dict[str, Any], now: datetime) -> str:
 
 
 async def board(viewer: Viewer, *, unit_path: str | None = None, overdue_only: bool = True,
-                now: datetime | None = None) -> list[dict[str, Any]]:
+                now: datetime | None = None) -> list[DutyRow]:
     """Duties within the viewer's scope (a street sees its communities; the district sees all), worst first."""
     now = now or utcnow()
     scopes = [unit_path] if unit_path else list(viewer.scope_paths)
@@ -160,7 +160,7 @@ async def board(viewer: Viewer, *, unit_path: str | None = None, overdue_only: b
     return rows
 
 
-async def unit_duties(unit_id: int, now: datetime | None = None, limit: int = 30) -> list[dict[str, Any]]:
+async def unit_duties(unit_id: int, now: datetime | None = None, limit: int = 30) -> list[DutyRow]:
     now = now or utcnow()
     rows = await NoticeDuty.select(NoticeDuty.all_columns(), NoticeDuty.notice_type.name.as_alias("type_name")
                                    ).where(NoticeDuty.unit == unit_id).order_by(NoticeDuty.due_at,
@@ -169,7 +169,7 @@ async def unit_duties(unit_id: int, now: datetime | None = None, limit: int = 30
     return rows
 
 
-def _decorate(rows: list[dict[str, Any]], now: datetime) -> None:
+def _decorate(rows: list[DutyRow], now: datetime) -> None:
     """Each duty's light and its due day as people say it (the day before the yellow instant, local)."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo

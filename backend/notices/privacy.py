@@ -10,6 +10,7 @@ from typing import Any
 
 from backend.errors import DomainError
 from backend.i18n import N_
+from backend.notices.rows import ParsedTable
 
 MAX_ROWS = 1000
 MAX_COLS = 30
@@ -67,7 +68,7 @@ def _rows_of_xlsx(data: bytes) -> list[list[str]]:
         wb.close()
 
 
-def parse_table(data: bytes, filename: str) -> dict[str, Any]:
+def parse_table(data: bytes, filename: str) -> ParsedTable:
     """An uploaded table → {"headers", "rows", "marks"} (the first non-empty row is the header)."""
     name = filename.lower()
     if name.endswith(".csv"):
@@ -106,7 +107,7 @@ def mask_value(value: str, mark: str) -> str:
     return (value[:m.start()] if m else value[: max(len(value) // 2, 1)]) + "**"
 
 
-def masked(table: dict[str, Any]) -> dict[str, Any]:
+def masked(table: ParsedTable) -> ParsedTable:
     """The table as published: every marked column masked."""
     marks = list(table.get("marks") or [])
     headers = list(table.get("headers") or [])
@@ -125,7 +126,7 @@ def find_exposed(text: str) -> str | None:
     return None
 
 
-def exposure_in_table(table: dict[str, Any]) -> str | None:
+def exposure_in_table(table: ParsedTable) -> str | None:
     """The first unmasked ID or mobile number in the published form of a table, as a message, or None."""
     shown = masked(table)
     for j, h in enumerate(shown["headers"]):

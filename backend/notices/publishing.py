@@ -7,7 +7,6 @@ The overdue clock of periodic types lives in ``backend.notices.duties``; the due
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
@@ -17,6 +16,7 @@ from backend.notices.attachments import Upload, attach_files, attachments_of, di
 from backend.notices.drafts import load_notice, open_version
 from backend.notices.fts import segment
 from backend.notices.privacy import exposure_in_table, find_exposed, masked
+from backend.notices.rows import NoticeRow, VersionRow
 from backend.notices.rules import NoticeError, can_manage, can_review
 from backend.notices.tables import (
     Attachment,
@@ -30,7 +30,7 @@ from backend.notices.tables import (
 from backend.notify.service import notify_accounts, unit_members
 
 
-async def privacy_problem(version: dict[str, Any]) -> str | None:
+async def privacy_problem(version: VersionRow) -> str | None:
     """Why this version may not be published (an ID or mobile number in the clear), or None."""
     for text, where in ((version["title"], "标题"), (version["body"], "正文")):
         if (what := find_exposed(text or "")) is not None:
@@ -111,7 +111,7 @@ async def review(actor: Viewer, notice_id: int, decision: str, comment: str = ""
     return VersionStatus.returned.value
 
 
-async def _search_text(notice: dict[str, Any], version: dict[str, Any]) -> str:
+async def _search_text(notice: NoticeRow, version: VersionRow) -> str:
     ntype = await NoticeType.select(NoticeType.name).where(NoticeType.id == notice["notice_type"]).first()
     parts = [version["title"], version["body"], ntype["name"] if ntype else ""]
     for att in await attachments_of(version["id"]):
@@ -122,7 +122,7 @@ async def _search_text(notice: dict[str, Any], version: dict[str, Any]) -> str:
     return segment("\n".join(parts))[:200000]
 
 
-async def _publish(notice: dict[str, Any], version: dict[str, Any], now: datetime) -> None:
+async def _publish(notice: NoticeRow, version: VersionRow, now: datetime) -> None:
     """Inside a transaction: the version becomes the current one, the previous one stays as superseded."""
     from backend.notices.duties import settle  # the duty clock reads notices; imported here to avoid a cycle
 

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.notices.drafts import load_notice
+from backend.notices.rows import NoticeQuestions
 from backend.notices.rules import QUESTION_CATEGORY, QUESTION_DAYS, NoticeError
 from backend.notices.tables import (
     NoticeQuestion,
     NoticeStatus,
 )
 from backend.requests import service as requests
+from backend.requests.tables import Request
 
 
 async def question_category() -> int:
@@ -35,7 +36,7 @@ async def question_category() -> int:
 
 
 async def ask(viewer: Viewer, notice_id: int, question: str, consent: bool, key: str | None = None
-              ) -> requests.Request:
+              ) -> Request:
     """A resident's question on a published notice becomes a consultation request (the one submission
     service), linked to the notice in the same transaction."""
     if not viewer.is_resident:
@@ -64,7 +65,7 @@ async def ask(viewer: Viewer, notice_id: int, question: str, consent: bool, key:
     return req
 
 
-async def questions_of(viewer: Viewer | None, notice_id: int) -> dict[str, list[dict[str, Any]]]:
+async def questions_of(viewer: Viewer | None, notice_id: int) -> NoticeQuestions:
     """Answered questions the askers agreed to publish, and the viewer's own (any state, with the due date)."""
     rows = await NoticeQuestion.select(
         NoticeQuestion.all_columns(), NoticeQuestion.request.code.as_alias("code"),

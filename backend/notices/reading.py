@@ -14,6 +14,15 @@ from backend.notices.attachments import attachments_of
 from backend.notices.drafts import load_notice
 from backend.notices.fts import tsquery_text
 from backend.notices.privacy import masked
+from backend.notices.rows import (
+    AttachmentSeen,
+    BrowseResult,
+    CommunityRow,
+    ManagedNotice,
+    OpenVersionState,
+    PendingReview,
+    UnitRow,
+)
 from backend.notices.rules import (
     PAGE_SIZE,
     NoticeError,
@@ -37,7 +46,7 @@ from backend.requests.tables import Request
 from backend.settings import get_settings
 
 
-async def unit_row(unit_id: int) -> dict[str, Any] | None:
+async def unit_row(unit_id: int) -> UnitRow | None:
     return await Unit.select(Unit.id, Unit.name, Unit.path, Unit.kind, Unit.parent.name.as_alias("parent_name")
                              ).where(Unit.id == unit_id).first()
 
@@ -91,7 +100,7 @@ async def notice_page(viewer: Viewer | None, notice_id: int, number: int | None 
     }
 
 
-async def attachment_for(viewer: Viewer | None, att_id: int) -> dict[str, Any] | None:
+async def attachment_for(viewer: Viewer | None, att_id: int) -> AttachmentSeen | None:
     """The attachment if this viewer may see it (public versions: anyone; drafts: the unit's insiders)."""
     att = await Attachment.select(
         Attachment.all_columns(), Attachment.version.status.as_alias("version_status"),
@@ -127,7 +136,7 @@ def _period_bounds(period: str) -> tuple[date, date] | None:
     return p.start, p.end
 
 
-async def browse(b: Browse) -> dict[str, Any]:
+async def browse(b: Browse) -> BrowseResult:
     """Published notices of a community, newest first; by type, by period, or by full-text search."""
     where = ["n.unit = {}", "n.status = 'published'"]
     args: list[Any] = [b.community_id]
@@ -167,7 +176,7 @@ async def browse(b: Browse) -> dict[str, Any]:
             "words": words.split()}
 
 
-async def communities() -> list[dict[str, Any]]:
+async def communities() -> list[CommunityRow]:
     return await Unit.select(Unit.id, Unit.name, Unit.parent.name.as_alias("street_name")).where(
         (Unit.kind == UnitKind.community.value) & (Unit.active == True)).order_by(Unit.path)
 
@@ -190,7 +199,7 @@ async def home_community(viewer: Viewer | None) -> int | None:
     return row["community"] if row else None
 
 
-async def manage_list(viewer: Viewer) -> list[dict[str, Any]]:
+async def manage_list(viewer: Viewer) -> list[ManagedNotice]:
     """The notices of the viewer's communities (all states), with what each is waiting for."""
     units = sorted(publisher_units(viewer) | reviewer_units(viewer))
     if not units:
@@ -199,7 +208,7 @@ async def manage_list(viewer: Viewer) -> list[dict[str, Any]]:
                                Notice.unit.name.as_alias("unit_name")).where(
         Notice.unit.is_in(units)).order_by(Notice.updated_at, ascending=False).limit(200)
     ids = [r["id"] for r in rows] or [0]
-    open_by_notice: dict[int, dict[str, Any]] = {}
+    open_by_notice: dict[int, OpenVersionState] = {}
     for v in await NoticeVersion.select(NoticeVersion.notice, NoticeVersion.status, NoticeVersion.number,
                                         NoticeVersion.review_comment).where(
             NoticeVersion.notice.is_in(ids) & NoticeVersion.status.is_in(
@@ -210,7 +219,7 @@ async def manage_list(viewer: Viewer) -> list[dict[str, Any]]:
     return rows
 
 
-async def review_queue(viewer: Viewer) -> list[dict[str, Any]]:
+async def review_queue(viewer: Viewer) -> list[PendingReview]:
     units = sorted(reviewer_units(viewer))
     if not units:
         return []

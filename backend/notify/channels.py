@@ -20,7 +20,7 @@ from backend.notify.tables import Delivery, NotifyPreference, PushSubscription
 from backend.settings import get_settings
 
 if TYPE_CHECKING:
-    from backend.requests.service import TransitionResult
+    from backend.requests.rules import TransitionResult
 
 log = logging.getLogger("qungong.notify")
 DELIVER_JOB = "deliver_notice"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from backend.accounts.tables import Role
 from backend.i18n import N_
 from backend.notify.service import notify_accounts, unit_members
-from backend.requests.service import STATUS_LABELS, TransitionResult
+from backend.requests.rules import STATUS_LABELS, TransitionResult
 from backend.requests.tables import Assignment, Event, Status
 
 HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role.department_staff, Role.unit_head,

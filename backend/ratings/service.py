@@ -8,36 +8,25 @@ either all three exist or none, with the transition hooks' rows; jobs are queued
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import TypedDict
 
 from backend.accounts.service import Viewer
-from backend.db import aware, on_commit, utcnow
+from backend.db import aware, utcnow
 from backend.i18n import N_
-from backend.jobs import enqueue
+from backend.ratings.hooks import RESOLUTION_ACTIONS, rating_days
 from backend.ratings.tables import Rating, Score, SupporterRating
 from backend.requests import service as requests
-from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion, TransitionResult
+from backend.requests.rows import RequestState
+from backend.requests.service import InvalidState, NotAllowed, RequestError, StaleVersion
 from backend.requests.tables import Event, Request, Status
 
 log = logging.getLogger("qungong.ratings")
 
 SCORE_LABELS = {Score.satisfied.value: "满意", Score.basic.value: "基本满意", Score.dissatisfied.value: "不满意"}
 GOOD_SCORES = frozenset({Score.satisfied.value, Score.basic.value})
-RESOLUTION_ACTIONS = ("resolve", "answer")
 MAX_COMMENT = 500
-AUTO_CLOSE_JOB = "ratings_auto_close"
-
-
-def rating_days() -> int:
-    """Days a resident has to rate before the request closes as "not rated" (QG_RATING_DAYS, default 7)."""
-    try:
-        return max(1, int(os.environ.get("QG_RATING_DAYS", "7")))
-    except ValueError:
-        return 7
 
 
 class NotFound(RequestError):
@@ -54,7 +43,40 @@ class RateResult:
     to_status: str
 
 
-async def latest_resolution(request_id: int) -> dict[str, Any] | None:
+class Resolution(TypedDict):
+    """The event that resolved a request last (resolve or answer): what a rating rates."""
+
+    id: int
+    created_at: datetime
+
+
+class RatingRow(TypedDict):
+    """The reporter's rating of one resolution."""
+
+    id: int
+    request: int
+    resolution_event: int
+    resident: int
+    score: str
+    comment: str
+    created_at: datetime
+
+
+class SupporterRatings(TypedDict):
+    """What a request's page shows of its supporters' ratings."""
+
+    counts: dict[str, int]  # score → how many (every resolution)
+    total: int
+    rated_latest: bool  # the account asked about has rated the latest resolution
+    has_resolution: bool
+
+
+class SupporterRatingContext(TypedDict):
+    supporter_ratings: SupporterRatings
+    can_rate_as_supporter: bool
+
+
+async def latest_resolution(request_id: int) -> Resolution | None:
     return await Event.select(Event.id, Event.created_at).where(
         (Event.request == request_id) & Event.action.is_in(list(RESOLUTION_ACTIONS))
     ).order_by(Event.id, ascending=False).first()
@@ -113,7 +135,7 @@ async def rate_as_supporter(request_id: int, viewer: Viewer | None, score: str, 
     "supporter_rate" event (shown on the request's timeline); it changes no state: only the reporter's
     dissatisfied rating reopens. One per supporter and resolution. Returns the rating's id."""
     from backend.db import write_transaction
-    from backend.maps.service import is_supporter  # the supporters are the maps domain's
+    from backend.maps.supporters import is_supporter  # the supporters are the maps domain's
 
     if viewer is None or not viewer.is_resident:
         raise NotAllowed("只有关注该诉求的居民可以评价")
@@ -143,7 +165,7 @@ async def rate_as_supporter(request_id: int, viewer: Viewer | None, score: str, 
     return rows[0]["id"]
 
 
-async def supporter_ratings(request_id: int, account_id: int | None = None) -> dict[str, Any]:
+async def supporter_ratings(request_id: int, account_id: int | None = None) -> SupporterRatings:
     """What the request's page shows of its supporters' ratings: how many of each score (latest resolution
     and earlier ones alike), and whether ``account_id`` may still rate the latest resolution."""
     rows = await SupporterRating.select(SupporterRating.score, SupporterRating.account,
@@ -153,6 +175,16 @@ async def supporter_ratings(request_id: int, account_id: int | None = None) -> d
     rated = resolution is not None and any(
         r["account"] == account_id and r["resolution_event"] == resolution["id"] for r in rows)
     return {"counts": counts, "total": len(rows), "rated_latest": rated, "has_resolution": resolution is not None}
+
+
+async def supporter_rating_context(req: RequestState, viewer: Viewer | None, i_support: bool
+                                   ) -> SupporterRatingContext:
+    """The request page's part of the supporters' ratings (issue 17): the counts, and whether this viewer, a
+    supporter (``i_support``, from maps' support_context), may still rate the latest resolution."""
+    ratings = await supporter_ratings(req["id"], viewer.id if viewer else None)
+    return {"supporter_ratings": ratings, "can_rate_as_supporter": bool(
+        i_support and req["status"] in (Status.resolved.value, Status.closed.value)
+        and ratings["has_resolution"] and not ratings["rated_latest"])}
 
 
 async def auto_close(request_id: int, resolution_event_id: int | None = None, *, now: datetime | None = None) -> bool:
@@ -195,19 +227,6 @@ async def sweep_unrated(*, now: datetime | None = None, limit: int = 500) -> int
     return closed
 
 
-async def schedule_auto_close(result: TransitionResult) -> None:
-    """A resolution: one deferred job per resolution event, named after it, queued after the commit."""
-    if result.to_status != Status.resolved.value or result.action not in RESOLUTION_ACTIONS:
-        return
-    ev = await Event.select(Event.created_at).where(Event.id == result.event_id).first()
-    if ev is None:
-        return
-    due = aware(ev["created_at"]) + timedelta(days=rating_days())
-    # Already due (a back-dated resolution): run now; arq refuses a defer time far in the past.
-    await on_commit(partial(enqueue, AUTO_CLOSE_JOB, result.request_id, result.event_id,
-                            job_id=f"rating-timeout:{result.event_id}", defer_until=due if due > utcnow() else None))
-
-
 async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
     """True when ``viewer`` is the reporter and the latest resolution awaits their rating."""
     if viewer is None or not viewer.is_resident:
@@ -216,5 +235,5 @@ async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
     return bool(req and req["reporter"] == viewer.id and req["status"] == Status.resolved.value)
 
 
-async def ratings_of(request_id: int) -> list[dict[str, Any]]:
+async def ratings_of(request_id: int) -> list[RatingRow]:
     return await Rating.select().where(Rating.request == request_id).order_by(Rating.id)

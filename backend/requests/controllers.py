@@ -24,7 +24,7 @@ from backend.lights.badges import light_states
 from backend.maps import service as maps
 from backend.media.controllers import upload_quota
 from backend.media.processing import MAX_BYTES, PhotoError
-from backend.ratings.service import SCORE_LABELS, ratings_of
+from backend.ratings.service import SCORE_LABELS, ratings_of, supporter_rating_context
 from backend.requests import queries
 from backend.requests.photos import service as media
 from backend.requests.reporting import (
@@ -42,6 +42,7 @@ from backend.requests.reporting import (
     route_preview,
     save_draft,
 )
+from backend.requests.rows import RequestView, TimelineEntry
 from backend.requests.service import (
     ACTION_LABELS,
     MAX_DESCRIPTION,
@@ -232,7 +233,7 @@ async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, val
                     background=BackgroundTask(run_held, later))
 
 
-async def _timeline(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[dict[str, Any]]:
+async def _timeline(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[TimelineEntry]:
     return await queries.timeline_with_photos(request_id, public_only=public_only, staff_view=staff_view)
 
 
@@ -296,7 +297,7 @@ class ReportController(Controller):
         assert viewer is not None
         return page(request, "requests/my.html", {"items": await queries.my_requests(viewer)} | _labels())
 
-    async def _own(self, request: Request, code: str) -> tuple[Viewer, dict[str, Any]]:
+    async def _own(self, request: Request, code: str) -> tuple[Viewer, RequestView]:
         viewer = viewer_of(request)
         req = await queries.request_row(code=code)
         if req is None or viewer is None or not viewer.is_resident or req["reporter"] != viewer.id:
@@ -304,7 +305,7 @@ class ReportController(Controller):
             raise NotFoundException(_("诉求不存在或您无权查看"))
         return viewer, req
 
-    async def _detail(self, request: Request, viewer: Viewer, req: dict[str, Any], *, errors: dict[str, str] | None
+    async def _detail(self, request: Request, viewer: Viewer, req: RequestView, *, errors: dict[str, str] | None
                       = None, note: str = "", status: int = 200, conflict: str = "") -> Response:
         ctx = {
             "req": req, "timeline": await _timeline(req["id"], public_only=True), "errors": errors or {},
@@ -397,6 +398,7 @@ class PublicController(Controller):
         ctx = {"req": public, "timeline": await _timeline(req["id"], public_only=True), "public": True,
                "supported_now": request.query_params.get("supported") == "1"}
         ctx |= await maps.public_context(req, viewer_of(request))  # supporters, the original of a duplicate
+        ctx |= await supporter_rating_context(req, viewer_of(request), ctx["i_support"])  # and their ratings
         return page(request, "requests/public_detail.html", ctx | _labels())
 
 
@@ -410,7 +412,7 @@ def _viewer(request: Request) -> Viewer:
     return viewer
 
 
-async def _staff_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
+async def _staff_request(viewer: Viewer, request_id: int) -> RequestView:
     req = await queries.request_row(request_id=request_id)
     if req is None or not await can_view(viewer, req):
         raise NotFoundException(_("诉求不存在或不在您的范围内"))
@@ -419,7 +421,7 @@ async def _staff_request(viewer: Viewer, request_id: int) -> dict[str, Any]:
 
 
 
-async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *, errors: dict[str, str] | None = None,
+async def _staff_detail(request: Request, viewer: Viewer, req: RequestView, *, errors: dict[str, str] | None = None,
                         notes: dict[str, str] | None = None, conflict: str = "", status: int = 200) -> Response:
     ctx = {
         "req": req, "version": req["version"], "timeline": await _timeline(req["id"], public_only=False,
@@ -432,6 +434,7 @@ async def _staff_detail(request: Request, viewer: Viewer, req: dict[str, Any], *
         "light": (await light_states([req["id"]]))[req["id"]],
     } | _labels()
     ctx |= await maps.staff_request_context(req, viewer, ctx["actions"])  # map, supporters, mark a duplicate
+    ctx |= await supporter_rating_context(req, viewer, ctx["i_support"])  # the supporters' ratings
     return page(request, "requests/staff_request.html", ctx, status_code=status)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from backend.requests.service import TransitionResult
+    from backend.requests.rules import TransitionResult
 
 
 async def run_hooks(result: TransitionResult) -> None:

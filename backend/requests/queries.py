@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from piccolo.query.functions.aggregate import Count
 
@@ -12,6 +12,7 @@ from backend.accounts.tables import Account
 from backend.i18n import gettext as _
 from backend.organisation.tables import Unit
 from backend.requests.photos.service import photos_by_event
+from backend.requests.rows import PublicRequestRow, RequestListRow, RequestView, TimelineEntry, TimelineRow
 from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
 from backend.requests.tables import OPEN_STATUSES, Assignment, Request, Status
 from backend.routing.tables import Category
@@ -22,6 +23,27 @@ LIST_COLUMNS = (
     Request.category.name, Request.community.name, Request.current_unit.name, Request.current_person.name,
     Request.current_person.public_title,
 )
+class CategoryOption(TypedDict):
+    """A category of the report form's picker."""
+
+    id: int
+    code: str
+    name: str
+    icon: str
+
+
+class CommunityOption(TypedDict):
+    id: int
+    name: str
+
+
+class StreetCommunities(TypedDict):
+    """A street and its communities, for the report form's picker."""
+
+    street: str
+    communities: list[CommunityOption]
+
+
 INBOX_COUNTED = (Status.assigned.value, Status.accepted.value, Status.returned.value)
 
 
@@ -51,7 +73,7 @@ async def _inbox_scope(viewer: Viewer) -> Any:
 
 
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
-                limit: int = 200) -> list[dict[str, Any]]:
+                limit: int = 200) -> list[RequestListRow]:
     """The viewer's work, each with its light: red, then yellow, then the oldest (urgent first within each)."""
     where = await _inbox_scope(viewer)
     if status in STATUS_LABELS:
@@ -78,12 +100,12 @@ async def inbox_counts(viewer: Viewer) -> dict[str, int]:
     return counts
 
 
-async def my_requests(viewer: Viewer, limit: int = 100) -> list[dict[str, Any]]:
+async def my_requests(viewer: Viewer, limit: int = 100) -> list[RequestListRow]:
     return await Request.select(*LIST_COLUMNS).where(Request.reporter == viewer.id).order_by(
         Request.id, ascending=False).limit(limit)
 
 
-async def public_requests(*, page: int = 1, per_page: int = 30) -> list[dict[str, Any]]:
+async def public_requests(*, page: int = 1, per_page: int = 30) -> list[PublicRequestRow]:
     """Public requests, without anything personal: no reporter, phone, name or address."""
     cols = (Request.code, Request.kind, Request.status, Request.created_at, Request.resolved_at, Request.description,
             Request.category.name, Request.community.name, Request.current_unit.name)
@@ -92,22 +114,22 @@ async def public_requests(*, page: int = 1, per_page: int = 30) -> list[dict[str
     ).order_by(Request.id, ascending=False).offset((page - 1) * per_page).limit(per_page)
 
 
-async def categories() -> list[dict[str, Any]]:
+async def categories() -> list[CategoryOption]:
     return await Category.select(Category.id, Category.code, Category.name, Category.icon).where(
         Category.active == True).order_by(Category.sort, Category.id)
 
 
-async def communities() -> list[dict[str, Any]]:
+async def communities() -> list[StreetCommunities]:
     """Communities grouped under their streets, for the picker."""
     rows = await Unit.select(Unit.id, Unit.name, Unit.parent.name).where(
         (Unit.kind == "community") & (Unit.active == True)).order_by(Unit.path)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[CommunityOption]] = {}
     for r in rows:
         groups.setdefault(r["parent.name"], []).append({"id": r["id"], "name": r["name"]})
     return [{"street": k, "communities": v} for k, v in groups.items()]
 
 
-async def request_row(*, code: str | None = None, request_id: int | None = None) -> dict[str, Any] | None:
+async def request_row(*, code: str | None = None, request_id: int | None = None) -> RequestView | None:
     q = Request.select(
         Request.all_columns(), Request.category.name, Request.community.name, Request.street.name,
         Request.grid.name, Request.current_unit.name, Request.current_person.name,
@@ -121,15 +143,16 @@ async def request_row(*, code: str | None = None, request_id: int | None = None)
     return await q.first()
 
 
-def _who(prefix: str, ev: dict[str, Any]) -> str:
+def _who(prefix: str, ev: TimelineRow) -> str:
     name, title = ev.get(f"{prefix}.name") or "", ev.get(f"{prefix}.public_title") or ""
     return f"{title} {name}".strip()
 
 
-async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view: bool = False) -> list[dict]:
+async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view: bool = False
+                               ) -> list[TimelineEntry]:
     """Events in order, each with its photos; residents appear as "居民", staff as title + name."""
     photos = await photos_by_event(request_id)
-    out = []
+    out: list[TimelineEntry] = []
     for ev in await timeline(request_id, public_only=public_only):
         data = ev["data"] or {}
         if isinstance(data, str):
@@ -154,7 +177,7 @@ async def timeline_with_photos(request_id: int, *, public_only: bool, staff_view
     return out
 
 
-def _visible_note(ev: dict[str, Any], data: dict[str, Any], hide_internal: bool) -> str:
+def _visible_note(ev: TimelineRow, data: dict[str, Any], hide_internal: bool) -> str:
     if ev["action"] == "light":
         return ""  # the sentence says it all
     if hide_internal:

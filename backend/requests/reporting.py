@@ -21,7 +21,7 @@ from backend.i18n import gettext as _
 from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
 from backend.organisation.tables import Unit, UnitKind
 from backend.redis import redis_client
-from backend.requests.service import CheckedRequest, NewRequest, RequestError, check_new
+from backend.requests.service import CheckedRequest, KnownPlace, NewRequest, RequestError, check_new
 from backend.requests.tables import Kind, Source
 from backend.routing import attributes as category_attributes
 from backend.routing import geo
@@ -207,6 +207,8 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
         address=values["address"], lat=where.lat, lon=where.lon, is_public=values["is_public"] != "0",
         source=source, contact_name=contact_name, contact_phone=contact_phone,
         idempotency_key=key if KEY_RE.match(key) else None, attributes=answers,
+        # what locate() looked up, so the service does not look the community up a second time
+        place=KnownPlace(where.community_id, where.street_id, where.grid_id) if where.community_id else None,
     )
     checked: CheckedRequest | None = None
     try:

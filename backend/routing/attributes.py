@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from backend.i18n import current_locale
@@ -35,13 +35,37 @@ TYPE_LABELS = {
 Answers = dict[str, Any]  # code -> str | float | list[str]
 
 
-async def for_category(category_id: int) -> list[dict[str, Any]]:
+class AttributeValue(TypedDict):
+    """A choice of a list question."""
+
+    key: str
+    name: str
+    name_en: NotRequired[str]
+
+
+class AttributeDef(TypedDict):
+    """A category's extra question as ``CategoryAttribute.select()`` reads it (values parsed from JSON)."""
+
+    id: int
+    category: int
+    code: str
+    datatype: str
+    required: bool
+    variable: bool  # false: information shown to the person, no input
+    description: str
+    description_en: str
+    datatype_description: str
+    order: int
+    values: list[AttributeValue]
+
+
+async def for_category(category_id: int) -> list[AttributeDef]:
     return await CategoryAttribute.select().where(CategoryAttribute.category == category_id).order_by(
         CategoryAttribute.order).order_by(CategoryAttribute.id).output(load_json=True)
 
 
-async def for_categories(category_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
+async def for_categories(category_ids: list[int]) -> dict[int, list[AttributeDef]]:
+    out: dict[int, list[AttributeDef]] = {}
     if not category_ids:
         return out
     rows = await CategoryAttribute.select().where(CategoryAttribute.category.is_in(category_ids)).order_by(
@@ -61,7 +85,7 @@ def _parse_datetime(value: str) -> datetime | None:
     return parsed
 
 
-def validate(defs: list[dict[str, Any]], raw: dict[str, list[str]]) -> tuple[Answers, dict[str, str]]:
+def validate(defs: list[AttributeDef], raw: dict[str, list[str]]) -> tuple[Answers, dict[str, str]]:
     """Check the answers given for a category's questions; return (answers, errors by code).
 
     ``raw`` maps an attribute code to the values sent (one for most types, several for a multi-value list).
@@ -116,11 +140,11 @@ def validate(defs: list[dict[str, Any]], raw: dict[str, list[str]]) -> tuple[Ans
     return answers, errors
 
 
-def _question(d: dict[str, Any]) -> str:
+def _question(d: AttributeDef) -> str:
     return d["description_en"] if current_locale.get() == "en" and d["description_en"] else d["description"]
 
 
-def _option(v: dict[str, Any]) -> str:
+def _option(v: AttributeValue) -> str:
     return v.get("name_en") if current_locale.get() == "en" and v.get("name_en") else v.get("name", "")
 
 
@@ -132,7 +156,7 @@ async def answers_of(category_id: int, stored: Any) -> list[tuple[str, str]]:
     return display(await for_category(category_id), answers)
 
 
-def display(defs: list[dict[str, Any]], answers: Answers) -> list[tuple[str, str]]:
+def display(defs: list[AttributeDef], answers: Answers) -> list[tuple[str, str]]:
     """(question, answer) pairs for pages, list keys shown by their names."""
     out = []
     for d in defs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from zoneinfo import ZoneInfo
 
 from backend.i18n import N_
@@ -44,7 +44,36 @@ LIST_COLUMNS = (
 )
 
 
-async def _arrivals(request_ids: list[int]) -> dict[int, dict[str, Any]]:
+# The latest hand-off of a request: why it sits where it does (_arrivals).
+Arrival = TypedDict("Arrival", {"request": int, "action": str, "note": str, "created_at": datetime,
+                                "unit.name": str | None})
+_QueueNames = TypedDict("_QueueNames", {
+    "category.name": str, "category.icon": str, "current_unit.name": str | None,
+    "current_person.name": str | None, "street.name": str | None, "community.name": str | None,
+})
+
+
+class QueueRow(_QueueNames):
+    """A request in the routing queues and the search (LIST_COLUMNS); the queues add its light and arrival."""
+
+    id: int
+    code: str
+    kind: str
+    status: str
+    description: str
+    address: str
+    created_at: datetime
+    updated_at: datetime
+    urgent: bool
+    level: str
+    version: int
+    category: int
+    current_unit: int | None
+    arrival: NotRequired[Arrival | None]
+    light: NotRequired[Any]  # a lights.badges.LightState (with_lights)
+
+
+async def _arrivals(request_ids: list[int]) -> dict[int, Arrival]:
     """The latest hand-off event (action, note, time) of each request."""
     if not request_ids:
         return {}
@@ -53,13 +82,13 @@ async def _arrivals(request_ids: list[int]) -> dict[int, dict[str, Any]]:
         .where(Event.request.is_in(request_ids) & Event.action.is_in(list(ARRIVAL_ACTIONS)))
         .order_by(Event.id)
     )
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, Arrival] = {}
     for r in rows:
         out[r["request"]] = r  # later rows overwrite earlier ones: the last hand-off wins
     return out
 
 
-async def dispatch_queue() -> list[dict[str, Any]]:
+async def dispatch_queue() -> list[QueueRow]:
     """Open requests whose lead is the command center: new at district level, escalated, returned.
 
     Returned first (someone refused them), then urgent, then oldest.
@@ -114,7 +143,7 @@ def _day_start(text: str, field_name: str) -> datetime:
     return datetime.combine(d, time.min, tzinfo=ZoneInfo(get_settings().timezone))
 
 
-async def search_requests(f: SearchFilters) -> tuple[list[dict[str, Any]], int]:
+async def search_requests(f: SearchFilters) -> tuple[list[QueueRow], int]:
     """Every request (any status) matching the filters, newest first; returns (page rows, total)."""
     from backend.requests.tables import Status
 
@@ -171,7 +200,7 @@ class CategoryGroup:
     category_id: int
     name: str
     icon: str
-    rows: list[dict[str, Any]]
+    rows: list[QueueRow]
 
 
 async def street_queue(

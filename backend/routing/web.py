@@ -9,7 +9,7 @@ The controllers are split by who works there: ``action_controllers`` (escalate, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -24,6 +24,7 @@ from backend.i18n import N_
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests import service as requests
+from backend.requests.rows import AssignmentRow, RequestRow
 from backend.requests.tables import OPEN_STATUSES, Assignment, AssignmentRole, Status
 from backend.requests.tables import Request as Req
 from backend.routing.service import LEVEL_LABELS, command_center
@@ -170,8 +171,43 @@ async def street_only(connection: ASGIConnection, handler: BaseRouteHandler) -> 
 
 # ---------------------------------------------------------------- a request's routing state
 
+# The names the routing pages show with a request, and its status and level in words.
+_RoutingNames = TypedDict("_RoutingNames", {
+    "category.name": str, "category.icon": str, "current_unit.name": str | None, "current_unit.kind": str | None,
+    "current_person.name": str | None, "current_person.public_title": str | None, "street.name": str | None,
+    "community.name": str | None, "grid.name": str | None, "status_label": str, "level_label": str,
+})
 
-async def request_row(request_id: int) -> dict[str, Any]:
+
+class RoutingRequest(RequestRow, _RoutingNames):
+    """A request as the routing pages show it (request_row)."""
+
+
+_AssignmentNames = TypedDict("_AssignmentNames", {
+    "unit.name": str, "unit.kind": str, "person.name": str | None, "person.public_title": str | None})
+
+
+class RoutedAssignment(AssignmentRow, _AssignmentNames):
+    """An assignment with its unit's and person's names (assignments_of)."""
+
+
+class RoutingContext(TypedDict):
+    """What this viewer may do about routing on a request (routing_context), for the request's pages."""
+
+    req: RoutingRequest
+    version: int
+    assignments: list[RoutedAssignment]
+    lead: RoutedAssignment | None
+    can_escalate: bool
+    escalate_to: str
+    my_assists: list[RoutedAssignment]
+    can_dispatch: bool
+    is_dispatcher: bool
+    action_labels: dict[str, str]
+
+
+
+async def request_row(request_id: int) -> RoutingRequest:
     row = (
         await Req.select(
             *Req.all_columns(),
@@ -195,7 +231,7 @@ async def request_row(request_id: int) -> dict[str, Any]:
     return row
 
 
-async def assignments_of(request_id: int) -> list[dict[str, Any]]:
+async def assignments_of(request_id: int) -> list[RoutedAssignment]:
     return (
         await Assignment.select(
             *Assignment.all_columns(),
@@ -209,7 +245,7 @@ async def assignments_of(request_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def routing_context(request_id: int, who: Viewer) -> dict[str, Any]:
+async def routing_context(request_id: int, who: Viewer) -> RoutingContext:
     """What this viewer may do about routing on this request (escalate, report an assisting part, dispatch)."""
     req = await request_row(request_id)
     if not await requests.can_view(who, req):

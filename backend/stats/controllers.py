@@ -17,7 +17,7 @@ from backend.requests.reporting import KIND_LABELS
 from backend.requests.service import STATUS_LABELS
 from backend.requests.tables import Kind
 from backend.routing.tables import Category
-from backend.stats import kpis, present, service
+from backend.stats import cache, kpis, present, service
 from backend.stats.facts import Fact
 from backend.stats.kpis import METRIC_LABELS
 from backend.stats.public import parse_year, public_stats
@@ -94,7 +94,7 @@ class DashboardController(Controller):
             f = await service.parse_filters(params, scopes)
         except FilterError as exc:
             return page(request, "stats/dashboard.html", ctx | {"error": str(exc), "board": None}, status_code=400)
-        board = await service.cached_dashboard(f, scopes)
+        board = await cache.cached_dashboard(f, scopes)
         from backend.knowledge.service import self_served_count  # answered by the knowledge base (issue 18)
 
         kb = {"kb_self_served": await self_served_count(f.start_utc, f.end_utc)}
@@ -153,14 +153,14 @@ class DashboardController(Controller):
     @get("/kpis.csv")
     async def kpis_csv(self, request: Request) -> Response:
         f = await self._filters(request)
-        board = await service.cached_dashboard(f, scope_paths(request))
+        board = await cache.cached_dashboard(f, scope_paths(request))
         return Response(present.csv_kpis(board.kpis, f), media_type="text/csv; charset=utf-8",
                         headers=_disposition(_filename(f, "kpis", "csv")))
 
     @get("/kpis.xlsx")
     async def kpis_xlsx(self, request: Request) -> Stream:
         f = await self._filters(request)
-        board = await service.cached_dashboard(f, scope_paths(request))
+        board = await cache.cached_dashboard(f, scope_paths(request))
         return Stream(present.xlsx_kpis(board.kpis, f), media_type=XLSX,
                       headers=_disposition(_filename(f, "kpis", "xlsx")))
 
@@ -172,7 +172,7 @@ class PublicStatsController(Controller):
     async def public(self, request: Request, year: str | None = None) -> Response:
         now: datetime = utcnow()
         y = parse_year(year, now.astimezone(service.tz()).date())  # FilterError: a 400 page saying why
-        stats = await service.cached("public", (y, now.astimezone(service.tz()).date()), lambda: public_stats(y))
+        stats = await cache.cached("public", (y, now.astimezone(service.tz()).date()), lambda: public_stats(y))
         return page(request, "stats/public.html", {"s": stats, "fmt_rate": present.fmt_rate,
                                                    "definitions": kpis.shown(kpis.PUBLIC_KEYS),
                                                    "years": list(range(now.astimezone(service.tz()).year, 2019, -1))})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
 from backend.db import aware, utcnow
 from backend.i18n import N_
@@ -20,6 +20,19 @@ from backend.stats.service import FilterError, Filters, tz
 log = logging.getLogger("qungong.stats")
 
 
+class ResolvedStory(TypedDict):
+    """A public resolution on the public statistics page: nothing about the people."""
+
+    code: str
+    category: str
+    community: str | None
+    submitted_at: datetime
+    resolved_at: datetime
+    days: float
+    before: list[int]  # photo ids of the submission
+    after: list[int]  # photo ids of the resolution
+
+
 @dataclass
 class PublicStats:
     year: int
@@ -28,7 +41,7 @@ class PublicStats:
     headline: Kpis
     by_street: list[tuple[str, Kpis]]
     by_category: list[tuple[str, Kpis]]
-    recent: list[dict[str, Any]] = field(default_factory=list)
+    recent: list[ResolvedStory] = field(default_factory=list)
 
 
 def parse_year(raw: str | None, today: date) -> int:
@@ -76,12 +89,12 @@ async def _photos(request_id: int, event_ids: list[int]) -> list[int]:
     return [r["id"] for r in rows]
 
 
-async def recent_resolved(limit: int = 8, *, now: datetime | None = None) -> list[dict[str, Any]]:
+async def recent_resolved(limit: int = 8, *, now: datetime | None = None) -> list[ResolvedStory]:
     """Latest public resolutions: code, category, community, dates and photos. Nothing about the people."""
     events = await Event.select(Event.id, Event.request, Event.created_at).where(
         Event.action.is_in(["resolve", "answer"]) & (Event.is_public == True)
     ).order_by(Event.id, ascending=False).limit(limit * 5)
-    out: list[dict[str, Any]] = []
+    out: list[ResolvedStory] = []
     seen: set[int] = set()
     for ev in events:
         if ev["request"] in seen:

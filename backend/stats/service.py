@@ -20,7 +20,7 @@ requests changed since the rollup's watermark (used by the pages, cached under t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -388,46 +388,3 @@ async def last_event_id() -> int:
 
 def with_period(f: Filters, start: date, end: date) -> Filters:
     return replace(f, start=start, end=end)
-
-
-
-# ---------------------------------------------------------------- cache: any change shows at once, in every process
-
-CACHE_SECONDS = 60  # bounds how stale the backlog ages may get; figures change key with every new event
-
-
-async def cached(kind: str, parts: tuple, build: Callable[[], Any]) -> Any:
-    """Memoise ``build()`` in Redis under a key that includes the newest event id.
-
-    A new event anywhere gives a new key, so every web process sees every change on its next read;
-    a wall screen polling every 15 s costs one ``MAX(id)`` while nothing happens. Redis trouble
-    only costs speed, never correctness.
-    """
-    import base64
-    import hashlib
-    import logging
-    import pickle
-
-    from backend.redis import redis_client
-
-    version = await last_event_id()
-    key = f"qg:stats:{kind}:" + hashlib.sha1(repr((parts, version)).encode()).hexdigest()
-    try:
-        raw = await redis_client().get(key)
-        if raw:
-            return pickle.loads(base64.b64decode(raw))  # our own value, written below
-    except Exception:
-        logging.getLogger("qungong.stats").warning("stats cache unavailable", exc_info=True)
-    value = await build()
-    try:
-        await redis_client().set(key, base64.b64encode(pickle.dumps(value)).decode(), ex=CACHE_SECONDS)
-    except Exception:
-        logging.getLogger("qungong.stats").warning("stats cache unavailable", exc_info=True)
-    return value
-
-
-async def cached_dashboard(f: Filters, scope_paths: Iterable[str]) -> Dashboard:
-    from backend.stats import rollup
-
-    scopes = tuple(sorted(scope_paths))
-    return await cached("dash", (f, scopes), lambda: rollup.dashboard(f, scopes))

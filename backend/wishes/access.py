@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.db import aware, utcnow
 from backend.organisation.tables import Unit, UnitKind
+from backend.wishes.rows import ClaimRow, CommunityRow, WishRow
 from backend.wishes.rules import MANAGING_ROLES, NotFound
 from backend.wishes.tables import (
     Claim,
@@ -16,7 +16,7 @@ from backend.wishes.tables import (
 )
 
 
-async def communities() -> list[dict[str, Any]]:
+async def communities() -> list[CommunityRow]:
     return await Unit.select(Unit.id, Unit.name, Unit.path, Unit.parent.name.as_alias("street")).where(
         (Unit.kind == UnitKind.community.value) & (Unit.active == True)
     ).order_by(Unit.path)
@@ -39,7 +39,7 @@ def manages(viewer: Viewer | None, community_path: str) -> bool:
     return bool(viewer and viewer.is_staff and viewer.covers(community_path, *MANAGING_ROLES))
 
 
-async def managed_communities(viewer: Viewer) -> list[dict[str, Any]]:
+async def managed_communities(viewer: Viewer) -> list[CommunityRow]:
     return [c for c in await communities() if manages(viewer, c["path"])]
 
 
@@ -47,7 +47,7 @@ def now_or(now: datetime | None) -> datetime:
     return aware(now) if now is not None else utcnow()  # type: ignore[return-value]
 
 
-async def load_wish(wish_id: int) -> dict[str, Any]:
+async def load_wish(wish_id: int) -> WishRow:
     row = await Wish.select(*Wish.all_columns(), Wish.community.path.as_alias("community_path"),
                             Wish.community.name.as_alias("community_name")).where(Wish.id == wish_id).first()
     if row is None:
@@ -55,13 +55,13 @@ async def load_wish(wish_id: int) -> dict[str, Any]:
     return row
 
 
-async def open_claim_of(wish: dict[str, Any]) -> dict[str, Any] | None:
+async def open_claim_of(wish: WishRow) -> ClaimRow | None:
     if not wish["current_claim"]:
         return None
     return await Claim.select().where(Claim.id == wish["current_claim"]).first()
 
 
-def can_confirm(viewer: Viewer | None, wish: dict[str, Any]) -> bool:
+def can_confirm(viewer: Viewer | None, wish: WishRow) -> bool:
     """The beneficiary (the resident who drafted it) or the community's staff confirm fulfilment."""
     if viewer is None:
         return False

@@ -20,6 +20,7 @@ from backend.wishes.access import can_confirm, load_wish, now_or, open_claim_of
 from backend.wishes.alerts import notify_community, notify_people
 from backend.wishes.checks import privacy_problems
 from backend.wishes.photos import attach_photos, discard_photos, store_photos
+from backend.wishes.rows import ClaimRow, WishRow
 from backend.wishes.rules import (
     CLAIM_LABELS,
     CONTACT_DAYS,
@@ -112,7 +113,7 @@ async def schedule_lapse(claim_id: int, due: datetime) -> None:
         log.exception("could not schedule the lapse of claim %s; the sweep will catch it", claim_id)
 
 
-async def _member_claim(actor: Viewer, wish_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _member_claim(actor: Viewer, wish_id: int) -> tuple[WishRow, ClaimRow]:
     wish = await load_wish(wish_id)
     current = await open_claim_of(wish)
     if current is None or current["member"] != actor.id:

@@ -6,12 +6,27 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account
 from backend.db import aware
 from backend.wishes.access import can_confirm, community_names, load_wish, managed_communities, manages, open_claim_of
+from backend.wishes.rows import (
+    BoardStats,
+    ClaimHistoryRow,
+    ClaimRow,
+    MemberClaim,
+    MemberRow,
+    MyWish,
+    ReviewQueue,
+    ServiceRecord,
+    WishCard,
+    WishCounts,
+    WishPhotoKeys,
+    WishPhotoRow,
+    WishRow,
+)
 from backend.wishes.rules import (
     BOARD_STATUS,
     GROUP_LABELS,
@@ -54,7 +69,7 @@ BOARD_COLUMNS = (Wish.id, Wish.title, Wish.group, Wish.value, Wish.community, Wi
                  Wish.wanted_by)
 
 
-async def board(q: BoardQuery) -> tuple[list[dict[str, Any]], bool]:
+async def board(q: BoardQuery) -> tuple[list[WishCard], bool]:
     """One page of public cards (public columns only) and whether there is a next page."""
     q = q.normalised()
     query = Wish.select(*BOARD_COLUMNS).where(Wish.status.is_in(list(BOARD_STATUS[q.status])))
@@ -74,7 +89,7 @@ async def board(q: BoardQuery) -> tuple[list[dict[str, Any]], bool]:
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def waited_days(row: dict[str, Any], now: datetime) -> int:
+def waited_days(row: WishCard | WishRow, now: datetime) -> int:
     start = aware(row.get("published_at"))
     end = aware(row.get("fulfilled_at")) or now
     return max(0, (end - start).days) if start else 0
@@ -82,10 +97,10 @@ def waited_days(row: dict[str, Any], now: datetime) -> int:
 
 @dataclass
 class WishView:
-    wish: dict[str, Any]
-    claim: dict[str, Any] | None
-    photos: list[dict[str, Any]]
-    proof_photos: list[dict[str, Any]]
+    wish: WishRow
+    claim: ClaimRow | None
+    photos: list[WishPhotoRow]
+    proof_photos: list[WishPhotoRow]
     is_public: bool
     can_manage: bool
     is_author: bool
@@ -93,8 +108,8 @@ class WishView:
     can_see_private: bool
     can_confirm: bool
     can_claim: bool
-    claim_member: dict[str, Any] | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
+    claim_member: MemberRow | None = None
+    history: list[ClaimHistoryRow] = field(default_factory=list)
 
 
 async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
@@ -113,7 +128,7 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
         WishPhoto.wish == wish_id).order_by(WishPhoto.id)
     show_proof = can_see_private or (wish["status"] in (WishStatus.fulfilled.value, WishStatus.confirmed.value)
                                      and wish["thanks_consent"])
-    history: list[dict[str, Any]] = []
+    history: list[ClaimHistoryRow] = []
     member = None
     if can_see_private:
         history = await Claim.select(Claim.all_columns(), Claim.member.name, Claim.member.phone).where(
@@ -123,7 +138,7 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
         member = await Account.select(Account.id, Account.name, Account.phone).where(
             Account.id == current["member"]).first()
     if not can_see_private:
-        wish = {k: v for k, v in wish.items() if not k.startswith("beneficiary_")}
+        wish = cast(WishRow, {k: v for k, v in wish.items() if not k.startswith("beneficiary_")})
     return WishView(
         wish=wish, claim=current, is_public=is_public, can_manage=can_manage, is_author=is_author,
         is_claimer=is_claimer, can_see_private=can_see_private,
@@ -135,7 +150,7 @@ async def view_wish(viewer: Viewer | None, wish_id: int) -> WishView:
     )
 
 
-async def photo_for(viewer: Viewer | None, photo_id: int) -> dict[str, Any]:
+async def photo_for(viewer: Viewer | None, photo_id: int) -> WishPhotoKeys:
     """A photo row if ``viewer`` may see it (public wish photos; proof only with consent or to those involved)."""
     row = await WishPhoto.select(WishPhoto.photo.display_key.as_alias("display_key"),
                                  WishPhoto.photo.thumb_key.as_alias("thumb_key"), WishPhoto.kind, WishPhoto.wish).where(
@@ -149,7 +164,7 @@ async def photo_for(viewer: Viewer | None, photo_id: int) -> dict[str, Any]:
     return row
 
 
-async def review_queue(viewer: Viewer) -> dict[str, list[dict[str, Any]]]:
+async def review_queue(viewer: Viewer) -> ReviewQueue:
     """Wishes in the viewer's communities: pending first, then what needs the community's attention."""
     ids = [c["id"] for c in await managed_communities(viewer)]
     if not ids:
@@ -168,23 +183,23 @@ async def review_queue(viewer: Viewer) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def my_wishes(viewer: Viewer) -> list[dict[str, Any]]:
+async def my_wishes(viewer: Viewer) -> list[MyWish]:
     return await Wish.select(Wish.id, Wish.title, Wish.status, Wish.reject_reason, Wish.created_at,
                              Wish.community.name).where(
         (Wish.owner == viewer.id) | (Wish.created_by == viewer.id)).order_by(Wish.id, ascending=False).limit(200)
 
 
-async def member_claims(member_id: int) -> list[dict[str, Any]]:
+async def member_claims(member_id: int) -> list[MemberClaim]:
     return await Claim.select(Claim.all_columns(), Claim.wish.title, Claim.wish.community.name,
                               Claim.wish.status, Claim.wish.display_name).where(
         Claim.member == member_id).order_by(Claim.id, ascending=False).limit(500)
 
 
-async def service_records() -> list[dict[str, Any]]:
+async def service_records() -> list[ServiceRecord]:
     """Per party member (anyone who ever claimed): claims, fulfilled, confirmed, last fulfilment."""
     rows = await Claim.select(Claim.member, Claim.status, Claim.fulfilled_at, Claim.member.name,
                               Claim.member.phone, Claim.member.is_party_member)
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, ServiceRecord] = {}
     for r in rows:
         rec = out.setdefault(r["member"], {"member": r["member"], "name": r["member.name"],
                                            "phone": r["member.phone"], "claims": 0, "open": 0,
@@ -204,7 +219,7 @@ async def service_records() -> list[dict[str, Any]]:
     return sorted(out.values(), key=lambda x: (-x["fulfilled"], -x["claims"], x["member"]))
 
 
-async def member_name(member_id: int) -> dict[str, Any] | None:
+async def member_name(member_id: int) -> MemberRow | None:
     return await Account.select(Account.id, Account.name, Account.phone, Account.is_party_member).where(
         Account.id == member_id).first()
 
@@ -213,14 +228,14 @@ def _median_days(spans: list[float]) -> float | None:
     return round(statistics.median(spans), 1) if spans else None
 
 
-async def board_stats() -> dict[str, Any]:
+async def board_stats() -> BoardStats:
     """Posted (ever published), claimed (ever claimed), fulfilled, median days from publishing to fulfilment."""
     wishes = await Wish.select(Wish.id, Wish.community, Wish.status, Wish.published_at, Wish.fulfilled_at).where(
         Wish.published_at.is_not_null())
     claimed_ids = {r["wish"] for r in await Claim.select(Claim.wish).distinct()}
     names = await community_names()
-    by: dict[int, dict[str, Any]] = {}
-    total = {"name": "全区", "posted": 0, "open": 0, "claimed": 0, "fulfilled": 0, "spans": []}
+    by: dict[int, WishCounts] = {}
+    total: WishCounts = {"name": "全区", "posted": 0, "open": 0, "claimed": 0, "fulfilled": 0, "spans": []}
     for w in wishes:
         c = by.setdefault(w["community"], {"name": names.get(w["community"], "—"), "posted": 0, "open": 0,
                                            "claimed": 0, "fulfilled": 0, "spans": []})

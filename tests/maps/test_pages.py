@@ -6,6 +6,7 @@ import re
 
 from backend.maps.tables import Support
 from backend.requests import service
+from backend.requests.tables import Request
 from tests.support.factories import fresh_phone
 from tests.support.maps import HAIXI, fresh_category, report_at
 from tests.support.people import staff
@@ -97,5 +98,5 @@ async def test_mark_duplicate_form_shows_the_reason_on_bad_input(client) -> None
     r = await client.post(f"/staff/requests/{req.id}/duplicate", data={"original": "", "note": "x",
                                                                        "version": version})
     assert r.status_code == 400 and "原诉求的编号" in r.text and 'data-testid="error-duplicate"' in r.text
-    assert (await service.Request.select(service.Request.status).where(service.Request.id == req.id).first())[
+    assert (await Request.select(Request.status).where(Request.id == req.id).first())[
         "status"] == "assigned"

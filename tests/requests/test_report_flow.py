@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 
+from backend.db import engine
 from backend.requests.photos.tables import RequestPhoto as Photo
 from backend.requests.tables import Event, Request
 from tests.support.factories import fresh_phone
-from tests.support.people import staff
+from tests.support.people import staff, unit
 from tests.support.photos import HAIXI_POINT, code_from, files, jpeg, report_data
 
 
@@ -264,3 +266,32 @@ async def test_inbox_puts_urgent_first_then_oldest(client, new_client) -> None:
         html = (await w.get("/staff/inbox", params={"category": str(await _category("street_light"))})).text
     order = [c for c in re.findall(r'data-code="([A-Z0-9]+)"', html) if c in (first, second, third)]
     assert order == [third, first, second]
+
+
+def _community_lookups(sql: list[str], community_id: int) -> list[str]:
+    """The statements that read this community as a community (the location step's and check_new's lookup)."""
+    return [q for q in sql if '"unit"."kind" = \'community\'' in q and f'"unit"."id" = {community_id}' in q]
+
+
+async def test_one_submission_looks_its_community_up_once(client) -> None:
+    """The report form's location step finds the community; the request service takes it from there instead of
+    reading it again (one lookup per submission; by the phone's position, none: the jurisdiction index knew it)."""
+    community = await unit("LX-1")
+    engine_class = type(engine())  # every Piccolo query of the app runs through its engine's run_querystring
+    real = engine_class.run_querystring
+    sql: list[str] = []
+
+    async def counted(self, querystring, *args, **kwargs):
+        sql.append(str(querystring))
+        return await real(self, querystring, *args, **kwargs)
+
+    await client.login_resident(fresh_phone())
+    for fields, lookups in (({}, 1), (HAIXI_POINT | {"community": ""}, 0)):
+        data = await report_data(client, **fields)
+        sql.clear()
+        with patch.object(engine_class, "run_querystring", counted):
+            r = await client.post("/report", data=data)
+        assert r.status_code == 303, r.text
+        req = await _request(code_from(r.headers["location"]))
+        assert req.community == community.id
+        assert len(_community_lookups(sql, community.id)) == lookups, _community_lookups(sql, community.id)

@@ -1,9 +1,10 @@
 """Nothing can fake a figure (issue 24): the dashboard's figures come from the event log, which the
-database keeps append-only and which only the transition service (backend/requests/service.py) writes.
+database keeps append-only and which only the transition service (backend/requests/: submission.py and
+transitions.py, behind service.py) writes.
 
 - the database refuses to edit, delete or truncate an event (triggers), whoever asks;
-- in the code, events are built only in backend/requests/service.py, and the other domains append only
-  their own kinds (a rating, a light, an explanation) through its ``record()`` / ``record_many()``;
+- in the code, events are built only in the transition service's modules (WRITERS), and the other
+  domains append only their own kinds (a rating, a light, an explanation) through its ``record()`` / ``record_many()``;
 - every state-changing route of the app (pages, API, admin, Open311: POST/PUT/PATCH/DELETE from the route
   table), called as every role with forged fields against a real resolved request, leaves every event
   as it was, and any new event was written by the transition service;
@@ -22,7 +23,7 @@ from unittest.mock import patch
 import pytest
 
 from backend.ratings import service as ratings
-from backend.requests import service as requests
+from backend.requests import transitions
 from backend.requests.tables import Event, Request
 from backend.stats import service as stats
 from backend.stats.service import Filters
@@ -69,6 +70,8 @@ def _name(func: ast.expr) -> str:
     return func.id if isinstance(func, ast.Name) else ""
 
 
+# The transition service's modules: submission.py writes a request's first event, transitions.py every later one.
+WRITERS = {"requests/submission.py", "requests/transitions.py"}
 # Which module may append which event kinds through record()/record_many() (the rest go through transition()).
 # A supporter's rating (supporter_rate) is in no figure (stats/kpis.py says why) but is the ratings service's too.
 RECORDERS = {"ratings/service.py": {"rate", "supporter_rate"},
@@ -86,15 +89,15 @@ def test_only_the_transition_service_writes_events() -> None:
         for call in _calls(ast.parse(text)):
             name = _name(call.func)
             if name in ("Event", "Event.insert", "Event.update", "Event.delete") and \
-                    rel != "requests/service.py":
+                    rel not in WRITERS:
                 problems.append(f"{rel}:{call.lineno} {name}(…) outside the transition service")
-            if name.split(".")[-1] in ("record", "record_many") and rel != "requests/service.py":
+            if name.split(".")[-1] in ("record", "record_many") and rel not in WRITERS:
                 kind = "<burst of lights>" if name.endswith("record_many") else (
                     call.args[1].value if len(call.args) > 1 and isinstance(call.args[1], ast.Constant) else "?")
                 if kind not in RECORDERS.get(rel, set()):
                     problems.append(f"{rel}:{call.lineno} appends {kind!r} events")
         for word in ("INSERT INTO event", "UPDATE event", "DELETE FROM event"):
-            if word in text.replace('"event"', "event") and rel != "requests/service.py":
+            if word in text.replace('"event"', "event") and rel not in WRITERS:
                 problems.append(f"{rel}: raw SQL {word}")
     assert not problems, "\n".join(problems)
 
@@ -143,7 +146,7 @@ async def test_no_route_fakes_a_figure(app, new_client) -> None:
     routes = write_routes(app)
     assert {m for m, _ in routes} >= {"POST"} and len(routes) > 50
     written: list[int] = []
-    real_write = requests._write_event
+    real_write = transitions._write_event
 
     async def counted(*args, **kwargs) -> int:
         written.append(await real_write(*args, **kwargs))
@@ -151,7 +154,7 @@ async def test_no_route_fakes_a_figure(app, new_client) -> None:
 
     _row, api_key = await open311_client(acts_as="haixi")
     version = (await Request.select(Request.version).where(Request.id == h.id).first())["version"]
-    with patch.object(requests, "_write_event", counted):
+    with patch.object(transitions, "_write_event", counted):
         for role in [*ROLES, "party", "open311", "reporter"]:
             if role == "reporter":  # everyone else is done: nothing they did may have moved a figure
                 if set(await _snapshot([h.id])) == set(before_events):

@@ -8,11 +8,10 @@ exists. Who may see a photo is the request's rule (``can_view``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from backend.accounts.service import Viewer
 from backend.media.service import MAX_PHOTOS, StoredPhoto, discard, read_copy, save_rows, store_uploads
 from backend.requests.photos.tables import RequestPhoto
+from backend.requests.rows import EventPhoto
 from backend.requests.service import EventAttach, can_view
 from backend.requests.tables import Event, Request, Status
 
@@ -33,13 +32,13 @@ def attacher(photos: list[StoredPhoto]) -> EventAttach | None:
     return attach
 
 
-async def photos_by_event(request_id: int) -> dict[int, list[dict[str, Any]]]:
+async def photos_by_event(request_id: int) -> dict[int, list[EventPhoto]]:
     """Photos (media's id, width, height) of each event of a request."""
     rows = await RequestPhoto.select(
         RequestPhoto.photo.as_alias("id"), RequestPhoto.event, RequestPhoto.photo.width.as_alias("width"),
         RequestPhoto.photo.height.as_alias("height"),
     ).where(RequestPhoto.request == request_id).order_by(RequestPhoto.photo)
-    out: dict[int, list[dict[str, Any]]] = {}
+    out: dict[int, list[EventPhoto]] = {}
     for r in rows:
         out.setdefault(r["event"], []).append(r)
     return out
