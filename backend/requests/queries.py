@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
-
-from piccolo.query.functions.aggregate import Count
+from typing import Any, TypedDict, cast
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Account
+from backend.db import fetch_prepared
 from backend.i18n import gettext as _
 from backend.organisation.tables import Unit
 from backend.requests.photos.service import photos_by_event
 from backend.requests.rows import PublicRequestRow, RequestListRow, RequestView, TimelineEntry, TimelineRow
 from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
-from backend.requests.tables import OPEN_STATUSES, Assignment, Request, Status
+from backend.requests.tables import OPEN_STATUSES, Request, Status
 from backend.routing.tables import Category
 
-LIST_COLUMNS = (
-    Request.id, Request.code, Request.kind, Request.status, Request.urgent, Request.created_at,
-    Request.description, Request.is_public, Request.source, Request.level, Request.version,
-    Request.category.name, Request.community.name, Request.current_unit.name, Request.current_person.name,
-    Request.current_person.public_title,
-)
+
 class CategoryOption(TypedDict):
     """A category of the report form's picker."""
 
@@ -50,59 +44,57 @@ INBOX_COUNTED = (Status.assigned.value, Status.accepted.value, Status.returned.v
 async def handled_unit_ids(viewer: Viewer) -> list[int]:
     """Units the viewer handles work for: each handling membership's unit and everything below it."""
     paths = sorted({m.unit_path for m in viewer.memberships if m.role in HANDLING_ROLES})
-    ids: set[int] = set()
-    for path in paths:
-        rows = await Unit.select(Unit.id).where(Unit.path.like(path + "%"))
-        ids.update(r["id"] for r in rows)
-    return sorted(ids)
+    if not paths:
+        return []
+    rows = await fetch_prepared("SELECT id FROM unit WHERE path LIKE ANY($1::text[]) ORDER BY id",
+                                [p + "%" for p in paths])
+    return [r[0] for r in rows]
 
 
-async def _inbox_scope(viewer: Viewer) -> Any:
-    unit_ids = await handled_unit_ids(viewer)
-    scope = Request.current_person == viewer.id
-    if unit_ids:
-        scope = scope | Request.current_unit.is_in(unit_ids)
-        # Co-assigned (协办) work sits with another lead but is the viewer's too.
-        assist = Assignment.select(Assignment.request).where(
-            (Assignment.is_open == True) & (Assignment.role == "assist")
-            & (Assignment.unit.is_in(unit_ids) | (Assignment.person == viewer.id)))
-        ids = [r["request"] for r in await assist]
-        if ids:
-            scope = scope | Request.id.is_in(ids)
-    return scope
+# The lists every worker and resident opens most, prepared once per connection (fetch_prepared); the
+# columns are LIST_COLUMNS', keyed as Piccolo's select() keys joined names.
+_LIST_SELECT = (
+    "SELECT r.id, r.code, r.kind, r.status, r.urgent, r.created_at, r.description, r.is_public, r.source, "
+    'r.level, r.version, c.name AS "category.name", com.name AS "community.name", '
+    'cu.name AS "current_unit.name", cp.name AS "current_person.name", '
+    'cp.public_title AS "current_person.public_title" '
+    "FROM request r LEFT JOIN category c ON c.id = r.category LEFT JOIN unit com ON com.id = r.community "
+    "LEFT JOIN unit cu ON cu.id = r.current_unit LEFT JOIN account cp ON cp.id = r.current_person ")
+# The viewer's work ($1 the viewer, $2 the unit ids handled): led by the viewer, led by a handled unit, or
+# co-assigned (协办) to a handled unit or the viewer while another unit leads; the co-assigned part only for
+# a viewer who handles some unit.
+_INBOX_SCOPE = (
+    "(r.current_person = $1 OR r.current_unit = ANY($2::int[]) OR (cardinality($2::int[]) > 0 AND r.id IN ("
+    "SELECT a.request FROM assignment a WHERE a.is_open AND a.role = 'assist' "
+    "AND (a.unit = ANY($2::int[]) OR a.person = $1))))")
+_INBOX = (_LIST_SELECT + "WHERE " + _INBOX_SCOPE + " AND r.status = ANY($3::text[]) AND ($4 = '' OR r.kind = $4) "
+          "AND ($5::int IS NULL OR r.category = $5) ORDER BY r.urgent DESC, r.created_at LIMIT $6")
+_INBOX_COUNTS = ("SELECT r.status, count(*) FROM request r WHERE " + _INBOX_SCOPE
+                 + " AND r.status = ANY($3::text[]) GROUP BY r.status")
+_MY_REQUESTS = _LIST_SELECT + "WHERE r.reporter = $1 ORDER BY r.id DESC LIMIT $2"
 
 
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
                 limit: int = 200) -> list[RequestListRow]:
     """The viewer's work, each with its light: red, then yellow, then the oldest (urgent first within each)."""
-    where = await _inbox_scope(viewer)
-    if status in STATUS_LABELS:
-        where = where & (Request.status == status)
-    else:
-        where = where & Request.status.is_in([s.value for s in OPEN_STATUSES])
-    if kind:
-        where = where & (Request.kind == kind)
-    if category.isdigit():
-        where = where & (Request.category == int(category))
-    rows = await Request.select(*LIST_COLUMNS).where(where).order_by(Request.urgent, ascending=False).order_by(
-        Request.created_at).limit(limit)
+    statuses = [status] if status in STATUS_LABELS else [s.value for s in OPEN_STATUSES]
+    rows = await fetch_prepared(_INBOX, viewer.id, await handled_unit_ids(viewer), statuses, kind,
+                                int(category) if category.isdigit() else None, limit)
     from backend.lights.badges import with_lights  # the lights domain reads requests, not the other way
 
-    return await with_lights(rows)
+    return cast(list[RequestListRow], await with_lights([dict(r) for r in rows]))
 
 
 async def inbox_counts(viewer: Viewer) -> dict[str, int]:
-    where = (await _inbox_scope(viewer)) & Request.status.is_in(list(INBOX_COUNTED))
-    rows = await Request.select(Request.status, Count(Request.id, alias="n")).where(where).group_by(Request.status)
+    rows = await fetch_prepared(_INBOX_COUNTS, viewer.id, await handled_unit_ids(viewer), list(INBOX_COUNTED))
     counts = dict.fromkeys(INBOX_COUNTED, 0)
     for r in rows:
-        counts[r["status"]] = r["n"]
+        counts[r[0]] = r[1]
     return counts
 
 
 async def my_requests(viewer: Viewer, limit: int = 100) -> list[RequestListRow]:
-    return await Request.select(*LIST_COLUMNS).where(Request.reporter == viewer.id).order_by(
-        Request.id, ascending=False).limit(limit)
+    return [cast(RequestListRow, dict(r)) for r in await fetch_prepared(_MY_REQUESTS, viewer.id, limit)]
 
 
 async def public_requests(*, page: int = 1, per_page: int = 30) -> list[PublicRequestRow]:
@@ -129,18 +121,30 @@ async def communities() -> list[StreetCommunities]:
     return [{"street": k, "communities": v} for k, v in groups.items()]
 
 
+def _request_row_sql() -> str:
+    """A request with the names its pages show, keyed as Piccolo's select() keys them ("category.name")."""
+    columns = ", ".join(f'r."{c._meta.db_column_name}"' for c in Request._meta.columns)
+    return (
+        f'SELECT {columns}, c.name AS "category.name", com.name AS "community.name", st.name AS "street.name", '
+        'g.name AS "grid.name", cu.name AS "current_unit.name", cp.name AS "current_person.name", '
+        'cp.public_title AS "current_person.public_title", rep.phone AS "reporter.phone", '
+        'rep.name AS "reporter.name", fb.name AS "filed_by.name", fb.public_title AS "filed_by.public_title" '
+        "FROM request r LEFT JOIN category c ON c.id = r.category LEFT JOIN unit com ON com.id = r.community "
+        "LEFT JOIN unit st ON st.id = r.street LEFT JOIN unit g ON g.id = r.grid "
+        "LEFT JOIN unit cu ON cu.id = r.current_unit LEFT JOIN account cp ON cp.id = r.current_person "
+        "LEFT JOIN account rep ON rep.id = r.reporter LEFT JOIN account fb ON fb.id = r.filed_by ")
+
+
+# Every request page reads this row: prepared once per connection (fetch_prepared), where the Piccolo select
+# with its eight joins cost more to build than to run.
+_REQUEST_BY_CODE = _request_row_sql() + "WHERE r.code = $1"
+_REQUEST_BY_ID = _request_row_sql() + "WHERE r.id = $1"
+
+
 async def request_row(*, code: str | None = None, request_id: int | None = None) -> RequestView | None:
-    q = Request.select(
-        Request.all_columns(), Request.category.name, Request.community.name, Request.street.name,
-        Request.grid.name, Request.current_unit.name, Request.current_person.name,
-        Request.current_person.public_title, Request.reporter.phone, Request.reporter.name,
-        Request.filed_by.name, Request.filed_by.public_title,
-    )
-    if code is not None:
-        q = q.where(Request.code == code)
-    else:
-        q = q.where(Request.id == (request_id or 0))
-    return await q.first()
+    rows = await (fetch_prepared(_REQUEST_BY_CODE, code) if code is not None
+                  else fetch_prepared(_REQUEST_BY_ID, request_id or 0))
+    return cast(RequestView, dict(rows[0])) if rows else None
 
 
 def _who(prefix: str, ev: TimelineRow) -> str:

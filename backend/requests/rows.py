@@ -66,7 +66,7 @@ class RequestView(RequestRow, _RequestNames):
     """A request with the names its pages show (``queries.request_row``)."""
 
 
-# A request in a list (queries.LIST_COLUMNS); the inbox adds its light.
+# A request in a list (queries._LIST_SELECT); the inbox adds its light.
 _ListNames = TypedDict("_ListNames", {
     "category.name": str, "community.name": str | None, "current_unit.name": str | None,
     "current_person.name": str | None, "current_person.public_title": str | None,

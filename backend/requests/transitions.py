@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
-from backend.db import utcnow, write_transaction
+from backend.db import fetch_prepared, utcnow, write_transaction
 from backend.i18n import N_
 from backend.organisation.service import is_command_center_staff
 from backend.organisation.tables import Unit
@@ -330,15 +330,18 @@ async def _placement_for(action: str, req: RequestRow, lead: AssignmentRow | Non
     return Placement(unit.id, person, level)
 
 
+# Every request page reads its timeline: prepared once per connection (fetch_prepared), keyed as Piccolo's
+# select() keys joined names ("unit.name").
+_TIMELINE = (
+    'SELECT e.id, e.action, e.from_status, e.to_status, e.note, e.created_at, e.data, e.actor_role, '
+    'u.name AS "unit.name", p.name AS "person.name", p.public_title AS "person.public_title", '
+    'a.name AS "actor.name", a.public_title AS "actor.public_title", e.is_public '
+    "FROM event e LEFT JOIN unit u ON u.id = e.unit LEFT JOIN account p ON p.id = e.person "
+    "LEFT JOIN account a ON a.id = e.actor WHERE e.request = $1 AND (e.is_public OR NOT $2) ORDER BY e.id")
+
+
 async def timeline(request_id: int, *, public_only: bool) -> list[TimelineRow]:
-    q = Event.select(
-        Event.id, Event.action, Event.from_status, Event.to_status, Event.note, Event.created_at, Event.data,
-        Event.actor_role, Event.unit.name, Event.person.name, Event.person.public_title, Event.actor.name,
-        Event.actor.public_title, Event.is_public,
-    ).where(Event.request == request_id).order_by(Event.id)
-    if public_only:
-        q = q.where(Event.is_public == True)
-    return await q
+    return [cast(TimelineRow, dict(r)) for r in await fetch_prepared(_TIMELINE, request_id, public_only)]
 
 
 async def record(
