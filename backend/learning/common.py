@@ -13,6 +13,7 @@ from backend.accounts.tables import Role
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.i18n import gettext as _
+from backend.learning.rows import DisplayOption
 from backend.settings import get_settings
 
 KIND_LABELS: dict[str, str] = {"single": "单选题", "multi": "多选题", "judge": "判断题", "fill": "填空题"}
@@ -121,7 +122,7 @@ def answer_text(kind: str, options: list[str], answer: list[Any]) -> str:
     return "；".join(options[i] for i in answer if 0 <= i < len(options))
 
 
-def display_options(options: list[str], order: list[int]) -> list[dict[str, Any]]:
+def display_options(options: list[str], order: list[int]) -> list[DisplayOption]:
     """Options in the member's order. The submitted value is the position on the page; ``index`` (the
     original option) stays on the server (templates do not render it)."""
     return [{"value": pos, "index": i, "letter": LETTERS[pos], "text": options[i]} for pos, i in enumerate(order)]

@@ -14,7 +14,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from backend.accounts.service import Viewer
 from backend.db import fetch_prepared, fetch_tuples, write_transaction
@@ -29,6 +29,17 @@ from backend.learning.common import (
     require_department,
     require_member,
 )
+from backend.learning.rows import (
+    AttemptRow,
+    BranchRow,
+    CompetitionRow,
+    HistoryRow,
+    ListedCompetition,
+    MemberCompetition,
+    PlayQuestion,
+    QuestionRow,
+    ReviewRow,
+)
 from backend.learning.tables import (
     Attempt,
     Competition,
@@ -42,7 +53,7 @@ from backend.organisation.tables import Unit
 MAX_QUESTIONS = 100
 
 
-def status_of(comp: dict[str, Any], now: datetime) -> str:
+def status_of(comp: CompetitionRow, now: datetime) -> str:
     if now < comp["starts_at"]:
         return "upcoming"
     return "running" if now < comp["ends_at"] else "finished"
@@ -127,7 +138,7 @@ async def create(viewer: Viewer, inp: CompetitionInput, now: datetime | None = N
 
 # A competition and its question set never change once created (there is no edit), so each process keeps
 # them after the first read: two queries fewer on every answer and question page.
-_COMPETITIONS: dict[int, dict[str, Any]] = {}
+_COMPETITIONS: dict[int, CompetitionRow] = {}
 _QUESTION_IDS: dict[int, list[int]] = {}
 _CACHE_SIZE = 200
 
@@ -138,7 +149,7 @@ def _remember(cache: dict[int, Any], key: int, value: Any) -> None:
     cache[key] = value
 
 
-async def get(competition_id: int) -> dict[str, Any]:
+async def get(competition_id: int) -> CompetitionRow:
     if competition_id in _COMPETITIONS:
         return _COMPETITIONS[competition_id]
     comp = await Competition.select().where(Competition.id == competition_id).first()
@@ -167,22 +178,22 @@ _ADVANCE = ("UPDATE attempt SET position = position + 1, score = score + $1, ans
             "time_ms = time_ms + $2, current_started_at = $3, finished_at = $4 WHERE id = $5")
 
 
-async def branch_of(account_id: int) -> dict[str, Any] | None:
+async def branch_of(account_id: int) -> BranchRow | None:
     rows = await fetch_prepared(_BRANCH, account_id)
     return {"id": rows[0][0], "name": rows[0][1], "path": rows[0][2]} if rows else None
 
 
-async def _question(question_id: int) -> dict[str, Any]:
+async def _question(question_id: int) -> QuestionRow:
     import json
 
     rows = await fetch_prepared(_QUESTION, question_id)
     assert rows
     q = dict(rows[0])
     q["options"], q["answer"] = json.loads(q["options"]), json.loads(q["answer"])
-    return q
+    return cast(QuestionRow, q)
 
 
-async def may_take_part(viewer: Viewer, comp: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+async def may_take_part(viewer: Viewer, comp: CompetitionRow) -> tuple[bool, BranchRow | None]:
     """(may take part, the member's branch). All-member competitions admit members without a branch."""
     branch = await branch_of(viewer.id)
     if comp["scope"] == "all":
@@ -215,7 +226,7 @@ async def _question_ids(competition_id: int) -> list[int]:
     return ids
 
 
-async def list_for_member(viewer: Viewer, now: datetime | None = None) -> list[dict[str, Any]]:
+async def list_for_member(viewer: Viewer, now: datetime | None = None) -> list[MemberCompetition]:
     now = now_or(now)
     comps = await Competition.select().order_by(Competition.starts_at, ascending=False).limit(50)
     attempts = {r["competition"]: r for r in await Attempt.select(
@@ -228,7 +239,7 @@ async def list_for_member(viewer: Viewer, now: datetime | None = None) -> list[d
     return out
 
 
-async def list_all(now: datetime | None = None) -> list[dict[str, Any]]:
+async def list_all(now: datetime | None = None) -> list[ListedCompetition]:
     now = now_or(now)
     rows = await fetch_tuples("SELECT competition, count(*) FROM attempt GROUP BY competition")
     counts = dict(rows)
@@ -239,9 +250,9 @@ async def list_all(now: datetime | None = None) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the attempt
 
 
-async def _locked_attempt(competition_id: int, account_id: int) -> dict[str, Any] | None:
+async def _locked_attempt(competition_id: int, account_id: int) -> AttemptRow | None:
     rows = await fetch_prepared(_ATTEMPT + " FOR UPDATE", competition_id, account_id)
-    return dict(rows[0]) if rows else None
+    return cast(AttemptRow, dict(rows[0])) if rows else None
 
 
 async def start(viewer: Viewer, competition_id: int, now: datetime | None = None) -> int:
@@ -280,11 +291,11 @@ async def start(viewer: Viewer, competition_id: int, now: datetime | None = None
 
 @dataclass
 class PlayState:
-    comp: dict[str, Any]
+    comp: CompetitionRow
     status: str  # competition status
-    attempt: dict[str, Any] | None
+    attempt: AttemptRow | None
     may_take_part: bool
-    question: dict[str, Any] | None = None  # the current question, shuffled for this member
+    question: PlayQuestion | None = None  # the current question, shuffled for this member
     number: int = 0
     total: int = 0
     seconds_left: float = 0.0
@@ -300,7 +311,7 @@ async def play_state(viewer: Viewer, competition_id: int, now: datetime | None =
     comp = await get(competition_id)
     ok = admitted if admitted is not None else (await may_take_part(viewer, comp))[0]
     found = await fetch_prepared(_ATTEMPT, competition_id, viewer.id)
-    att = dict(found[0]) if found else None
+    att = cast(AttemptRow, dict(found[0])) if found else None
     st = PlayState(comp=comp, status=status_of(comp, now), attempt=att, may_take_part=ok,
                    total=comp["question_count"])
     if att is None or att["finished_at"] is not None or st.status != "running":
@@ -385,7 +396,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def review(viewer: Viewer, competition_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+async def review(viewer: Viewer, competition_id: int, now: datetime | None = None) -> list[ReviewRow]:
     """After the end: the member's answers with the right ones and the explanations."""
     comp = await get(competition_id)
     if status_of(comp, now_or(now)) != "finished":
@@ -407,7 +418,7 @@ async def review(viewer: Viewer, competition_id: int, now: datetime | None = Non
     return out
 
 
-async def member_history(viewer: Viewer) -> list[dict[str, Any]]:
+async def member_history(viewer: Viewer) -> list[HistoryRow]:
     rows = await fetch_tuples(
         "SELECT c.id, c.title, c.question_count, a.score, a.answered, a.started_at, a.finished_at FROM attempt a "
         "JOIN competition c ON c.id = a.competition WHERE a.account = {} ORDER BY a.started_at DESC", viewer.id)

@@ -27,6 +27,7 @@ from backend.learning.common import (
     practice_per_day,
     require_member,
 )
+from backend.learning.rows import CompetitionRow, UnitChoice
 from backend.organisation.tables import Unit
 from backend.settings import get_settings
 from backend.web.forms import form_int
@@ -132,7 +133,7 @@ class LearningController(Controller):
 
     # ------------------------------------------------------------ competitions
 
-    async def _visible(self, viewer: Viewer, competition_id: int) -> dict[str, Any]:
+    async def _visible(self, viewer: Viewer, competition_id: int) -> CompetitionRow:
         """The competition, if the viewer may see it (a member: may take part, else 403); see ``_checked``."""
         comp = await competition.get(competition_id)
         if is_department(viewer):
@@ -276,7 +277,7 @@ class LearningAdminController(Controller):
 
     # ------------------------------------------------------------ competitions
 
-    async def _units(self) -> list[dict[str, Any]]:
+    async def _units(self) -> list[UnitChoice]:
         return await Unit.select(Unit.id, Unit.name, Unit.kind, Unit.path).where(
             Unit.kind.is_in(["street", "community"]) & (Unit.active == True)).order_by(Unit.path)
 

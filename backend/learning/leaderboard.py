@@ -12,7 +12,6 @@ import io
 import json
 import time
 from datetime import datetime
-from typing import Any
 
 from openpyxl import Workbook
 
@@ -20,6 +19,7 @@ from backend.accounts.service import mask_phone
 from backend.db import fetch_tuples
 from backend.learning.common import now_or
 from backend.learning.competition import get, status_of
+from backend.learning.rows import Board, BoardBranch, BoardPerson, CompetitionRow
 from backend.redis import redis_client
 
 LIVE_SECONDS = 2.0  # how old a live board may be
@@ -30,7 +30,7 @@ def _who(name: str, phone: str | None) -> str:
     return name or mask_phone(phone or "")
 
 
-async def individual(competition_id: int, limit: int | None = TOP) -> list[dict[str, Any]]:
+async def individual(competition_id: int, limit: int | None = TOP) -> list[BoardPerson]:
     rows = await fetch_tuples(
         "SELECT a.account, acc.name, acc.phone, u.name, a.score, a.answered, a.time_ms, a.finished_at IS NOT NULL "
         "FROM attempt a JOIN account acc ON acc.id = a.account LEFT JOIN unit u ON u.id = a.branch "
@@ -40,7 +40,7 @@ async def individual(competition_id: int, limit: int | None = TOP) -> list[dict[
              "answered": r[5], "seconds": round(r[6] / 1000, 1), "finished": r[7]} for i, r in enumerate(rows)]
 
 
-async def branches(competition_id: int) -> list[dict[str, Any]]:
+async def branches(competition_id: int) -> list[BoardBranch]:
     rows = await fetch_tuples(
         """
         WITH comp AS (SELECT scope FROM competition WHERE id = {}),
@@ -58,10 +58,10 @@ async def branches(competition_id: int) -> list[dict[str, Any]]:
         SELECT u.id, u.name, coalesce(m.n, 0), coalesce(p.p, 0), coalesce(p.total, 0)
         FROM members m FULL JOIN parts p ON p.unit = m.unit JOIN unit u ON u.id = coalesce(m.unit, p.unit)
         """, competition_id, competition_id, competition_id)
-    out = []
+    out: list[BoardBranch] = []
     for unit_id, name, members, participants, total in rows:
         members = max(members, participants)  # a member moved to another branch after taking part still counts
-        out.append({"unit": unit_id, "name": name, "members": members, "participants": participants,
+        out.append({"rank": 0, "unit": unit_id, "name": name, "members": members, "participants": participants,
                     "average": round(total / participants, 2) if participants else 0.0,
                     "rate": round(participants / members, 4) if members else 0.0})
     out.sort(key=lambda b: (-b["average"], -b["rate"], b["name"]))
@@ -70,7 +70,7 @@ async def branches(competition_id: int) -> list[dict[str, Any]]:
     return out
 
 
-async def compute(competition_id: int, now: datetime | None = None) -> dict[str, Any]:
+async def compute(competition_id: int, now: datetime | None = None) -> Board:
     comp = await get(competition_id)
     people = await individual(competition_id)
     count = await fetch_tuples("SELECT count(*) FROM attempt WHERE competition = {}", competition_id)
@@ -79,7 +79,7 @@ async def compute(competition_id: int, now: datetime | None = None) -> dict[str,
             "computed_at": time.time()}
 
 
-async def board(competition_id: int, now: datetime | None = None) -> dict[str, Any]:
+async def board(competition_id: int, now: datetime | None = None) -> Board:
     """The board as all processes share it (Redis), at most LIVE_SECONDS old while the competition runs."""
     r = redis_client()
     key = f"learning:board:{competition_id}"
@@ -95,7 +95,7 @@ async def board(competition_id: int, now: datetime | None = None) -> dict[str, A
     return data
 
 
-def export_xlsx(comp: dict[str, Any], people: list[dict[str, Any]], teams: list[dict[str, Any]]) -> bytes:
+def export_xlsx(comp: CompetitionRow, people: list[BoardPerson], teams: list[BoardBranch]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "个人排名"

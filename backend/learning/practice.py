@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
 
@@ -24,6 +23,7 @@ from backend.learning.common import (
     practice_per_day,
     require_member,
 )
+from backend.learning.rows import PracticeHistory, PracticeOutcome, PracticeQuestion
 from backend.learning.tables import PracticeAnswer, Question
 
 
@@ -46,7 +46,7 @@ class PracticeState:
     total: int
     answered: int
     points: int
-    question: dict[str, Any] | None  # the next question to show, None when the day's set is done
+    question: PracticeQuestion | None  # the next question to show, None when the day's set is done
 
 
 async def state(viewer: Viewer, now: datetime | None = None) -> PracticeState:
@@ -68,7 +68,7 @@ async def state(viewer: Viewer, now: datetime | None = None) -> PracticeState:
 
 
 async def answer(viewer: Viewer, question_id: int, choices: list[str], text: str,
-                 now: datetime | None = None) -> dict[str, Any]:
+                 now: datetime | None = None) -> PracticeOutcome:
     """Score one practice answer. Only a question of today's set, once; the day's cap is the set's size."""
     require_member(viewer)
     day = local_day(now_or(now))
@@ -89,7 +89,7 @@ async def answer(viewer: Viewer, question_id: int, choices: list[str], text: str
             "chosen": chosen}
 
 
-async def history(viewer: Viewer) -> dict[str, Any]:
+async def history(viewer: Viewer) -> PracticeHistory:
     rows = await fetch_tuples(
         "SELECT day, count(*), sum(points) FROM practice_answer WHERE account = {} GROUP BY day ORDER BY day DESC "
         "LIMIT 30", viewer.id)

@@ -8,6 +8,8 @@ from piccolo.table import Table
 
 from backend.knowledge import rows as kb_rows
 from backend.knowledge.tables import KbEntry, KbVersion
+from backend.learning import rows as learning_rows
+from backend.learning.tables import Attempt, Competition, Question
 from backend.lights import rows as light_rows
 from backend.lights.rules import RuleRow
 from backend.lights.tables import Explanation, LightRule, PhoneCall
@@ -46,6 +48,9 @@ CASES = [
     (RatingRow, Rating, set(), set()),
     (AttributeDef, CategoryAttribute, set(), set()),
     (RuleRow, LightRule, {"category_name"}, set()),
+    (learning_rows.QuestionRow, Question, set(), set()),
+    (learning_rows.CompetitionRow, Competition, set(), set()),
+    (learning_rows.AttemptRow, Attempt, set(), set()),
     (notice_rows.QuestionRow, NoticeQuestion, {"code", "status", "answer", "answered_at", "due_at"}, set()),
 ]
 
