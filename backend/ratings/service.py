@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from backend.accounts.service import Viewer
-from backend.db import aware, utcnow
+from backend.db import aware, fetch_prepared, utcnow
 from backend.i18n import N_
 from backend.ratings.hooks import RESOLUTION_ACTIONS, rating_days
 from backend.ratings.tables import Rating, Score, SupporterRating
@@ -235,5 +235,9 @@ async def pending_for(request_id: int, viewer: Viewer | None) -> bool:
     return bool(req and req["reporter"] == viewer.id and req["status"] == Status.resolved.value)
 
 
+_RATINGS_OF = ("SELECT id, request, resolution_event, resident, score, comment, created_at FROM rating "
+               "WHERE request = $1 ORDER BY id")  # every request page: prepared once per connection
+
+
 async def ratings_of(request_id: int) -> list[RatingRow]:
-    return await Rating.select().where(Rating.request == request_id).order_by(Rating.id)
+    return [cast(RatingRow, dict(r)) for r in await fetch_prepared(_RATINGS_OF, request_id)]

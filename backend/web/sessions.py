@@ -65,12 +65,17 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
         state = connection.scope.setdefault("state", {})
+        trusted = state.get(_TRUSTED)
+        empty = scope_session is Empty or not scope_session or scope_session.keys() == {STAMP}
+        loaded = state.get(_LOADED)
+        if trusted and not empty and not state.get(_ROTATE) and loaded is not None \
+                and time.time() - scope_session.get(STAMP, 0) < REFRESH_SECONDS \
+                and self.serialize_data(scope_session, connection.scope) == loaded:
+            return  # unchanged, and written moments ago: the store and the cookie still hold it
         store = self.config.get_store_from_app(connection.scope["app"])
         headers = MutableScopeHeaders.from_message(message)
         cookie_params = dict(extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys()))
-        trusted = state.get(_TRUSTED)
         had_cookie = bool(connection.cookies.get(self.config.key))
-        empty = scope_session is Empty or not scope_session or scope_session.keys() == {STAMP}
         if trusted and (state.get(_ROTATE) or empty):
             await self.delete(trusted, store=store)
         if empty:
@@ -79,11 +84,6 @@ class RotatingSessionBackend(ServerSideSessionBackend):
                             Cookie(value="null", key=self.config.key, expires=0, **cookie_params).to_header(header=""))
             return
         assert scope_session is not Empty
-        loaded = state.get(_LOADED)
-        if trusted and not state.get(_ROTATE) and loaded is not None \
-                and time.time() - scope_session.get(STAMP, 0) < REFRESH_SECONDS \
-                and self.serialize_data(scope_session, connection.scope) == loaded:
-            return  # unchanged, and written moments ago: the store and the cookie still hold it
         scope_session[STAMP] = int(time.time())
         session_id = self.get_session_id(connection)
         await self.set(session_id=session_id, data=self.serialize_data(scope_session, connection.scope), store=store)

@@ -8,7 +8,10 @@ exists. Who may see a photo is the request's rule (``can_view``).
 
 from __future__ import annotations
 
+from typing import cast
+
 from backend.accounts.service import Viewer
+from backend.db import fetch_prepared
 from backend.media.service import MAX_PHOTOS, StoredPhoto, discard, read_copy, save_rows, store_uploads
 from backend.requests.photos.tables import RequestPhoto
 from backend.requests.rows import EventPhoto
@@ -32,15 +35,16 @@ def attacher(photos: list[StoredPhoto]) -> EventAttach | None:
     return attach
 
 
+# Every request page reads it: prepared once per connection (fetch_prepared) rather than built by Piccolo.
+_PHOTOS_BY_EVENT = ("SELECT rp.photo AS id, rp.event, p.width, p.height FROM request_photo rp "
+                    "LEFT JOIN photo p ON p.id = rp.photo WHERE rp.request = $1 ORDER BY rp.photo")
+
+
 async def photos_by_event(request_id: int) -> dict[int, list[EventPhoto]]:
     """Photos (media's id, width, height) of each event of a request."""
-    rows = await RequestPhoto.select(
-        RequestPhoto.photo.as_alias("id"), RequestPhoto.event, RequestPhoto.photo.width.as_alias("width"),
-        RequestPhoto.photo.height.as_alias("height"),
-    ).where(RequestPhoto.request == request_id).order_by(RequestPhoto.photo)
     out: dict[int, list[EventPhoto]] = {}
-    for r in rows:
-        out.setdefault(r["event"], []).append(r)
+    for r in await fetch_prepared(_PHOTOS_BY_EVENT, request_id):
+        out.setdefault(r["event"], []).append(cast(EventPhoto, dict(r)))
     return out
 
 
