@@ -279,13 +279,18 @@ async def assessment(viewer: Viewer, *, root_id: int | None, kind: str | None, p
 
         add(path, bump_n)
 
-    ranked = sorted((f for f in rows[1:] if f.score is not None and f.accept_n >= MIN_N),
+    return {"root": root, "total": rows[0], "rows": rank_units(rows[1:]), "period": period, "kind": kind or "",
+            "units": units}
+
+
+def rank_units(units: list[Figures]) -> list[Figures]:
+    """Rank the units with a score and at least MIN_N counted accept clocks: higher score first, then more
+    clocks, then by name; the others follow unranked, in the tree's order."""
+    ranked = sorted((f for f in units if f.score is not None and f.accept_n >= MIN_N),
                     key=lambda f: (-f.score, -f.accept_n, f.name))
     for i, f in enumerate(ranked, 1):
         f.rank = i
-    others = sorted(rows[1:], key=lambda f: (f.rank is None, f.rank or 0, f.path))
-    return {"root": root, "total": rows[0], "rows": others, "period": period, "kind": kind or "",
-            "units": units}
+    return sorted(units, key=lambda f: (f.rank is None, f.rank or 0, f.path))
 
 
 def pct(value: float | None) -> str:

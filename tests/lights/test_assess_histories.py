@@ -179,3 +179,28 @@ async def test_rates_score_and_small_samples() -> None:
     assert table[0][4] == "66.7%" and table[0][11] == "66.7%" and table[0][16] == ""
     assert table[1][0] == "—" and table[1][16] == "样本不足"
 
+
+
+async def test_the_first_instant_of_a_period_counts_and_the_first_after_it_does_not() -> None:
+    """Period = one Beijing day [lo, hi). Clocks decided, lights lit, explanations opened and ratings given
+    exactly at lo count; exactly at hi they belong to the next day. Clocks decided before lo do not count,
+    even when their deadline falls in the period."""
+    cat = await category_with_rules()
+    day = date(2018, 6, 10)  # no other test uses 2018
+    period = Period(day, day)
+    lo, hi = period.bounds
+    await play(cat, [("accept", 1), ("resolve", 2), ("rate:satisfied", 10)], lo - hours(10))  # E: decided before
+    await play(cat, [], lo - hours(24))  # A: its accept deadline is lo, never accepted: late at lo; red at hi
+    await play(cat, [], lo - hours(48))  # G: red at lo (yellow before): its explanation opens at lo
+    await play(cat, [("accept", 1)], lo - hours(1))  # D: accepted at lo, in time
+    await play(cat, [("accept", 2)], hi - hours(2))  # C: accepted at hi
+    await play(cat, [], hi - hours(24))  # B: its accept deadline is hi
+    await play(cat, [("accept", 1), ("resolve", 2), ("rate:satisfied", 10)], hi - hours(10))  # R: rated at hi
+    await lights.sweep(now=lo)
+    await lights.sweep(now=hi)
+    rows, _total = await read(period)
+    lx1 = rows[(await unit("LX-1")).path]
+    # accept clocks: A late, D on time, R on time (stopped at hi - 9 h); resolve clocks: R on time;
+    # lights at lo: A's yellow, G's yellow and red (A's red and B's yellow are at hi); explanations: G's
+    # (A's opens at hi); ratings: E's (R's is at hi)
+    assert figures(lx1) == (3, 3, 2, 1, 1, 2, 1, 1, 0, 1, 1)
