@@ -193,6 +193,7 @@ async def test_the_first_instant_of_a_period_counts_and_the_first_after_it_does_
     await play(cat, [], lo - hours(24))  # A: its accept deadline is lo, never accepted: late at lo; red at hi
     await play(cat, [], lo - hours(48))  # G: red at lo (yellow before): its explanation opens at lo
     await play(cat, [("accept", 1)], lo - hours(1))  # D: accepted at lo, in time
+    await play(cat, [("accept", 0)], lo)  # D2: accepted at lo as it came in (its deadline is at hi)
     await play(cat, [("accept", 2)], hi - hours(2))  # C: accepted at hi
     await play(cat, [], hi - hours(24))  # B: its accept deadline is hi
     await play(cat, [("accept", 1), ("resolve", 2), ("rate:satisfied", 10)], hi - hours(10))  # R: rated at hi
@@ -200,7 +201,19 @@ async def test_the_first_instant_of_a_period_counts_and_the_first_after_it_does_
     await lights.sweep(now=hi)
     rows, _total = await read(period)
     lx1 = rows[(await unit("LX-1")).path]
-    # accept clocks: A late, D on time, R on time (stopped at hi - 9 h); resolve clocks: R on time;
+    # accept clocks: A late, D and D2 on time, R on time (stopped at hi - 9 h); resolve clocks: R on time;
     # lights at lo: A's yellow, G's yellow and red (A's red and B's yellow are at hi); explanations: G's
     # (A's opens at hi); ratings: E's (R's is at hi)
-    assert figures(lx1) == (3, 3, 2, 1, 1, 2, 1, 1, 0, 1, 1)
+    assert figures(lx1) == (4, 4, 3, 1, 1, 2, 1, 1, 0, 1, 1)
+
+
+async def test_a_kind_lists_every_unit_of_that_kind_under_the_root_and_not_the_root() -> None:
+    street = await unit("LX")
+    period = Period(date(2018, 7, 1), date(2018, 7, 31))
+    result = await assess.assessment(await staff("zzb"), root_id=street.id, kind="community", period=period)
+    from backend.organisation.tables import Unit
+
+    communities = await Unit.select(Unit.id).where(Unit.path.like(street.path + "%") & (Unit.kind == "community"))
+    assert sorted(f.unit_id for f in result["rows"]) == sorted(r["id"] for r in communities)
+    assert result["total"].unit_id == street.id and street.id not in {f.unit_id for f in result["rows"]}
+    assert {f.kind for f in result["rows"]} == {"community"} and len(result["rows"]) > 1

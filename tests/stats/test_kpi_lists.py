@@ -129,3 +129,10 @@ def test_units_rank_by_completion_then_satisfaction_then_accepted_then_fewer_red
     order = sorted(units, key=lambda name: kpis.ranking_key(units[name]))
     assert order == ["high_better", "high_good_more", "high_good_fewer_reds", "high_good_many", "high_unrated",
                      "high_zero", "low", "none_yet"]
+
+
+def test_percentiles_take_the_nearest_rank() -> None:
+    assert kpis.percentile([], 0.5) is None
+    assert kpis.percentile([7.0], 0.5) == 7.0 and kpis.percentile([7.0], 0.9) == 7.0
+    assert kpis.percentile([2.0, 1.0], 0.5) == 1.0  # the smallest value with half the values at or below it
+    assert kpis.percentile([float(v) for v in range(1, 11)], 0.9) == 9.0
