@@ -173,7 +173,11 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             for p in procs:
                 p.terminate()
             for p in procs:
-                p.wait(15)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:  # a worker mid-job (the demo history's fill): stop it hard
+                    p.kill()
+                    p.wait()
 
 
 def main() -> None:
