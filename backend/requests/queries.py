@@ -75,18 +75,21 @@ _MY_REQUESTS = _LIST_SELECT + "WHERE r.reporter = $1 ORDER BY r.id DESC LIMIT $2
 
 
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
-                limit: int = 200) -> list[RequestListRow]:
+                limit: int = 200, units: list[int] | None = None) -> list[RequestListRow]:
     """The viewer's work, each with its light: red, then yellow, then the oldest (urgent first within each)."""
     statuses = [status] if status in STATUS_LABELS else [s.value for s in OPEN_STATUSES]
-    rows = await fetch_prepared(_INBOX, viewer.id, await handled_unit_ids(viewer), statuses, kind,
+    units = await handled_unit_ids(viewer) if units is None else units
+    rows = await fetch_prepared(_INBOX, viewer.id, units, statuses, kind,
                                 int(category) if category.isdigit() else None, limit)
     from backend.lights.badges import with_lights  # the lights domain reads requests, not the other way
 
     return cast(list[RequestListRow], await with_lights([dict(r) for r in rows]))
 
 
-async def inbox_counts(viewer: Viewer) -> dict[str, int]:
-    rows = await fetch_prepared(_INBOX_COUNTS, viewer.id, await handled_unit_ids(viewer), list(INBOX_COUNTED))
+async def inbox_counts(viewer: Viewer, *, units: list[int] | None = None) -> dict[str, int]:
+    """``units``: the viewer's handled_unit_ids, when the caller has them already (the inbox page)."""
+    units = await handled_unit_ids(viewer) if units is None else units
+    rows = await fetch_prepared(_INBOX_COUNTS, viewer.id, units, list(INBOX_COUNTED))
     counts = dict.fromkeys(INBOX_COUNTED, 0)
     for r in rows:
         counts[r[0]] = r[1]
