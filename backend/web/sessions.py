@@ -68,6 +68,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         trusted = state.get(_TRUSTED)
         empty = scope_session is Empty or not scope_session or scope_session.keys() == {STAMP}
         loaded = state.get(_LOADED)
+        if isinstance(loaded, str):  # the store may hand back text (a client that decodes its replies)
+            loaded = loaded.encode()
         if trusted and not empty and not state.get(_ROTATE) and loaded is not None \
                 and time.time() - scope_session.get(STAMP, 0) < REFRESH_SECONDS \
                 and self.serialize_data(scope_session, connection.scope) == loaded:

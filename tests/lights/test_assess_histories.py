@@ -217,3 +217,99 @@ async def test_a_kind_lists_every_unit_of_that_kind_under_the_root_and_not_the_r
     assert sorted(f.unit_id for f in result["rows"]) == sorted(r["id"] for r in communities)
     assert result["total"].unit_id == street.id and street.id not in {f.unit_id for f in result["rows"]}
     assert {f.kind for f in result["rows"]} == {"community"} and len(result["rows"]) > 1
+
+
+async def test_an_explanation_submitted_exactly_at_its_deadline_is_on_time() -> None:
+    cat = await category_with_rules()
+    start = at_ten(date(2017, 3, 10))  # no other test uses 2017
+    await lights.sweep(now=start - timedelta(days=4))
+    h = await play(cat, [("sweep", 49)], start)
+    ex = await Explanation.select(Explanation.due_at).where(Explanation.request == h.id).first()
+    await explain(h.id, ex["due_at"])
+    rows, _total = await read(Period(date(2017, 3, 8), date(2017, 3, 25)))
+    lx1 = rows[(await unit("LX-1")).path]
+    assert (lx1.explanations, lx1.explanations_on_time) == (1, 1)
+
+
+async def test_a_supporters_rating_enters_no_figure() -> None:
+    """Only the reporter's rating counts (a supporter's 我也遇到了 rating is shown on the request's page)."""
+    from backend.maps import service as maps
+    from tests.support.people import resident
+
+    cat = await category_with_rules()
+    start = at_ten(date(2017, 4, 10))
+    await lights.sweep(now=start - timedelta(days=4))
+    h = await play(cat, [("accept", 1)], start)
+    neighbour = await resident()
+    await maps.support(h.id, neighbour)
+    await h.do("resolve", start + hours(5))
+    await ratings.rate_as_supporter(h.id, neighbour, "dissatisfied", now=start + hours(7))
+    await ratings.rate(h.id, h.reporter, "satisfied", now=start + hours(9))
+    rows, total = await read(Period(date(2017, 4, 8), date(2017, 4, 25)))
+    lx1 = rows[(await unit("LX-1")).path]
+    assert (lx1.ratings, lx1.ratings_good) == (1, 1) and (total.ratings, total.ratings_good) == (1, 1)
+
+
+async def test_a_clock_still_running_in_the_current_period_counts_nowhere_yet() -> None:
+    """This year's assessment, read today: a request that came in just now has clocks whose deadlines are
+    in the period but still to come; they count once decided, not before."""
+    from backend.db import utcnow
+
+    today = utcnow().astimezone(BEIJING).date()
+    period = Period(today - timedelta(days=1), today + timedelta(days=30))
+    cat = await category_with_rules()
+    rows, _total = await read(period)
+    lx1_path = (await unit("LX-1")).path
+    before = figures(rows[lx1_path])
+    await play(cat, [], utcnow())
+    rows, _total = await read(period)
+    assert figures(rows[lx1_path]) == before
+
+
+async def test_overdue_notice_duties_count_for_their_unit_and_its_street_on_the_day_they_lit() -> None:
+    """村居公开 in the assessment: each duty's yellow and red light, in the period it lit, charged to the
+    community and to its street's total."""
+    from backend.notices import duties
+    from backend.notices.tables import NoticeDuty
+    from tests.notices.test_duties import _community
+
+    community_id, _author, _reviewer = await _community()
+    jan21, jan31 = at_ten(date(2027, 1, 21)), at_ten(date(2027, 1, 31))
+    await duties.ensure_duties(jan21)
+    await duties.flip(jan21)
+    await duties.flip(jan31)
+    mine = await NoticeDuty.select(NoticeDuty.yellow_lit_at, NoticeDuty.red_lit_at).where(
+        NoticeDuty.unit == community_id)
+
+    def lit_on(column: str, day: datetime) -> int:
+        return sum(1 for d in mine if d[column] == day)
+
+    expected = {jan21: (lit_on("yellow_lit_at", jan21), lit_on("red_lit_at", jan21)),
+                jan31: (lit_on("yellow_lit_at", jan31), lit_on("red_lit_at", jan31))}
+    assert expected[jan21][0] >= 4 and expected[jan21][1] >= 1 and expected[jan31][1] >= 1
+    assert expected[jan31][0] == 0  # every yellow lit at the due day
+    for day, (yellow, red) in expected.items():
+        rows, total = await read(Period(day.date(), day.date()))
+        row = next(f for f in rows.values() if f.unit_id == community_id)
+        assert (row.notice_yellow, row.notice_red) == (yellow, red), day
+        assert sum(f.notice_red for f in rows.values()) <= total.notice_red and total.notice_red >= red
+        assert sum(f.notice_yellow for f in rows.values()) <= total.notice_yellow
+    rows, _total = await read(Period(date(2027, 1, 22), date(2027, 1, 30)))  # between: nothing lit
+    row = next(f for f in rows.values() if f.unit_id == community_id)
+    assert (row.notice_yellow, row.notice_red) == (0, 0)
+
+
+async def test_without_a_unit_an_assessor_reads_the_district_and_a_head_their_own_unit() -> None:
+    from backend.lights.assess import AssessError
+
+    period = Period(date(2017, 5, 1), date(2017, 5, 31))
+    district = await assess.assessment(await staff("zzb"), root_id=None, kind=None, period=period)
+    assert district["root"]["parent"] is None and district["root"]["id"] == (await unit("YZQ")).id
+    assert district["kind"] == ""
+    own = await assess.assessment(await staff("haixi_head"), root_id=None, kind=None, period=period)
+    assert own["root"]["id"] == (await unit("LX-1")).id
+    communities = await assess.assessment(await staff("zzb"), root_id=None, kind="community", period=period)
+    assert communities["kind"] == "community"
+    with pytest.raises(AssessError) as refused:
+        await assess.assessment(await staff("zzb"), root_id=10**9, kind=None, period=period)
+    assert refused.value.status == 404

@@ -48,6 +48,8 @@ def test_the_score_counts_nothing_due_as_on_time_and_a_small_sample_below_min_n(
     assert only_accept.score == 40 * 0.5 + 40 + 20  # nothing due to resolve or explain yet: on time
     mixed = figures("c", "/3/", accept_n=4, accepted=4, resolve_n=4, resolved=1, explanations=2, explained=0)
     assert mixed.score == 40 + 10 + 0
+    none_in_time = figures("h", "/8/", accept_n=2, accepted=0, resolve_n=2, resolved=2)
+    assert none_in_time.score == 0 + 40 + 20  # a rate of 0 is a rate, not "nothing due"
     thirds = figures("g", "/7/", accept_n=3, accepted=2)
     assert thirds.score == 86.7  # 40 × 2/3 + 40 + 20, to one decimal
     assert figures("d", "/4/", accept_n=MIN_N - 1).small_sample

@@ -3,12 +3,14 @@ the work tree's current file (by its changed lines' text, so code that moved sin
 the given tests run, and the file is put back. A mutant whose lines are no longer in the file is reported
 as such (apply it by hand).
 
-Usage: ``python -m tests.mutation.recheck test-artifacts/mutation/stats-kpis.session -- tests/stats/test_x.py``
-Prints one line per survivor: killed / SURVIVED / not found, and the counts.
+Usage: ``python -m tests.mutation.recheck test-artifacts/mutation/stats-kpis.session [--lines 225,252] -- tests/x.py``
+(``--lines``: only the survivors at these lines of the run's file.) Prints one line per survivor: killed /
+SURVIVED / not found, and the counts. A stop (SIGTERM, Ctrl-C) puts the mutated file back first.
 """
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +37,20 @@ def survivors(session: Path) -> list[tuple[str, int, str, list[str], list[str]]]
 
 
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the finally below restores the file
     split = argv.index("--")
-    sessions, tests = [Path(a) for a in argv[:split]], argv[split + 1:]
+    head, tests = argv[:split], argv[split + 1:]
+    lines: set[int] = set()
+    if "--lines" in head:
+        i = head.index("--lines")
+        lines = {int(n) for n in head[i + 1].split(",")}
+        del head[i:i + 2]
+    sessions = [Path(a) for a in head]
     counts = {"killed": 0, "SURVIVED": 0, "not found": 0}
     for session in sessions:
         for module, line, op, old, new in survivors(session):
+            if lines and line not in lines:
+                continue
             path = ROOT / module
             source = path.read_text()
             before, after = "\n".join(old) + "\n", "\n".join(new) + "\n"

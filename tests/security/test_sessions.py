@@ -90,3 +90,18 @@ async def test_anonymous_visits_store_no_session(client) -> None:
     assert len(await _session_keys()) == 1
     await client.post("/logout")
     assert await _session_keys() == []
+
+
+async def test_an_unchanged_session_is_written_back_only_when_it_is_due(client, monkeypatch) -> None:
+    """Each response re-wrote the session (a Redis SET and a Set-Cookie) until the check compared the stored
+    text with the serialised bytes: now an unchanged session waits REFRESH_SECONDS before it is renewed."""
+    from backend.web import sessions
+
+    await client.login_staff("wg_lx_1_1")
+    sid = client.cookies["qg_session"]
+    for path in ("/staff/inbox", "/staff/field", "/staff/inbox"):
+        r = await client.get(path)
+        assert r.status_code == 200 and "set-cookie" not in r.headers, path
+    monkeypatch.setattr(sessions, "REFRESH_SECONDS", 0)  # due: renewed, under the same id
+    r = await client.get("/staff/inbox")
+    assert r.status_code == 200 and f"qg_session={sid}" in r.headers.get("set-cookie", "")

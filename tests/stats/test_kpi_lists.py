@@ -136,3 +136,13 @@ def test_percentiles_take_the_nearest_rank() -> None:
     assert kpis.percentile([7.0], 0.5) == 7.0 and kpis.percentile([7.0], 0.9) == 7.0
     assert kpis.percentile([2.0, 1.0], 0.5) == 1.0  # the smallest value with half the values at or below it
     assert kpis.percentile([float(v) for v in range(1, 11)], 0.9) == 9.0
+
+
+def test_the_counts_and_the_shown_definitions_cannot_be_changed_at_run_time() -> None:
+    """One module defines each figure and the words shown beside it: nothing else may alter either."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kpis.SHOWN[0].definition = "别的说法"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kpis.COUNTS[0].sql = "1"  # type: ignore[misc]
