@@ -296,7 +296,10 @@ class Story:
                         if u in self.cast.staffed]
             if path < 0.05 and sections:  # the street needs several departments: up to the command center
                 t += self.h(1, 20)
-                if not await self.step(t, "escalate", await self.lead_actor(), note="需多部门协同处理"):
+                level = (await Request.select(Request.level).where(Request.id == self.req.id).first())["level"]
+                # (a street-level category's first escalation already reached the district)
+                if level != "district" and not await self.step(t, "escalate", await self.lead_actor(),
+                                                               note="需多部门协同处理"):
                     return
                 lead = rng.choice(sections)
                 assists = [u for u in sections if u != lead][:1] if rng.random() < 0.3 else []

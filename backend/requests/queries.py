@@ -14,7 +14,6 @@ from backend.requests.photos.service import photos_by_event
 from backend.requests.rows import PublicRequestRow, RequestListRow, RequestView, TimelineEntry, TimelineRow
 from backend.requests.service import ACTION_LABELS, HANDLING_ROLES, STATUS_LABELS, timeline
 from backend.requests.tables import OPEN_STATUSES, Request, Status
-from backend.routing.tables import Category
 
 
 class CategoryOption(TypedDict):
@@ -110,8 +109,8 @@ async def public_requests(*, page: int = 1, per_page: int = 30) -> list[PublicRe
 
 
 async def categories() -> list[CategoryOption]:
-    return await Category.select(Category.id, Category.code, Category.name, Category.icon).where(
-        Category.active == True).order_by(Category.sort, Category.id)
+    rows = await fetch_prepared("SELECT id, code, name, icon FROM category WHERE active ORDER BY sort, id")
+    return [cast(CategoryOption, dict(r)) for r in rows]
 
 
 async def communities() -> list[StreetCommunities]:

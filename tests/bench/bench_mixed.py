@@ -79,11 +79,38 @@ asyncio.run(m())
 """
 
 
+# What PostgreSQL's busy backends wait on during the load (pg_stat_activity every 0.2 s): where a request's time
+# goes when the web processes are not busy (a lock, the WAL, the client, or nothing: running).
+WAITS = """
+import asyncio, collections, json, sys, time
+from backend.db import engine, fetch_tuples
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=1)
+    waits, samples, end = collections.Counter(), 0, time.monotonic() + float(sys.argv[1])
+    while time.monotonic() < end:
+        for state, kind, event, n in await fetch_tuples(
+                "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), count(*) "
+                "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                "AND state <> 'idle' GROUP BY 1, 2, 3"):
+            waits[f"{state}: {kind}/{event}"] += n
+        samples += 1
+        await asyncio.sleep(0.2)
+    print(json.dumps({"samples": samples, "waits": waits.most_common(8)}))
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+
 def run_code(env: dict[str, str], code: str, *args: str) -> str:
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(out.stderr)
     return out.stdout
+
+
+def start_code(env: dict[str, str], code: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
 def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
@@ -132,6 +159,7 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             cpu0 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
             wrk.children_cpu_delta()
             t0 = time.monotonic()
+            sampler = start_code(svc.env, WAITS, str(seconds))
             running = [(name, wrk.launch(url, connections=per, threads=1, seconds=seconds, delay_ms=think, **opts))
                        for name, url, opts in specs]
             results = [(name, wrk.collect(p)) for name, p in running]
@@ -153,6 +181,9 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
                   f"({sum(web_cpu) / total * 1000:.2f} ms/request), workers "
                   f"{(sum(cpu1[1]) - sum(cpu0[1])) / wall:.0%}, PostgreSQL {(cpu1[2] - cpu0[2]) / wall:.0%} "
                   f"({(cpu1[2] - cpu0[2]) / total * 1000:.2f} ms/request), wrk {gen / wall:.0%}; load average {load}")
+            waits = json.loads(sampler.communicate(timeout=60)[0])
+            print(f"  PostgreSQL's non-idle client backends, average over {waits['samples']} samples: " + ", ".join(
+                f"{name} {n / waits['samples']:.1f}" for name, n in waits["waits"]))
             posted = sum(r["s303"] for _, r in results)  # the pages answer 200: every 303 is a submission
             # the lights: wait until every deadline (≤ 24 s after the last submission) and a sweep have passed
             deadline = time.monotonic() + 100

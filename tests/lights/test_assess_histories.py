@@ -313,3 +313,6 @@ async def test_without_a_unit_an_assessor_reads_the_district_and_a_head_their_ow
     with pytest.raises(AssessError) as refused:
         await assess.assessment(await staff("zzb"), root_id=10**9, kind=None, period=period)
     assert refused.value.status == 404
+    with pytest.raises(AssessError) as nothing:  # a grid worker heads no unit: no unit to assess at all
+        await assess.assessment(await staff("wg_lx_1_1"), root_id=None, kind=None, period=period)
+    assert nothing.value.status == 404

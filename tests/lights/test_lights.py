@@ -10,6 +10,7 @@ from backend.lights.tables import Explanation, LightClock, LightRule
 from backend.notify.service import render
 from backend.notify.tables import Notification
 from backend.requests import service as requests
+from backend.requests.tables import Assignment
 from tests.support.lights import clock, lead_of, light_events, new_request
 from tests.support.people import staff, unit
 
@@ -145,3 +146,41 @@ async def test_a_sweep_counts_what_it_lit_and_lights_are_staff_only_events() -> 
     assert await service.sweep(now=t0 + timedelta(hours=49)) == 1
     rows = await Event.select(Event.is_public).where((Event.request == h.id) & (Event.action == "light"))
     assert len(rows) == 2 and not any(r["is_public"] for r in rows)
+
+
+async def test_each_clock_records_what_stopped_it() -> None:
+    """Resolving stops the resolve clock as "resolved"; a hand-on after acceptance stops it as "closed"."""
+    resolved = await new_request(timedelta(hours=2))
+    lead = await lead_of(resolved.id)
+    worker = await staff("wg_lx_1_1")
+    version = (await requests.transition(resolved.id, "accept", worker, resolved.version)).version
+    # as if the acceptance's hook never ran: the accept clock still runs when the request is resolved
+    await LightClock.update({LightClock.stopped_at: None, LightClock.stop_reason: ""}).where(
+        LightClock.key == f"{lead['id']}:accept")
+    await requests.transition(resolved.id, "resolve", worker, version, note="已修好")
+    done = await clock(lead["id"], "resolve")
+    assert done["stop_reason"] == "resolved" and done["next_due_at"] is None
+    healed = await clock(lead["id"], "accept")  # stopped when it was accepted, not when it was resolved
+    accepted_at = (await Assignment.select(Assignment.accepted_at).where(Assignment.id == lead["id"]).first())[
+        "accepted_at"]
+    assert healed["stop_reason"] == "accepted" and healed["stopped_at"] == accepted_at
+
+    handed_on = await new_request(timedelta(hours=2))
+    old = await lead_of(handed_on.id)
+    version = (await requests.transition(handed_on.id, "accept", worker, handed_on.version)).version
+    await requests.transition(handed_on.id, "escalate", await staff("haixi"), version, note="需要街道协调")
+    assert (await clock(old["id"], "resolve"))["stop_reason"] == "closed"
+
+
+def test_a_clock_stopped_exactly_at_its_deadline_lights_nothing_more() -> None:
+    from backend.lights.clocks import next_due
+
+    due = utcnow()
+    clock_row = {"yellow_due_at": due, "red_due_at": due + timedelta(hours=24), "yellow_lit_at": None,
+                 "red_lit_at": None}
+    assert next_due(clock_row, None) == due  # running: its yellow is next
+    assert next_due(clock_row, due) is None  # stopped at the instant: in time
+    assert next_due(clock_row, due + timedelta(microseconds=1)) == due  # a moment late: yellow still lights
+    lit = clock_row | {"yellow_lit_at": due}
+    assert next_due(lit, None) == due + timedelta(hours=24)  # then red
+    assert next_due(lit, due + timedelta(hours=1)) is None  # unless it stopped before that
