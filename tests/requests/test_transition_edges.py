@@ -92,8 +92,15 @@ async def test_the_first_acceptance_time_is_kept_and_an_answer_accepts_and_resol
     t0 = utcnow() - timedelta(hours=3)
     req, _ = await submit_at(LX_1_1, "garbage")
     worker = await staff("wg_lx_1_1")
+    untouched, _ = await submit_at(LX_1_1, "garbage")
+    lead_of_req = (await open_leads(req.id))[0]
     await service.transition(req.id, "accept", worker, req.version, now=t0)
     assert aware((await state(req.id))["accepted_at"]) == t0
+    accepted = await Assignment.select(Assignment.accepted_at).where(Assignment.id == lead_of_req["id"]).first()
+    assert aware(accepted["accepted_at"]) == t0
+    assert (await open_leads(untouched.id))[0]["accepted_at"] is None  # only this request's lead
+    event = await Event.select(Event.assignment).where((Event.request == req.id) & (Event.action == "accept")).first()
+    assert event["assignment"] == lead_of_req["id"]  # the step names the assignment it was taken on
     asked, _ = await submit_at(LX_1_1, "garbage")
     lead = (await open_leads(asked.id))[0]
     await service.transition(asked.id, "answer", await staff("wg_lx_1_1"), asked.version, note="请带身份证办理", now=t0)
@@ -128,3 +135,11 @@ async def test_a_note_may_be_exactly_as_long_as_the_limit() -> None:
     with pytest.raises(RequestError):
         await service.transition(req.id, "progress", worker, req.version, note="字" * (MAX_NOTE + 1))
     assert (await service.transition(req.id, "progress", worker, req.version, note="字" * MAX_NOTE)).version
+
+
+async def test_a_withdrawal_closes_its_own_assignments_only() -> None:
+    mine, reporter = await submit_at(LX_1_1, "garbage")
+    other, _ = await submit_at(LX_1_1, "garbage")
+    await service.transition(mine.id, "withdraw", reporter, mine.version)
+    assert await open_leads(mine.id) == []
+    assert len(await open_leads(other.id)) == 1  # another request of the same community keeps its lead
