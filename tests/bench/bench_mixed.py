@@ -102,6 +102,25 @@ asyncio.run(m())
 """
 
 
+STAFFED = """
+import asyncio
+from backend.db import engine, fetch_tuples
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=1)
+    rows = await fetch_tuples(
+        "SELECT u.id FROM unit u WHERE u.kind = 'community' AND EXISTS (SELECT 1 FROM membership m JOIN unit g "
+        "ON g.id = m.unit WHERE g.path LIKE u.path || '%') ORDER BY u.id")
+    print(" ".join(str(r[0]) for r in rows))
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+
+def staffed_communities(env: dict[str, str]) -> list[int]:
+    return [int(x) for x in run_code(env, STAFFED).split()]
+
+
 def run_code(env: dict[str, str], code: str, *args: str) -> str:
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True)
     if out.returncode:
@@ -141,8 +160,11 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             resident = cookie_header(res_c)
             worker = cookie_header(await staff_cookies(urls[0], GRID_WORKER))
             page = await a_request_page(urls[0], res_c)
-            body = urlencode({"kind": "help", "category": str(category), "description": "楼道灯坏了，晚上看不见",
-                              "community": str(community), "address": "柳巷南路 18 号", "is_public": "1"})
+            # one body per staffed community, taken in turn: a district's reports spread over its communities
+            communities = staffed_communities(svc.env) or [community]
+            body = "\n".join(urlencode({"kind": "help", "category": str(category), "community": str(c),
+                                         "description": "楼道灯坏了，晚上看不见", "address": "柳巷南路 18 号",
+                                         "is_public": "1"}) for c in communities)
             db = wrk.postmaster_pid(svc.data_dir)
             await asyncio.sleep(3)  # the workers' start-up sweeps
             since = run_code(svc.env, "from backend.db import utcnow; print(utcnow().isoformat())").strip()
@@ -155,7 +177,8 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
                 for i in range(3)
             ] + [("grid-workers", urls[-1], dict(paths=["/staff/inbox", "/staff/field"], cookie=worker))]
             print(f"{webs} web processes (ports {ports}), {workers} arq workers, one PostgreSQL; {users} users in "
-                  f"4 wrk processes, think {think:g} ms, {seconds:g} s; load average {wrk.load_average()}")
+                  f"4 wrk processes, think {think:g} ms, {seconds:g} s, submissions spread over {len(communities)} "
+                  f"communities; load average {wrk.load_average()}")
             cpu0 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
             wrk.children_cpu_delta()
             t0 = time.monotonic()

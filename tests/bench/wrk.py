@@ -6,7 +6,8 @@ benchmark; it is configured through environment variables:
 
     BENCH_PATHS    space-separated paths, taken in turn (one per request)
     BENCH_METHOD   GET or POST
-    BENCH_BODY     form body (url-encoded) of a POST; BENCH_KEY_PREFIX set: ``&idempotency_key=<unique>`` appended
+    BENCH_BODY     form body (url-encoded) of a POST; several bodies, one per line, are taken in turn;
+                   BENCH_KEY_PREFIX set: ``&idempotency_key=<unique>`` appended
     BENCH_COOKIE   Cookie header; BENCH_CSRF: x-csrftoken header
     BENCH_EXPECT   the statuses that count as success (303 for a submission, 200 for a page; "200,303" for
                    a mix); any other is an error
@@ -32,7 +33,10 @@ SCRIPT = r'''
 local paths, n = {}, 0
 good, bad, s303 = 0, 0, 0  -- globals: done() reads them from each thread with thread:get
 local method = os.getenv("BENCH_METHOD") or "GET"
-local body = os.getenv("BENCH_BODY") or ""
+local bodies = {}
+for line in string.gmatch(os.getenv("BENCH_BODY") or "", "[^\n]+") do table.insert(bodies, line) end
+if #bodies == 0 then bodies = {""} end
+local posts = 0
 local prefix = os.getenv("BENCH_KEY_PREFIX")
 local expect = {}
 for x in string.gmatch(os.getenv("BENCH_EXPECT") or "200", "%d+") do expect[tonumber(x)] = true end
@@ -63,7 +67,8 @@ function request()
   local m = method
   if post_every > 0 and n % post_every == 0 then m = "POST"; path = post_path end
   if m == "POST" then
-    b = body
+    posts = posts + 1
+    b = bodies[(posts % #bodies) + 1]
     if prefix then b = b .. "&idempotency_key=" .. prefix .. string.format("-%d-%d", tid or 0, n) end
   end
   return wrk.format(m, path, headers, b)

@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.mutation.annotations import annotation_spans, is_annotation_only
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = Path(__file__).with_name("targets.toml")
 OUT = ROOT / "test-artifacts" / "mutation"
@@ -147,10 +149,13 @@ def run_target(job: Job, t: Target, exclude: list[str], log, deadline: float) ->
                    cwd=tree, check=True, capture_output=True)
     ranges = line_ranges(tree / t.module, t.only)
     excluded = re.compile("|".join(f"(?:{e})" for e in exclude))
+    source = (tree / t.module).read_text()
+    spans = annotation_spans(source)  # annotations are never evaluated: no mutant there changes behaviour
     with use_db(str(session), WorkDB.Mode.open) as db:
         skip = [item.job_id for item in db.pending_work_items for m in item.mutations
                 if excluded.match(m.operator_name)
-                or not any(lo <= m.start_pos[0] <= hi for lo, hi in ranges)]
+                or not any(lo <= m.start_pos[0] <= hi for lo, hi in ranges)
+                or is_annotation_only(source, m.operator_name, tuple(m.start_pos), spans)]
         if skip:
             db.set_multiple_results(skip, WorkResult(output="filtered", worker_outcome=WorkerOutcome.SKIPPED))
         pending = sum(1 for _ in db.pending_work_items)
