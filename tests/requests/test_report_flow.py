@@ -198,7 +198,7 @@ async def test_concurrent_update_second_staff_gets_409(new_client, client) -> No
         assert "不属于本社区" in r.text  # what was typed is kept
     after = await _request(code)
     assert after.status == "accepted" and after.version == req.version + 1
-    actions = [e["action"] for e in await Event.select(Event.action).where(Event.request == req.id)]
+    actions = [e["action"] for e in await Event.select(Event.action).where(Event.request == req.id).order_by(Event.id)]
     assert actions == ["submit", "accept"]
 
 
