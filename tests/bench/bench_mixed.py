@@ -26,6 +26,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -42,79 +43,60 @@ from tests.bench.bench_pages import (  # noqa: E402
 )
 from tests.bench.bench_submit import free_port, ids, resident_cookies, serve  # noqa: E402
 
-SHORT_RULES = """
-import asyncio
-from backend.db import engine
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=2)
-    from backend.lights.tables import LightRule
-    from backend.routing.tables import Category
-    cat = await Category.select(Category.id).where(Category.code == 'garbage').first()
-    await LightRule.delete().where(LightRule.category == cat['id'])
-    for stage, y, r in (('accept', 6, 12), ('resolve', 18, 24)):
-        await LightRule.insert(LightRule(category=cat['id'], stage=stage, yellow_hours=y / 3600, red_hours=r / 3600,
-                                         clock='natural'))
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
 
-CHECK = """
-import asyncio, json, sys
-from datetime import datetime
-from backend.db import engine, fetch_tuples
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=2)
-    since = datetime.fromisoformat(sys.argv[1])
-    rows = await fetch_tuples("SELECT count(*) FROM request WHERE created_at >= {}::timestamptz AND code NOT LIKE 'B%'",
-                              since)
-    lights = await fetch_tuples(
-        "SELECT e.request, e.data::jsonb->>'stage', e.data::jsonb->>'color', count(*) FROM event e "
-        "JOIN request r ON r.id = e.request WHERE r.created_at >= {}::timestamptz AND e.action = 'light' "
-        "GROUP BY 1, 2, 3", since)
-    print(json.dumps({"rows": rows[0][0], "lights": [list(x) for x in lights]}))
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
+def db_script(body: str) -> str:
+    """A script for ``run_code``/``start_code``: ``body`` runs inside a coroutine with a small pool open."""
+    return ("import asyncio, collections, json, sys, time\nfrom datetime import datetime\n"
+            "from backend.db import engine, fetch_tuples\nasync def m():\n    db = engine()\n"
+            "    await db.start_connection_pool(min_size=1, max_size=2)\n    try:\n"
+            + textwrap.indent(body.strip("\n"), "        ")
+            + "\n    finally:\n        await db.close_connection_pool()\nasyncio.run(m())\n")
+
+
+SHORT_RULES = db_script("""
+from backend.lights.tables import LightRule
+from backend.routing.tables import Category
+cat = await Category.select(Category.id).where(Category.code == 'garbage').first()
+await LightRule.delete().where(LightRule.category == cat['id'])
+for stage, y, r in (('accept', 6, 12), ('resolve', 18, 24)):
+    await LightRule.insert(LightRule(category=cat['id'], stage=stage, yellow_hours=y / 3600, red_hours=r / 3600,
+                                     clock='natural'))
+""")
+
+CHECK = db_script("""
+since = datetime.fromisoformat(sys.argv[1])
+rows = await fetch_tuples("SELECT count(*) FROM request WHERE created_at >= {}::timestamptz AND code NOT LIKE 'B%'",
+                          since)
+lights = await fetch_tuples(
+    "SELECT e.request, e.data::jsonb->>'stage', e.data::jsonb->>'color', count(*) FROM event e "
+    "JOIN request r ON r.id = e.request WHERE r.created_at >= {}::timestamptz AND e.action = 'light' "
+    "GROUP BY 1, 2, 3", since)
+print(json.dumps({"rows": rows[0][0], "lights": [list(x) for x in lights]}))
+""")
 
 
 # What PostgreSQL's busy backends wait on during the load (pg_stat_activity every 0.2 s): where a request's time
 # goes when the web processes are not busy (a lock, the WAL, the client, or nothing: running).
-WAITS = """
-import asyncio, collections, json, sys, time
-from backend.db import engine, fetch_tuples
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=1)
-    waits, samples, end = collections.Counter(), 0, time.monotonic() + float(sys.argv[1])
-    while time.monotonic() < end:
-        for state, kind, event, n in await fetch_tuples(
-                "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), count(*) "
-                "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
-                "AND state <> 'idle' GROUP BY 1, 2, 3"):
-            waits[f"{state}: {kind}/{event}"] += n
-        samples += 1
-        await asyncio.sleep(0.2)
-    print(json.dumps({"samples": samples, "waits": waits.most_common(8)}))
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
+WAITS = db_script("""
+waits, samples, end = collections.Counter(), 0, time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    for state, kind, event, n in await fetch_tuples(
+            "SELECT state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), count(*) "
+            "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND state <> 'idle' GROUP BY 1, 2, 3"):
+        waits[f"{state}: {kind}/{event}"] += n
+    samples += 1
+    await asyncio.sleep(0.2)
+print(json.dumps({"samples": samples, "waits": waits.most_common(8)}))
+""")
 
 
-STAFFED = """
-import asyncio
-from backend.db import engine, fetch_tuples
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=1)
-    rows = await fetch_tuples(
-        "SELECT u.id FROM unit u WHERE u.kind = 'community' AND EXISTS (SELECT 1 FROM membership m JOIN unit g "
-        "ON g.id = m.unit WHERE g.path LIKE u.path || '%') ORDER BY u.id")
-    print(" ".join(str(r[0]) for r in rows))
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
+STAFFED = db_script("""
+rows = await fetch_tuples(
+    "SELECT u.id FROM unit u WHERE u.kind = 'community' AND EXISTS (SELECT 1 FROM membership m JOIN unit g "
+    "ON g.id = m.unit WHERE g.path LIKE u.path || '%') ORDER BY u.id")
+print(" ".join(str(r[0]) for r in rows))
+""")
 
 
 def staffed_communities(env: dict[str, str]) -> list[int]:

@@ -271,9 +271,9 @@ async def test_overdue_notice_duties_count_for_their_unit_and_its_street_on_the_
     community and to its street's total."""
     from backend.notices import duties
     from backend.notices.tables import NoticeDuty
-    from tests.notices.test_duties import _community
+    from tests.support.notices import community_with_staff
 
-    community_id, _author, _reviewer = await _community()
+    community_id, _author, _reviewer = await community_with_staff()
     jan21, jan31 = at_ten(date(2027, 1, 21)), at_ten(date(2027, 1, 31))
     await duties.ensure_duties(jan21)
     await duties.flip(jan21)

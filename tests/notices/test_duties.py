@@ -6,30 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from backend.accounts.service import load_viewer
-from backend.accounts.tables import Account, AccountKind, Membership, Role
 from backend.notices import duties, service
 from backend.notices.drafts import NoticeInput
 from backend.notices.tables import NoticeDuty
-from backend.organisation.service import create_unit
 from tests.support.factories import unique
-from tests.support.notices import type_id
+from tests.support.notices import community_with_staff, type_id
 from tests.support.people import staff, unit
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-async def _community() -> tuple[int, object, object]:
-    """A fresh community of 柳巷街道 with its own staff member and 居务监督委员会 member."""
-    street = await unit("LX")
-    c = await create_unit(name=unique("测试社区"), kind="community", code=unique("T-"), parent_id=street.id)
-    people = []
-    for role in (Role.community_staff, Role.supervisor):
-        acc = Account(kind=AccountKind.staff.value, username=unique("u"), name="测试")
-        await acc.save()
-        await Membership(account=acc.id, unit=c.id, role=role.value).save()
-        people.append(await load_viewer(acc.id))
-    return c.id, people[0], people[1]
 
 
 async def _duty(unit_id: int, code: str, period: str) -> dict:
@@ -48,7 +32,7 @@ async def _publish(author, reviewer, unit_id: int, code: str, period: str, at: d
 
 
 async def test_quarter_yellow_at_the_due_day_red_after_grace_and_one_day_late() -> None:
-    unit_id, author, reviewer = await _community()
+    unit_id, author, reviewer = await community_with_staff()
     # 2027-01-21 00:30 Beijing: Q4 2026 ended, the 20 January (due day of quarterly types) just passed.
     jan21 = datetime(2027, 1, 21, 0, 30, tzinfo=TZ)
     await duties.ensure_duties(jan21)
@@ -80,7 +64,7 @@ async def test_quarter_yellow_at_the_due_day_red_after_grace_and_one_day_late() 
 
 
 async def test_month_across_the_year_end_clamped_due_day() -> None:
-    unit_id, author, reviewer = await _community()
+    unit_id, author, reviewer = await community_with_staff()
     await duties.ensure_duties(datetime(2027, 1, 5, 12, 0, tzinfo=TZ))
     dec = await _duty(unit_id, "finance", "2026-12")
     assert dec["due_at"] == datetime(2027, 1, 11, 0, 0, tzinfo=TZ)  # due by the 10th of January
@@ -95,7 +79,7 @@ async def test_month_across_the_year_end_clamped_due_day() -> None:
 
 
 async def test_street_board_and_assessment_show_overdue_notices(client) -> None:
-    unit_id, _, _ = await _community()
+    unit_id, _, _ = await community_with_staff()
     await duties.ensure_duties(datetime(2027, 1, 21, 0, 30, tzinfo=TZ))
     await duties.flip(datetime(2027, 1, 31, 0, 1, tzinfo=TZ))
     liuxiang = await staff("liuxiang")
@@ -122,7 +106,7 @@ async def test_the_worker_cron_drives_the_sweep() -> None:
     from workers.settings import CRON_JOBS
 
     assert any(getattr(c, "coroutine", None) is notice_sweep for c in CRON_JOBS)
-    unit_id, _, _ = await _community()
+    unit_id, _, _ = await community_with_staff()
     assert not await NoticeDuty.exists().where(NoticeDuty.unit == unit_id)
     await notice_sweep({})
     created = await NoticeDuty.select(NoticeDuty.period_key).where(NoticeDuty.unit == unit_id)
