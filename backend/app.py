@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import FileSystemLoader, select_autoescape
 from litestar import Controller, Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -22,7 +22,7 @@ from backend import wiring  # noqa: F401  (the transition hooks, listed in one p
 from backend.accounts.controllers import SignInController
 from backend.db import engine, keep_session
 from backend.errors import DomainError
-from backend.i18n import current_locale, gettext, ngettext, pick_locale
+from backend.i18n import DEFAULT_LOCALE, LOCALES, current_locale, gettext, ngettext, pick_locale
 from backend.knowledge.controllers import KnowledgeController, KnowledgeStaffController
 from backend.learning.controllers import LearningAdminController, LearningController
 from backend.lights.controllers import AssessController, LightRulesController, LightsController
@@ -57,15 +57,16 @@ from backend.web.logging import access_log_middleware, configure_logging
 from backend.web.pages import PagesController
 from backend.web.render import set_environment
 from backend.web.sessions import RotatingSessionConfig
-from backend.web.templating import install_filters
+from backend.web.templating import TranslatedEnvironment, install_filters
 from backend.wechat.controllers import WechatController
 from backend.wishes.controllers import WishController
 
 FRONTEND = ROOT / "frontend"
 
 
-def template_environment() -> Environment:
-    env = Environment(
+def template_environment(locale: str = DEFAULT_LOCALE) -> TranslatedEnvironment:
+    env = TranslatedEnvironment(
+        locale,
         loader=FileSystemLoader(str(FRONTEND / "templates")),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
@@ -123,8 +124,9 @@ def create_app() -> Litestar:
     configure_logging()
     settings = get_settings()
     check_startup(settings)  # e.g. demo mode on a public URL: refuse to start
-    env = template_environment()
-    set_environment(env)
+    envs = {locale: template_environment(locale) for locale in LOCALES}  # one per language (templating.py)
+    set_environment(envs)
+    env = envs[DEFAULT_LOCALE]
     session_store = RedisStore(redis=redis_client(), namespace="qg-sessions")
     session_config = RotatingSessionConfig(
         store="sessions", key="qg_session", max_age=settings.session_max_age, httponly=True, samesite="lax",

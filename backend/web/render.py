@@ -11,22 +11,23 @@ from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
-from backend.i18n import current_locale
+from backend.i18n import DEFAULT_LOCALE, current_locale
 from backend.settings import get_settings
 from backend.web.flash import pop_flashes
 from backend.web.guards import viewer_of
 
-_env: Environment | None = None
+_envs: dict[str, Environment] = {}
 
 
-def set_environment(env: Environment) -> None:
-    global _env
-    _env = env
+def set_environment(envs: dict[str, Environment]) -> None:
+    """The template environments by language (their constant messages are translated when compiled)."""
+    _envs.clear()
+    _envs.update(envs)
 
 
 def environment() -> Environment:
-    assert _env is not None, "create_app() sets the template environment"
-    return _env
+    assert _envs, "create_app() sets the template environments"
+    return _envs.get(current_locale.get()) or _envs[DEFAULT_LOCALE]
 
 
 def base_context(request: Request) -> dict[str, Any]:

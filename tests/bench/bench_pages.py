@@ -49,6 +49,31 @@ def busiest_resident(env: dict[str, str]) -> tuple[str, int]:
     phone, n = out.stdout.split()
     return phone, int(n)
 GRID_WORKER = "wg_lx_1_1"
+# The demo year's open work waits at community level (its grid worker's inbox is nearly empty): the inbox is
+# also measured for the community or street handler with the most open requests, a list with rows to render.
+BUSIEST_HANDLER = """
+import asyncio
+from backend.db import engine, fetch_tuples
+async def m():
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=1)
+    rows = await fetch_tuples(
+        "SELECT a.username, (SELECT count(*) FROM request r JOIN unit cu ON cu.id = r.current_unit WHERE cu.path "
+        "LIKE u.path || '%' AND r.status IN ('submitted', 'assigned', 'accepted', 'returned')) AS n "
+        "FROM membership m JOIN account a ON a.id = m.account JOIN unit u ON u.id = m.unit "
+        "WHERE m.role IN ('community_staff', 'street_staff', 'unit_head') AND a.username <> '' "
+        "ORDER BY n DESC, a.id LIMIT 1")
+    print(rows[0][0], rows[0][1])
+    await db.close_connection_pool()
+asyncio.run(m())
+"""
+
+
+def busiest_handler(env: dict[str, str]) -> tuple[str, int]:
+    out = subprocess.run([sys.executable, "-c", BUSIEST_HANDLER], env=env, cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    name, n = out.stdout.split()
+    return name, int(n)
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -104,31 +129,36 @@ async def bench(connections: int, seconds: float, rounds: int, profile: str = ""
             res_c = await resident_cookies(url, phone)  # one code a minute per phone: sign in once
             resident = cookie_header(res_c)
             worker = cookie_header(await staff_cookies(url, GRID_WORKER))
+            handler, open_work = busiest_handler(svc.env)
+            busy = cookie_header(await staff_cookies(url, handler))
             request_page = await a_request_page(url, res_c)
-            pages = [("/healthz", ""), ("/", resident), ("/my", resident), (request_page, resident),
-                     ("/staff/inbox", worker), ("/staff/field", worker)]
+            # (label, path, cookie)
+            pages = [("/healthz", "/healthz", ""), ("/", "/", resident), ("/my", "/my", resident),
+                     (request_page, request_page, resident), ("/staff/inbox", "/staff/inbox", worker),
+                     ("inbox (work)", "/staff/inbox", busy), ("/staff/field", "/staff/field", worker)]
             db = wrk.postmaster_pid(svc.data_dir)
-            print(f"resident {phone} with {mine} requests in the history; grid worker {GRID_WORKER}")
+            print(f"resident {phone} with {mine} requests in the history; grid worker {GRID_WORKER}; "
+                  f"handler {handler} with {open_work} open requests in their units (\"inbox (work)\")")
             print(f"one uvicorn process, wrk -t2 -c{connections}, {seconds:g} s per page and round, {rounds} rounds, "
                   f"load average {wrk.load_average()}")
-            for path, cookie in pages:  # warm-up
+            for _label, path, cookie in pages:  # warm-up
                 wrk.run("warm", url, server_pids=[proc.pid], db_pid=db, connections=connections, seconds=1,
                         paths=[path], cookie=cookie)
-            results: dict[str, list[wrk.Result]] = {p: [] for p, _ in pages}
+            results: dict[str, list[wrk.Result]] = {label: [] for label, _, _ in pages}
             for n in range(1, rounds + 1):
                 print(f" round {n}")
-                for path, cookie in pages:
+                for label, path, cookie in pages:
                     spy = None
                     if profile and n == 1:  # py-spy's collapsed stacks of the server, one file per page
                         from tests.bench.bench_submit import start_profiler
 
-                        name = (path.strip("/").replace("/", "_") or "home") + ".txt"
+                        name = (label.strip("/").replace("/", "_").replace(" ", "_").strip("()") or "home") + ".txt"
                         spy = start_profiler(proc.pid, seconds, str(Path(profile) / name))
-                    r = wrk.run(path[:12], url, server_pids=[proc.pid], db_pid=db, connections=connections,
+                    r = wrk.run(label[:12], url, server_pids=[proc.pid], db_pid=db, connections=connections,
                                 seconds=seconds, paths=[path], cookie=cookie)
                     if spy is not None:
                         spy.wait(60)
-                    results[path].append(r)
+                    results[label].append(r)
                     print(r.line())
             print(" median web CPU per page (goal ≤ 3 ms):")
             for path, rs in results.items():
