@@ -20,6 +20,7 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -130,27 +131,58 @@ def _cube_inputs(row: StatsFact) -> tuple[Any, ...]:
     return tuple(getattr(row, c) for c in CUBE_INPUTS)
 
 
-async def _add_to_cube(where: str) -> None:
-    """Add the facts matching ``where`` (alias x) to the day cube and the histograms."""
-    key_sql = ", ".join(_FACT_KEY[c] for c in DAY_KEY)
+# The cubes: the day cube (by local day) and the month cube (by the month's first day, "2026-03-01"), each with
+# its duration histograms; a fact is added to both.
+CUBES = (("stats_day", "stats_hist", "x.submitted_day"),
+         ("stats_month", "stats_month_hist", "substr(x.submitted_day, 1, 7) || '-01'"))
+
+
+async def _add_to_cube(where: str, *, months: bool = True) -> None:
+    """Add the facts matching ``where`` (alias x) to the cubes (the day cube only, unless ``months``)."""
     cols = ", ".join(FACT_SUMS)
-    await StatsFact.raw(
-        f"INSERT INTO stats_day ({', '.join(DAY_KEY)}, {cols}) SELECT {key_sql}, {', '.join(FACT_SUMS.values())} "
-        f"FROM stats_fact x WHERE {where} GROUP BY {key_sql} ON CONFLICT ({', '.join(DAY_KEY)}) DO UPDATE SET "
-        + ", ".join(f"{c} = stats_day.{c} + excluded.{c}" for c in FACT_SUMS))
-    for metric, col in (("a", "accept_bucket"), ("r", "resolve_bucket")):
+    for cube, hist, day in CUBES if months else CUBES[:1]:
+        key_sql = ", ".join(day if c == "submitted_day" else _FACT_KEY[c] for c in DAY_KEY)
         await StatsFact.raw(
-            f"INSERT INTO stats_hist (submitted_day, street, metric, bucket, n) "
-            f"SELECT x.submitted_day, COALESCE(x.street, 0), '{metric}', x.{col}, COUNT(*) FROM stats_fact x "
-            f"WHERE {where} AND x.{col} IS NOT NULL GROUP BY x.submitted_day, COALESCE(x.street, 0), x.{col} "
-            "ON CONFLICT (submitted_day, street, metric, bucket) DO UPDATE SET n = stats_hist.n + excluded.n")
+            f"INSERT INTO {cube} ({', '.join(DAY_KEY)}, {cols}) SELECT {key_sql}, {', '.join(FACT_SUMS.values())} "
+            f"FROM stats_fact x WHERE {where} GROUP BY {key_sql} ON CONFLICT ({', '.join(DAY_KEY)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {cube}.{c} + excluded.{c}" for c in FACT_SUMS))
+        for metric, col in (("a", "accept_bucket"), ("r", "resolve_bucket")):
+            await StatsFact.raw(
+                f"INSERT INTO {hist} (submitted_day, street, metric, bucket, n) "
+                f"SELECT {day}, COALESCE(x.street, 0), '{metric}', x.{col}, COUNT(*) FROM stats_fact x "
+                f"WHERE {where} AND x.{col} IS NOT NULL GROUP BY {day}, COALESCE(x.street, 0), x.{col} "
+                f"ON CONFLICT (submitted_day, street, metric, bucket) DO UPDATE SET n = {hist}.n + excluded.n")
 
 
 async def _rebuild_days(days: list[str]) -> None:
+    """Sum these days again from their facts; then their months again from their days (so the month cube heals
+    with the day cube, whatever it held before)."""
     in_days = f"submitted_day IN ({', '.join(_quote(d) for d in days)})"
     await StatsFact.raw(f"DELETE FROM stats_day WHERE {in_days}")
     await StatsFact.raw(f"DELETE FROM stats_hist WHERE {in_days}")
-    await _add_to_cube(f"x.{in_days}")
+    await _add_to_cube(f"x.{in_days}", months=False)
+    for month in sorted({d[:7] for d in days}):
+        await _rebuild_month(month)
+
+
+async def _rebuild_month(month: str) -> None:
+    """The month cube's rows of ``month`` ("2026-03") as the sums of the day cube's days of that month."""
+    first = _quote(month + "-01")
+    in_month = f"submitted_day >= {first} AND submitted_day < {_quote(_next_month(month))}"
+    await StatsFact.raw(f"DELETE FROM stats_month WHERE submitted_day = {first}")
+    await StatsFact.raw(f"DELETE FROM stats_month_hist WHERE submitted_day = {first}")
+    key = ", ".join(DAY_KEY[1:])
+    await StatsFact.raw(
+        f"INSERT INTO stats_month ({', '.join(DAY_KEY)}, {', '.join(FACT_SUMS)}) SELECT {first}, {key}, "
+        + ", ".join(f"SUM({c})" for c in FACT_SUMS) + f" FROM stats_day WHERE {in_month} GROUP BY {key}")
+    await StatsFact.raw(
+        f"INSERT INTO stats_month_hist (submitted_day, street, metric, bucket, n) SELECT {first}, street, metric, "
+        f"bucket, SUM(n) FROM stats_hist WHERE {in_month} GROUP BY street, metric, bucket")
+
+
+def _next_month(month: str) -> str:
+    first = date.fromisoformat(month + "-01")
+    return (first + timedelta(days=32)).replace(day=1).isoformat()
 
 
 def _quote(day: str) -> str:
@@ -205,7 +237,7 @@ async def catch_up(*, batch_events: int = 100_000, budget_seconds: float | None 
     if done >= VACUUM_AFTER:
         # After a big rewrite, mark the rollup's pages all-visible so the dashboard's covering indexes
         # are read alone (index-only scans) instead of visiting the table for every row.
-        for table in ("stats_fact", "stats_day", "stats_hist"):
+        for table in ("stats_fact", "stats_day", "stats_hist", "stats_month", "stats_month_hist"):
             await StatsFact.raw(f"VACUUM (ANALYZE) {table}")
     return done
 
@@ -292,6 +324,23 @@ def _sums(now: datetime) -> tuple[str, list[Any]]:
 # street = community.parent), so "street, community or grid in the subtree" is "street in it".
 
 
+def _cube_parts(f: Filters, *, months: bool, hist: bool = False) -> list[tuple[str, Filters]]:
+    """The period as the cubes hold it: (table, the part of the period read there). With ``months``, the whole
+    months inside the period from the month cube, the days before and after them from the day cube."""
+    day_table, month_table = ("stats_hist", "stats_month_hist") if hist else ("stats_day", "stats_month")
+    first = f.start if f.start.day == 1 else (f.start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    after = (f.end + timedelta(days=1)).replace(day=1)  # the first day of the month the period ends in (or after)
+    if not months or first >= after:
+        return [(day_table, f)]
+    last = (after - timedelta(days=1)).replace(day=1)  # the last whole month's first day
+    parts = [(month_table, replace(f, start=first, end=last))]
+    if f.start < first:
+        parts.append((day_table, replace(f, start=f.start, end=first - timedelta(days=1))))
+    if after <= f.end:
+        parts.append((day_table, replace(f, start=after, end=f.end)))
+    return parts
+
+
 def _cube_where(f: Filters, a: str) -> tuple[str, list[Any]]:
     """The cube's part of the cohort, on stats_day or stats_fact (same column names) under alias ``a``."""
     where, args = _slice_where(f, a)
@@ -336,9 +385,12 @@ async def _cube_counts(f: Filters, skip: list[int], now: datetime, group: tuple[
     by = ", ".join(f"g{i}" for i in range(len(group)))
     tail = f" GROUP BY {by}" if group else ""
     gd, gx = (_group_sql(group, "d") + ", ", _group_sql(group, "x") + ", ") if group else ("", "")
-    where, args = _cube_where(f, "d")
-    add(await StatsFact.raw(f"SELECT {gd}{', '.join(f'SUM(d.{c}) AS {c}' for c in FACT_SUMS)} FROM stats_day d "
-                            f"WHERE {where}{tail}", *args), 1)
+    # whole months from the month cube unless the trend needs days or weeks (a month's row stands for its first day)
+    months = "submitted_day" not in group or f.grain == "month"
+    for table, part in _cube_parts(f, months=months):
+        where, args = _cube_where(part, "d")
+        add(await StatsFact.raw(f"SELECT {gd}{', '.join(f'SUM(d.{c}) AS {c}' for c in FACT_SUMS)} FROM {table} d "
+                                f"WHERE {where}{tail}", *args), 1)
     fact_sums = ", ".join(f"{e} AS {c}" for c, e in FACT_SUMS.items())
     if skip:  # re-derived live: out of the cube's figures
         where, args = _cube_where(f, "x")
@@ -360,11 +412,12 @@ async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float]
 
     Serves the cohorts the histogram's key describes (no kind, category or level filter). None when the
     facts changed between the reads (the caller then ranks every value)."""
-    where, args = _cube_where(f, "h")  # the period and the streets: the histogram's key
     counts: dict[str, Counter[int]] = {"a": Counter(), "r": Counter()}
-    for metric, bucket, n in await fetch_tuples(
-            f"SELECT h.metric, h.bucket, SUM(h.n) FROM stats_hist h WHERE {where} GROUP BY h.metric, h.bucket", *args):
-        counts[metric][int(bucket)] += int(n)
+    for table, part in _cube_parts(f, months=True, hist=True):
+        where, args = _cube_where(part, "h")  # the period and the streets: the histogram's key
+        for metric, bucket, n in await fetch_tuples(
+                f"SELECT h.metric, h.bucket, SUM(h.n) FROM {table} h WHERE {where} GROUP BY h.metric, h.bucket", *args):
+            counts[metric][int(bucket)] += int(n)
     fact_where, fact_args = _cube_where(f, "x")
     if skip:
         for a_bucket, r_bucket in await fetch_tuples(
@@ -391,20 +444,20 @@ async def _cube_durations(f: Filters, skip: list[int], extra_accept: list[float]
                     where_rank.append((b, rank - seen))
                     break
                 seen += here
-        wanted = sorted({b for b, _ in where_rank})
-        values: dict[int, list[float]] = {b: [] for b in wanted}
-        sql = (f"SELECT x.{name}_bucket, x.{name}_secs FROM stats_fact x WHERE x.{name}_bucket IN ({_ids(wanted)}) "
-               f"AND {fact_where}")
-        if skip:
-            sql += f" AND x.request NOT IN ({_ids(skip)})"
-        for b, secs in await fetch_tuples(sql, *fact_args):
-            values[int(b)].append(float(secs))
-        if any(len(values[b]) != in_rollup[b] for b in wanted):
-            return None  # a catch-up committed between the reads
-        for v in extra:
-            if (b := duration_bucket(v)) in values:
-                values[b].append(v)
-        picked = [sorted(values[b])[k - 1] for b, k in where_rank]
+        skipped = f" AND x.request NOT IN ({_ids(skip)})" if skip else ""
+        picked = []
+        for b, k in where_rank:
+            # The k-th value of the bucket (its facts in the cohort and the extra values in it), ranked by
+            # PostgreSQL: one row back instead of every value of the bucket (tens of thousands in a year).
+            in_bucket = [v for v in extra if duration_bucket(v) == b]
+            n, value = (await fetch_tuples(
+                f"WITH v AS MATERIALIZED (SELECT x.{name}_secs AS s, 1 AS n FROM stats_fact x WHERE x.{name}_bucket = "
+                f"{int(b)} AND {fact_where}{skipped} UNION ALL SELECT unnest({{}}::float8[]), 0) "
+                "SELECT (SELECT SUM(n) FROM v), (SELECT s FROM v ORDER BY s OFFSET {} LIMIT 1)",
+                *fact_args, in_bucket, k - 1))[0]
+            if int(n or 0) != in_rollup[b]:
+                return None  # a catch-up committed between the reads
+            picked.append(float(value))
         out.append((picked[0], picked[1]))
     return out[0], out[1]
 

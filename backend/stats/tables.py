@@ -45,11 +45,11 @@ class StatsFact(Table):
     cross_lead = Integer(default=0)  # ever led by a unit other than its own street, community or grid
 
 
-class StatsDay(Table):
-    """The day cube: the facts' counts summed by (local day, street, community, kind, category, level).
+class _CubeRow:
+    """The cube's key and sums (a Piccolo mixin: the day cube and the month cube have the same columns).
 
     street/community are 0 where a fact has none, so that the key is unique. The key's unique index
-    carries the sums (INCLUDE, in the baseline migration), so a period is read from the index alone."""
+    carries the sums (INCLUDE, in the SQL migrations), so a period is read from the index alone."""
 
     submitted_day = Varchar(length=10)
     street = Integer()
@@ -71,15 +71,32 @@ class StatsDay(Table):
     resolved_once = Integer(default=0)
 
 
-class StatsHist(Table):
-    """How many time-to-accept ('a') / time-to-resolve ('r') values fall into each duration bucket, by
-    (local day, street): the exact percentiles are read from the one bucket holding each rank."""
+class StatsDay(_CubeRow, Table):
+    """The day cube: the facts' counts summed by (local day, street, community, kind, category, level)."""
+
+
+class StatsMonth(_CubeRow, Table):
+    """The month cube: the day cube summed by month, keyed by the month's first day (``submitted_day`` =
+    "2026-03-01"), so that a year is twelve months of rows instead of 365 days of them. Kept with the day
+    cube, in the same transaction (rollup.py)."""
+
+
+class _HistRow:
+    """How many time-to-accept ('a') / time-to-resolve ('r') values fall into each duration bucket."""
 
     submitted_day = Varchar(length=10)
     street = Integer()
     metric = Varchar(length=1)
     bucket = Integer()
     n = Integer(default=0)
+
+
+class StatsHist(_HistRow, Table):
+    """The durations by (local day, street): the exact percentiles are read from the one bucket holding each rank."""
+
+
+class StatsMonthHist(_HistRow, Table):
+    """The durations by (month's first day, street), kept with the day histograms."""
 
 
 class StatsState(Table):

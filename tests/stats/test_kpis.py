@@ -225,9 +225,26 @@ async def test_the_rollup_is_a_cache_of_the_events_never_a_source() -> None:
     await rollup.refresh([h["a"].id], await service.last_event_id())
     assert (await StatsFact.select(StatsFact.rated_good).where(StatsFact.request == h["a"].id).first())[
         "rated_good"] == 1
+    await month_cube_is_its_days()  # the forged day's month was summed again from the healed day
     with patch.object(rollup, "OVERLAP", 0):  # read these requests from the rollup, not live
         await stats_catch_up({})
-        assert (await rollup.dashboard(f, ["/"], now=NOW)).kpis == (await service.dashboard(f, ["/"], now=NOW)).kpis
         whole = replace(f, category_id=None)
-        assert (await rollup.dashboard(whole, ["/"], now=NOW)).kpis == (
-            await service.dashboard(whole, ["/"], now=NOW)).kpis
+        # by month, March (a whole month) is read from the month cube
+        for s in (f, whole, replace(f, grain="month"), replace(whole, grain="month")):
+            assert (await rollup.dashboard(s, ["/"], now=NOW)).kpis == (await service.dashboard(s, ["/"], now=NOW)).kpis
+    await month_cube_is_its_days()
+
+
+async def month_cube_is_its_days() -> None:
+    """The month cube and its histograms hold exactly the day cube's sums by month."""
+    from backend.db import fetch_tuples
+    from backend.stats.rollup import FACT_SUMS
+
+    cube = ("stats_day", "stats_month", "street, community, kind, category, level",
+            ", ".join(f"SUM({c})" for c in FACT_SUMS))
+    for table, month_table, key, sums in (cube, ("stats_hist", "stats_month_hist", "street, metric, bucket", "SUM(n)")):
+        by_days = await fetch_tuples(f"SELECT substr(submitted_day, 1, 7) || '-01' AS m, {key}, {sums} FROM {table} "
+                                     f"GROUP BY m, {key} ORDER BY m, {key}")
+        months = await fetch_tuples(f"SELECT submitted_day AS m, {key}, {sums} FROM {month_table} "
+                                    f"GROUP BY m, {key} ORDER BY m, {key}")
+        assert months == by_days, month_table

@@ -218,6 +218,11 @@ async def _check(plans: list[dict], first: int, days: int, rolled: int) -> None:
     slices = [f, whole, *(replace(whole, unit_id=u["id"], unit_path=u["path"], unit_name=u["name"])
                           for u in (lx, lx1, section)),
               replace(f, unit_id=lx["id"], unit_path=lx["path"], unit_name=lx["name"]), replace(whole, level="street")]
+    # A period holding a whole month (June) with days around it: by month, June is read from the month cube and
+    # its histograms, the days of May and July from the day cube.
+    months = Filters(start=date(2024, 5, 20), end=date(2024, 7, 3), grain="month")
+    slices += [months, replace(months, unit_id=lx["id"], unit_path=lx["path"], unit_name=lx["name"]),
+               replace(months, category_id=cat.id)]
     for s in slices:
         direct, fast = await service.dashboard(s, ["/"], now=NOW), await rollup.dashboard(s, ["/"], now=NOW)
         assert fast.kpis == direct.kpis, s
@@ -225,6 +230,11 @@ async def _check(plans: list[dict], first: int, days: int, rolled: int) -> None:
             (key, t.accepted, t.completed, t.ratings_good, t.open) for key, t in direct.trend], s
         assert [(r.name, r.kpis.accepted, r.kpis.red, r.kpis.open) for r in fast.ranking] == [
             (r.name, r.kpis.accepted, r.kpis.red, r.kpis.open) for r in direct.ranking], s
+    by_category = await rollup.by_category(months, NOW)  # categories over whole months: the month cube
+    direct = (await service.dashboard(replace(months, category_id=cat.id), ["/"], now=NOW)).kpis
+    mine = by_category.get(cat.id, kpis.finish(kpis.new_kpis()))
+    assert (mine.accepted, mine.completed, mine.ratings_good, mine.red, mine.open) == (
+        direct.accepted, direct.completed, direct.ratings_good, direct.red, direct.open)
     board = await service.dashboard(f, ["/"], now=NOW)
     k = board.kpis
     ref = await recompute([h.id for h in histories], NOW, f.start_utc, f.end_utc)
