@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pywebpush import WebPushException, webpush
 
-from backend.db import utcnow
+from backend.db import fetch_prepared, utcnow
 from backend.errors import DomainError
 from backend.i18n import N_
 from backend.notify.tables import PushSubscription
@@ -96,9 +96,13 @@ async def subscriptions_of(account_ids: list[int]) -> list[dict[str, Any]]:
     return await PushSubscription.select().where(PushSubscription.account.is_in(account_ids))
 
 
+_ANY_SUBSCRIPTION = "SELECT EXISTS (SELECT 1 FROM push_subscription WHERE account = ANY($1::int[]))"
+
+
 async def enqueue_push(account_ids: list[int], title: str, body: str, url: str) -> None:
     """Web Push of a notification: one job per notification, only if someone subscribed."""
-    if not await PushSubscription.exists().where(PushSubscription.account.is_in(list(account_ids))):
+    # after every notice (prepared once per connection): nearly always nobody subscribed
+    if not (await fetch_prepared(_ANY_SUBSCRIPTION, list(account_ids)))[0][0]:
         return
     from backend.jobs import enqueue
 

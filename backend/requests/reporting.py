@@ -17,9 +17,10 @@ from typing import Any
 
 from backend.accounts.service import PHONE_RE, Viewer
 from backend.accounts.tables import Account, AccountKind
+from backend.db import fetch_prepared
 from backend.i18n import gettext as _
 from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
-from backend.organisation.tables import Unit, UnitKind
+from backend.organisation.tables import Unit
 from backend.redis import redis_client
 from backend.requests.service import CheckedRequest, KnownPlace, NewRequest, RequestError, check_new
 from backend.requests.tables import Kind, Source
@@ -123,6 +124,11 @@ class Place:
     chosen_id: int | None = None
 
 
+# Every report locates itself: prepared once per connection (fetch_prepared).
+_ACTIVE_COMMUNITY = "SELECT id, parent FROM unit WHERE id = $1 AND kind = 'community' AND active"
+_UNIT_NAMES = "SELECT id, name FROM unit WHERE id = ANY($1::int[])"
+
+
 async def locate(values: dict[str, str]) -> Place:
     """The community (and grid) of the form's location: the phone's position (where the problem is, which
     may lie outside the resident's own community), or the chosen community; when both are given and differ,
@@ -130,9 +136,8 @@ async def locate(values: dict[str, str]) -> Place:
     place = Place()
     chosen = None
     if _is_id(values.get("community", "")):
-        chosen = await Unit.select(Unit.id, Unit.parent).where(
-            (Unit.id == int(values["community"])) & (Unit.kind == UnitKind.community.value)
-            & (Unit.active == True)).first()
+        found = await fetch_prepared(_ACTIVE_COMMUNITY, int(values["community"]))
+        chosen = found[0] if found else None
         if chosen is None:
             place.error = _("所选社区不存在")
             return place
@@ -157,7 +162,7 @@ async def locate(values: dict[str, str]) -> Place:
             place.error = _("请使用定位，或选择所在社区并填写地址")
             return place
         place.community_id, place.street_id = chosen["id"], chosen["parent"]
-    names = await Unit.select(Unit.id, Unit.name).where(Unit.id.is_in([place.street_id, place.community_id]))
+    names = await fetch_prepared(_UNIT_NAMES, [place.street_id, place.community_id])
     by_id = {r["id"]: r["name"] for r in names}
     place.located = f"{by_id.get(place.street_id, '')} · {by_id.get(place.community_id, '')}"
     return place

@@ -164,8 +164,8 @@ async def check_new(data: NewRequest) -> CheckedRequest:
     if data.idempotency_key is not None and not (8 <= len(data.idempotency_key) <= 64):
         errors["idempotency_key"] = N_("表单已失效，请刷新后重新提交")
     # Only the columns placement needs (building a full-row query costs more than running it).
-    found = await Category.select(Category.id, Category.default_level).where(
-        (Category.id == (data.category_id or 0)) & (Category.active == True)).first() if data.category_id else None
+    rows = await fetch_prepared(_ACTIVE_CATEGORY, data.category_id) if data.category_id else []
+    found = dict(rows[0]) if rows else None
     if found is None:
         errors["category"] = N_("请选择有效的诉求类别")
     category = Category(_ignore_missing=True, **(found or {}))
@@ -193,6 +193,9 @@ async def check_new(data: NewRequest) -> CheckedRequest:
     return CheckedRequest(data, category, community, grid_id)
 
 
+_ACTIVE_CATEGORY = "SELECT id, default_level FROM category WHERE id = $1 AND active"
+
+
 async def _community_of(data: NewRequest) -> Unit | None:
     """The community of a new request (its id and street): as its caller looked it up, else read here."""
     if data.place is not None and data.place.community_id == data.community_id:
@@ -206,10 +209,10 @@ async def find_by_idempotency_key(key: str | None) -> Request | None:
     if not key:
         return None
     # Nearly always absent: ask for the id alone first (a full-row query costs more to build than to run).
-    found = await Request.select(Request.id).where(Request.idempotency_key == key).first()
-    if found is None:
+    found = await fetch_prepared("SELECT id FROM request WHERE idempotency_key = $1", key)
+    if not found:
         return None
-    return await Request.objects().where(Request.id == found["id"]).first()
+    return await Request.objects().where(Request.id == found[0]["id"]).first()
 
 
 async def submit(

@@ -11,9 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 from zoneinfo import ZoneInfo
 
+from backend.db import fetch_prepared
 from backend.i18n import current_locale
 from backend.i18n import gettext as _
 from backend.routing.tables import AttributeType, CategoryAttribute
@@ -59,9 +60,15 @@ class AttributeDef(TypedDict):
     values: list[AttributeValue]
 
 
+# Every report reads its category's questions: prepared once per connection (fetch_prepared).
+_OF_CATEGORY = ('SELECT id, category, code, datatype, required, variable, description, description_en, '
+                'datatype_description, "order", "values" FROM category_attribute WHERE category = $1 '
+                'ORDER BY "order", id')
+
+
 async def for_category(category_id: int) -> list[AttributeDef]:
-    return await CategoryAttribute.select().where(CategoryAttribute.category == category_id).order_by(
-        CategoryAttribute.order).order_by(CategoryAttribute.id).output(load_json=True)
+    rows = await fetch_prepared(_OF_CATEGORY, category_id)
+    return [cast(AttributeDef, dict(r) | {"values": json.loads(r["values"])}) for r in rows]
 
 
 async def for_categories(category_ids: list[int]) -> dict[int, list[AttributeDef]]:
