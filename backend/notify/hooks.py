@@ -8,10 +8,11 @@ Notices are stored as a message key and parameters and rendered in the reader's 
 from __future__ import annotations
 
 from backend.accounts.tables import Role
+from backend.db import fetch_prepared
 from backend.i18n import N_
 from backend.notify.service import notify_accounts, unit_members
 from backend.requests.rules import STATUS_LABELS, TransitionResult
-from backend.requests.tables import Assignment, Event, Status
+from backend.requests.tables import Event, Status
 
 HANDLER_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role.department_staff, Role.unit_head,
                  Role.dispatcher)
@@ -32,8 +33,8 @@ async def notify_people(result: TransitionResult) -> None:
         await notify_accounts([reporter], "", "", f"/r/{code}", kind="status",
                               key=N_("您的诉求 {code}：{status_label}"), params={"code": code, "status_label": label})
     if result.opened_assignments:
-        rows = await Assignment.select(Assignment.unit, Assignment.person, Assignment.role).where(
-            Assignment.id.is_in(result.opened_assignments))
+        rows = await fetch_prepared("SELECT unit, person, role FROM assignment WHERE id = ANY($1::int[])",
+                                    list(result.opened_assignments))
         for a in rows:
             people = [a["person"]] if a["person"] else await unit_members(a["unit"], *HANDLER_ROLES)
             people = [p for p in people if p != result.actor_id]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from backend.accounts.tables import Membership, Role
-from backend.db import on_commit
+from backend.accounts.tables import Role
+from backend.db import fetch_prepared, on_commit
 from backend.i18n import gettext
 from backend.notify.push import enqueue_push
 from backend.notify.tables import Notification
@@ -101,10 +101,10 @@ def render(row: dict[str, Any]) -> dict[str, str]:
 
 
 async def unit_members(unit_id: int, *roles: Role) -> list[int]:
-    q = Membership.select(Membership.account).where(Membership.unit == unit_id)
-    if roles:
-        q = q.where(Membership.role.is_in([r.value for r in roles]))
-    return [r["account"] for r in await q]
+    """The unit's members (with one of ``roles``, if given); read after every new assignment (prepared)."""
+    rows = await fetch_prepared("SELECT account FROM membership WHERE unit = $1 AND ($2::text[] IS NULL "
+                                "OR role = ANY($2::text[])) ORDER BY id", unit_id, [r.value for r in roles] or None)
+    return [r["account"] for r in rows]
 
 
 async def notify_unit(unit_id: int, title: str, body: str = "", url: str = "", kind: str = "",
