@@ -23,12 +23,17 @@ async def test_journeys_in_english(browser, live_server, shot) -> None:
     number = fresh_phone()
     req = await new_request(unique("Broken lamp 楼道灯坏了 "), await resident(number), hours_ago=30)
     left: dict[str, set[str]] = {}
+    too_wide: dict[str, int] = {}
 
     async def look(page, name: str) -> None:
         await shot(page, name)
         found = chinese_left(await page.content(), await user_texts())
         if found:
             left[name] = found
+        # English words are longer than Chinese: nothing may widen the page past the phone's screen
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["viewport"]["width"]:
+            too_wide[name] = width
 
     ctx = await browser.new_context(base_url=live_server, **PHONE)
     page = await ctx.new_page()
@@ -53,3 +58,4 @@ async def test_journeys_in_english(browser, live_server, shot) -> None:
             await look(page, f"{user}-{url.strip('/').replace('/', '-')}")
         await ctx.close()
     assert not left, left
+    assert not too_wide, too_wide
