@@ -44,6 +44,22 @@ async def test_report_page_is_one_mobile_form(client) -> None:
     assert 'capture="environment"' in html and 'accept="image/*"' in html
 
 
+async def test_a_category_named_with_percent_and_markup_is_shown_as_written(client) -> None:
+    """Category names are an admin's data: a "%" is a character (it failed the whole form once) and markup is
+    shown as text, not run."""
+    from backend.routing.tables import Category
+    from tests.support.history import fresh_category
+
+    cat = await fresh_category()
+    await Category.update({Category.name: "降噪50% <b>粗</b>"}).where(Category.id == cat.id)
+    try:
+        r = await client.get("/report")
+        assert r.status_code == 200
+        assert "降噪50% &lt;b&gt;粗&lt;/b&gt;" in r.text and "<b>粗</b>" not in r.text
+    finally:
+        await Category.update({Category.active: False}).where(Category.id == cat.id)
+
+
 async def test_whole_loop_with_photos(client, new_client) -> None:
     phone = fresh_phone()
     code = await _submit_as_resident(client, phone, (jpeg(), jpeg((640, 480), gps=False)), **HAIXI_POINT)
