@@ -106,17 +106,16 @@ class _FoldMessages(NodeTransformer):
 
     def visit_Call(self, node: nodes.Call) -> nodes.Node:
         node = self.generic_visit(node)
-        if (isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext") and len(node.args) == 1
-                and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)
+        if not (isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext") and len(node.args) == 1
                 and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
-            text = nodes.MarkSafeIfAutoescape(nodes.Const(self.translate(node.args[0].value)))
+            return node  # not a message, or one with variables: the extension's gettext as before
+        message = node.args[0]
+        if isinstance(message, nodes.Const) and isinstance(message.value, str):
+            text = nodes.MarkSafeIfAutoescape(nodes.Const(self.translate(message.value)))
             return nodes.Mod(text, nodes.Dict([])).set_lineno(node.lineno)
-        if (isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext") and len(node.args) == 1
-                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
-            # a computed message (a label kept as data, e.g. a category's name): translated by a filter, which
-            # Jinja calls directly, without the two context calls of the extension's gettext
-            return nodes.Filter(node.args[0], "qg_message", [], [], None, None).set_lineno(node.lineno)
-        return node
+        # a computed message (a label kept as data, e.g. a category's name): translated by a filter, which Jinja
+        # calls directly, without the two context calls of the extension's gettext
+        return nodes.Filter(message, "qg_message", [], [], None, None).set_lineno(node.lineno)
 
 
 def runtime_message(message: str) -> str:
