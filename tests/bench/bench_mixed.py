@@ -26,7 +26,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -39,19 +38,11 @@ from tests.bench.bench_pages import (  # noqa: E402
     a_request_page,
     busiest_resident,
     cookie_header,
+    db_script,
+    run_code,
     staff_cookies,
 )
 from tests.bench.bench_submit import free_port, ids, resident_cookies, serve  # noqa: E402
-
-
-def db_script(body: str) -> str:
-    """A script for ``run_code``/``start_code``: ``body`` runs inside a coroutine with a small pool open."""
-    return ("import asyncio, collections, json, sys, time\nfrom datetime import datetime\n"
-            "from backend.db import engine, fetch_tuples\nasync def m():\n    db = engine()\n"
-            "    await db.start_connection_pool(min_size=1, max_size=2)\n    try:\n"
-            + textwrap.indent(body.strip("\n"), "        ")
-            + "\n    finally:\n        await db.close_connection_pool()\nasyncio.run(m())\n")
-
 
 SHORT_RULES = db_script("""
 from backend.lights.tables import LightRule
@@ -101,13 +92,6 @@ print(" ".join(str(r[0]) for r in rows))
 
 def staffed_communities(env: dict[str, str]) -> list[int]:
     return [int(x) for x in run_code(env, STAFFED).split()]
-
-
-def run_code(env: dict[str, str], code: str, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(out.stderr)
-    return out.stdout
 
 
 def start_code(env: dict[str, str], code: str, *args: str) -> subprocess.Popen:

@@ -20,6 +20,7 @@ import re
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -29,50 +30,52 @@ sys.path.insert(0, str(ROOT))
 from tests.bench.bench_submit import free_port, resident_cookies, serve  # noqa: E402
 
 RESIDENT = "13800000001"  # the demo's resident; the pages use the one with most requests in the history
-BUSIEST = """
-import asyncio
-from backend.db import engine, fetch_tuples
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=1)
-    rows = await fetch_tuples("SELECT a.phone, count(*) FROM request r JOIN account a ON a.id = r.reporter "
-                              "WHERE a.phone <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 1")
-    print(rows[0][0] if rows else "13800000001", rows[0][1] if rows else 0)
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
+
+
+def db_script(body: str) -> str:
+    """A script for ``run_code``/``start_code``: ``body`` runs inside a coroutine with a small pool open."""
+    return ("import asyncio, collections, json, sys, time\nfrom datetime import datetime\n"
+            "from backend.db import engine, fetch_tuples\nasync def m():\n    db = engine()\n"
+            "    await db.start_connection_pool(min_size=1, max_size=2)\n    try:\n"
+            + textwrap.indent(body.strip("\n"), "        ")
+            + "\n    finally:\n        await db.close_connection_pool()\nasyncio.run(m())\n")
+
+
+def run_code(env: dict[str, str], code: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return out.stdout
+
+
+BUSIEST = db_script("""
+rows = await fetch_tuples("SELECT a.phone, count(*) FROM request r JOIN account a ON a.id = r.reporter "
+                          "WHERE a.phone <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 1")
+print(rows[0][0] if rows else "13800000001", rows[0][1] if rows else 0)
+""")
 
 
 def busiest_resident(env: dict[str, str]) -> tuple[str, int]:
-    out = subprocess.run([sys.executable, "-c", BUSIEST], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    phone, n = out.stdout.split()
+    phone, n = run_code(env, BUSIEST).split()
     return phone, int(n)
+
+
 GRID_WORKER = "wg_lx_1_1"
 # The demo year's open work waits at community level (its grid worker's inbox is nearly empty): the inbox is
 # also measured for the community or street handler with the most open requests, a list with rows to render.
-BUSIEST_HANDLER = """
-import asyncio
-from backend.db import engine, fetch_tuples
-async def m():
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=1)
-    rows = await fetch_tuples(
-        "SELECT a.username, (SELECT count(*) FROM request r JOIN unit cu ON cu.id = r.current_unit WHERE cu.path "
-        "LIKE u.path || '%' AND r.status IN ('submitted', 'assigned', 'accepted', 'returned')) AS n "
-        "FROM membership m JOIN account a ON a.id = m.account JOIN unit u ON u.id = m.unit "
-        "WHERE m.role IN ('community_staff', 'street_staff', 'unit_head') AND a.username <> '' "
-        "ORDER BY n DESC, a.id LIMIT 1")
-    print(rows[0][0], rows[0][1])
-    await db.close_connection_pool()
-asyncio.run(m())
-"""
+BUSIEST_HANDLER = db_script("""
+rows = await fetch_tuples(
+    "SELECT a.username, (SELECT count(*) FROM request r JOIN unit cu ON cu.id = r.current_unit WHERE cu.path "
+    "LIKE u.path || '%' AND r.status IN ('submitted', 'assigned', 'accepted', 'returned')) AS n "
+    "FROM membership m JOIN account a ON a.id = m.account JOIN unit u ON u.id = m.unit "
+    "WHERE m.role IN ('community_staff', 'street_staff', 'unit_head') AND a.username <> '' "
+    "ORDER BY n DESC, a.id LIMIT 1")
+print(rows[0][0], rows[0][1])
+""")
 
 
 def busiest_handler(env: dict[str, str]) -> tuple[str, int]:
-    out = subprocess.run([sys.executable, "-c", BUSIEST_HANDLER], env=env, cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    name, n = out.stdout.split()
+    name, n = run_code(env, BUSIEST_HANDLER).split()
     return name, int(n)
 
 
