@@ -13,11 +13,18 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.querystring import QueryString
 
+_engine: PostgresEngine | None = None
+
 
 def engine() -> PostgresEngine:
-    db = engine_finder()
-    assert isinstance(db, PostgresEngine), "backend.piccolo_conf defines DB"
-    return db
+    """The process's one engine (``backend.piccolo_conf.DB``), found once: Piccolo's finder imports the
+    configuration module on every call (2 % of a submission's CPU, issue 22)."""
+    global _engine
+    if _engine is None:
+        db = engine_finder()
+        assert isinstance(db, PostgresEngine), "backend.piccolo_conf defines DB"
+        _engine = db
+    return _engine
 
 
 # The callbacks waiting for the open write transaction to commit (None: no write transaction open).
@@ -102,7 +109,14 @@ def after_response() -> Iterator[list[Callable[[], Awaitable[Any]]]]:
 
 
 async def run_held(held: list[Callable[[], Awaitable[Any]]]) -> None:
-    await _run_callbacks(held)
+    """The held work, its arq jobs sent together in one Redis round trip (``backend.jobs.sent_together``)."""
+    from backend.jobs import sent_together  # jobs needs the settings and arq: imported when first used
+
+    try:
+        async with sent_together():
+            await _run_callbacks(held)
+    except Exception:  # as for a failing callback: logged, and the sweeps repair
+        log.exception("sending the held jobs failed")
 
 
 async def fetch_tuples(sql: str, *args: Any) -> list[tuple[Any, ...]]:

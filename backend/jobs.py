@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +46,8 @@ async def close_arq_pool() -> None:
         _pool = None
 
 
+# Sent with EVAL, not as a registered script: redis-py checks a registered script with SCRIPT EXISTS before
+# every pipeline, a round trip more; Redis keeps the compiled script by its hash either way.
 _ENQUEUE_IF_NEW = """
 if redis.call('exists', KEYS[1], KEYS[2]) == 0 then
   redis.call('psetex', KEYS[1], ARGV[2], ARGV[1])
@@ -62,12 +66,33 @@ class Job:
     defer_until: datetime | None = None
 
 
+# Open inside ``sent_together``: the jobs enqueued there, sent when it ends.
+_together: ContextVar[list[Job] | None] = ContextVar("jobs_sent_together", default=None)
+
+
+@asynccontextmanager
+async def sent_together() -> AsyncIterator[None]:
+    """Inside, ``enqueue_jobs`` (and ``enqueue``) only collect; the jobs go in one pipeline, one Redis round
+    trip, when the block ends (a submission's timers, the resident's receipt and the rollup's nudge)."""
+    jobs: list[Job] = []
+    token = _together.set(jobs)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    await enqueue_jobs(jobs)
+
+
 async def enqueue_jobs(jobs: Sequence[Job], *, pool: ArqRedis | None = None, batch: int = 2000) -> int:
-    """Enqueue these jobs (each only if its id is new); returns how many were new."""
+    """Enqueue these jobs (each only if its id is new); returns how many were new (inside ``sent_together``:
+    how many were collected, to be sent when it ends)."""
     if not jobs:
         return 0
+    together = _together.get()
+    if together is not None and pool is None:
+        together.extend(jobs)
+        return len(jobs)
     pool = pool or await arq_pool()
-    script = pool.register_script(_ENQUEUE_IF_NEW)
     added = 0
     for i in range(0, len(jobs), batch):
         now_ms = int(time.time() * 1000)
@@ -76,8 +101,8 @@ async def enqueue_jobs(jobs: Sequence[Job], *, pool: ArqRedis | None = None, bat
                 score = int(job.defer_until.timestamp() * 1000) if job.defer_until else now_ms
                 payload = serialize_job(job.name, job.args, {}, None, now_ms, serializer=pool.job_serializer)
                 expires = max(score - now_ms, 0) + expires_extra_ms
-                keys = [job_key_prefix + job.job_id, result_key_prefix + job.job_id, pool.default_queue_name]
-                await script(keys=keys, args=[payload, expires, score, job.job_id], client=pipe)
+                pipe.eval(_ENQUEUE_IF_NEW, 3, job_key_prefix + job.job_id, result_key_prefix + job.job_id,
+                          pool.default_queue_name, payload, expires, score, job.job_id)
             added += sum(int(r) for r in await pipe.execute())
     return added
 

@@ -47,6 +47,8 @@ def next_due(clock: Deadlines, stop: datetime | None) -> datetime | None:
 _CLOCK_START_SQL = (
     "SELECT a.id, a.request, a.unit, a.opened_at, a.version, a.accepted_at, a.resolved_at, a.closed_at, "
     "r.category FROM assignment a JOIN request r ON r.id = a.request WHERE a.id = ANY($1::int[]) AND a.role = $2")
+_CLOCK_START_COLUMNS = ("id", "request", "unit", "opened_at", "version", "accepted_at", "resolved_at", "closed_at",
+                        "request.category")
 _CLOCK_INSERT_SQL = (
     "INSERT INTO light_clock (key, assignment, request, unit, stage, started_at, stopped_at, version, next_due_at, "
     "yellow_due_at, red_due_at, stop_reason) SELECT *, '' FROM unnest($1::varchar[], $2::int[], $3::int[], "
@@ -58,9 +60,20 @@ async def start_clocks(assignment_ids: list[int]) -> list[Timer]:
     """Create both stages' clocks for these assignments if they are open leads; return the timers to schedule."""
     if not assignment_ids:
         return []
-    rows = [dict(zip(("id", "request", "unit", "opened_at", "version", "accepted_at", "resolved_at", "closed_at",
-                      "request.category"), r, strict=True))
+    rows = [dict(zip(_CLOCK_START_COLUMNS, r, strict=True))
             for r in await fetch_prepared(_CLOCK_START_SQL, list(assignment_ids), AssignmentRole.lead.value)]
+    return await _start(rows)
+
+
+async def start_opened(result: TransitionResult) -> list[Timer]:
+    """The clocks of the leads a change just opened, from the change itself (nothing to read back)."""
+    rows = [{"id": a.id, "request": result.request_id, "unit": a.unit, "opened_at": a.opened_at, "version": 1,
+             "accepted_at": None, "resolved_at": None, "closed_at": None, "request.category": result.category}
+            for a in result.opened_assignments if a.role == AssignmentRole.lead.value]
+    return await _start(rows)
+
+
+async def _start(rows: list[dict[str, Any]]) -> list[Timer]:
     if not rows:
         return []
     rules = await rules_by_stage({a["request.category"] for a in rows})
@@ -114,6 +127,6 @@ async def lights_after_transition(result: TransitionResult) -> None:
     if result.closed_assignments or result.action in STOPPING_ACTIONS:
         await sync_stops(result.request_id)
     if result.opened_assignments:
-        timers = await start_clocks(result.opened_assignments)
+        timers = await start_opened(result)
         if timers:
             await on_commit(partial(schedule, timers))

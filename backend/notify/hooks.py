@@ -8,7 +8,6 @@ Notices are stored as a message key and parameters and rendered in the reader's 
 from __future__ import annotations
 
 from backend.accounts.tables import Role
-from backend.db import fetch_prepared
 from backend.i18n import N_
 from backend.notify.service import notify_accounts, unit_members
 from backend.requests.rules import STATUS_LABELS, TransitionResult
@@ -32,12 +31,9 @@ async def notify_people(result: TransitionResult) -> None:
         label = STATUS_LABELS.get(result.to_status, result.to_status)
         await notify_accounts([reporter], "", "", f"/r/{code}", kind="status",
                               key=N_("您的诉求 {code}：{status_label}"), params={"code": code, "status_label": label})
-    if result.opened_assignments:
-        rows = await fetch_prepared("SELECT unit, person, role FROM assignment WHERE id = ANY($1::int[])",
-                                    list(result.opened_assignments))
-        for a in rows:
-            people = [a["person"]] if a["person"] else await unit_members(a["unit"], *HANDLER_ROLES)
-            people = [p for p in people if p != result.actor_id]
-            key = N_("新的诉求待受理 {code}") if a["role"] == "lead" else N_("新的协办诉求 {code}")
-            await notify_accounts(people, "", "", f"/staff/requests/{result.request_id}", kind="assignment",
-                                  key=key, params={"code": code})
+    for a in result.opened_assignments:
+        people = [a.person] if a.person else await unit_members(a.unit, *HANDLER_ROLES)
+        people = [p for p in people if p != result.actor_id]
+        key = N_("新的诉求待受理 {code}") if a.role == "lead" else N_("新的协办诉求 {code}")
+        await notify_accounts(people, "", "", f"/staff/requests/{result.request_id}", kind="assignment",
+                              key=key, params={"code": code})

@@ -96,13 +96,16 @@ async def subscriptions_of(account_ids: list[int]) -> list[dict[str, Any]]:
     return await PushSubscription.select().where(PushSubscription.account.is_in(account_ids))
 
 
-_ANY_SUBSCRIPTION = "SELECT EXISTS (SELECT 1 FROM push_subscription WHERE account = ANY($1::int[]))"
+ANY_SUBSCRIPTION = "SELECT EXISTS (SELECT 1 FROM push_subscription WHERE account = ANY($1::int[]))"
 
 
-async def enqueue_push(account_ids: list[int], title: str, body: str, url: str) -> None:
-    """Web Push of a notification: one job per notification, only if someone subscribed."""
-    # after every notice (prepared once per connection): nearly always nobody subscribed
-    if not (await fetch_prepared(_ANY_SUBSCRIPTION, list(account_ids)))[0][0]:
+async def enqueue_push(account_ids: list[int], title: str, body: str, url: str, *,
+                       anyone_subscribed: bool | None = None) -> None:
+    """Web Push of a notification: one job per notification, only if someone subscribed (asked here unless
+    the caller already knows, as ``notify_accounts`` does)."""
+    if anyone_subscribed is None:  # prepared once per connection: nearly always nobody subscribed
+        anyone_subscribed = (await fetch_prepared(ANY_SUBSCRIPTION, list(account_ids)))[0][0]
+    if not anyone_subscribed:
         return
     from backend.jobs import enqueue
 

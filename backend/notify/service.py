@@ -5,6 +5,7 @@ Call inside the transaction of whatever happened: the notice commits with it, th
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,9 +13,9 @@ from functools import partial
 from typing import Any
 
 from backend.accounts.tables import Role
-from backend.db import fetch_prepared, on_commit
+from backend.db import fetch_prepared, on_commit, utcnow
 from backend.i18n import gettext
-from backend.notify.push import enqueue_push
+from backend.notify.push import ANY_SUBSCRIPTION, enqueue_push
 from backend.notify.tables import Notification
 
 log = logging.getLogger("qungong.notify")
@@ -33,6 +34,17 @@ class Notice:
     params: tuple[tuple[str, str], ...] = ()  # its fields; "body_key" names the body's msgid
 
 
+# A notice for each account, and whether any of them has a Web Push subscription, in one statement
+# (prepared once per connection: every submission notifies its handler).
+_STORE = f"""
+WITH stored AS (
+  INSERT INTO notification (account, kind, title, body, url, read, key, params, created_at)
+  SELECT unnest($1::int[]), $2::varchar, $3::varchar, $4::varchar, $5::varchar, false, $6::varchar, $7::jsonb,
+    $8::timestamptz
+)
+{ANY_SUBSCRIPTION}"""
+
+
 async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
                           kind: str = "", *, key: str = "", params: dict[str, Any] | None = None) -> list[int]:
     """Store a notice per account. With ``key`` (a Chinese msgid with ``{name}`` fields) only the key and its
@@ -42,14 +54,14 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
     if not ids:
         return []
     params = {k: str(v) for k, v in (params or {}).items()}
-    await Notification.insert(
-        *[Notification(account=a, kind=kind, title="" if key else title[:120], body=body[:500], url=url[:300],
-                       key=key[:120], params=params) for a in ids]
-    )
+    rows = await fetch_prepared(_STORE, ids, kind, "" if key else title[:120], body[:500], url[:300], key[:120],
+                                json.dumps(params, ensure_ascii=False), utcnow())
+    if not rows[0][0]:
+        return ids  # nobody of them subscribed to Web Push (nearly always)
     # After the commit: never push a notice that may still roll back. Push is best effort (a failure
     # is logged); the in-app notification is stored either way. The push is shown at once: rendered now.
     shown = render({"key": key, "params": params, "title": title, "body": body})
-    await on_commit(partial(enqueue_push, ids, shown["title"], shown["body"], url))
+    await on_commit(partial(enqueue_push, ids, shown["title"], shown["body"], url, anyone_subscribed=True))
     return ids
 
 

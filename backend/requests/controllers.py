@@ -189,7 +189,8 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
         # Sign-in comes at the end: keep everything (photos already stored) and come back to it.
         await save_draft(Draft(key, None, values, photos, draft_token(request, create=True)))
         return Redirect(f"/login?next=/report/resume/{key}", status_code=303)
-    return await _create(request, viewer, checked.request, values, photos, fresh=new_photos, staff=staff)
+    return await _create(request, viewer, checked.request, values, photos, fresh=new_photos, staff=staff,
+                         drafted=draft is not None)
 
 
 async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values: Values,
@@ -204,9 +205,10 @@ async def _keep_photos(request: Request, key: str, viewer: Viewer | None, values
 
 
 async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, values: Values,
-                  photos: list[media.StoredPhoto], *, fresh: list[media.StoredPhoto], staff: bool) -> Response:
+                  photos: list[media.StoredPhoto], *, fresh: list[media.StoredPhoto], staff: bool,
+                  drafted: bool) -> Response:
     """Submit what the service checked; ``fresh`` are the photos stored by this very POST (the others came
-    from the draft)."""
+    from the draft, if ``drafted``)."""
     data = checked.data
     reporter: Viewer | None = viewer
     filed_by: Viewer | None = None
@@ -228,7 +230,8 @@ async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, val
         # The first submission won. Only this POST's own copies are surely unused: the draft's photos may be
         # the very files a concurrent first POST (a double tap) just attached.
         await media.discard(fresh)
-    later.append(partial(drop_draft, data.idempotency_key or ""))  # a draft left over expires anyway
+    if drafted:  # a draft saved meanwhile (a double tap) expires anyway
+        later.append(partial(drop_draft, data.idempotency_key or ""))
     return Redirect(f"/staff/requests/{req.id}" if staff else f"/report/done/{req.code}", status_code=303,
                     background=BackgroundTask(run_held, later))
 

@@ -125,7 +125,8 @@ class Place:
 
 
 # Every report locates itself: prepared once per connection (fetch_prepared).
-_ACTIVE_COMMUNITY = "SELECT id, parent FROM unit WHERE id = $1 AND kind = 'community' AND active"
+_ACTIVE_COMMUNITY = ("SELECT c.id, c.parent, c.name, s.name AS street_name FROM unit c "
+                     "LEFT JOIN unit s ON s.id = c.parent WHERE c.id = $1 AND c.kind = 'community' AND c.active")
 _UNIT_NAMES = "SELECT id, name FROM unit WHERE id = ANY($1::int[])"
 
 
@@ -162,8 +163,10 @@ async def locate(values: dict[str, str]) -> Place:
             place.error = _("请使用定位，或选择所在社区并填写地址")
             return place
         place.community_id, place.street_id = chosen["id"], chosen["parent"]
-    names = await fetch_prepared(_UNIT_NAMES, [place.street_id, place.community_id])
-    by_id = {r["id"]: r["name"] for r in names}
+    if chosen is not None and chosen["id"] == place.community_id:  # its names came with it
+        by_id = {chosen["parent"]: chosen["street_name"] or "", chosen["id"]: chosen["name"]}
+    else:
+        by_id = {r["id"]: r["name"] for r in await fetch_prepared(_UNIT_NAMES, [place.street_id, place.community_id])}
     place.located = f"{by_id.get(place.street_id, '')} · {by_id.get(place.community_id, '')}"
     return place
 

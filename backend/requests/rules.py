@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from backend.accounts.tables import Role
@@ -52,6 +53,17 @@ class StaleVersion(RequestError):
         self.current_status = current_status
 
 
+@dataclass(frozen=True)
+class OpenedAssignment:
+    """An assignment a change opened, as it was written: the hooks (clocks, notices) need not read it back."""
+
+    id: int
+    unit: int
+    person: int | None
+    role: str  # AssignmentRole
+    opened_at: datetime
+
+
 @dataclass
 class TransitionResult:
     request_id: int
@@ -60,13 +72,14 @@ class TransitionResult:
     to_status: str
     version: int
     event_id: int
-    opened_assignments: list[int] = field(default_factory=list)
+    opened_assignments: list[OpenedAssignment] = field(default_factory=list)
     closed_assignments: list[int] = field(default_factory=list)
     actor_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     # Facts of the request the hooks need, so they need not read them again.
     code: str = ""
     reporter: int | None = None
+    category: int | None = None
 
 
 # Called inside the transaction with the new event's id, e.g. to attach photos atomically.

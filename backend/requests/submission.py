@@ -18,8 +18,9 @@ from backend.db import fetch_prepared, utcnow, write_transaction
 from backend.i18n import N_
 from backend.organisation.tables import Unit, UnitKind
 from backend.requests.hooks import run_hooks
-from backend.requests.rules import MAX_DESCRIPTION, EventAttach, RequestError, TransitionResult
+from backend.requests.rules import MAX_DESCRIPTION, EventAttach, OpenedAssignment, RequestError, TransitionResult
 from backend.requests.tables import (
+    AssignmentRole,
     Kind,
     Request,
     Source,
@@ -244,9 +245,12 @@ async def submit(
                                                                      category, community, grid_id, placement, now)
                 if attach is not None:
                     await attach(req.id, event_id)
+                lead = OpenedAssignment(assignment, placement.unit_id, placement.person_id, AssignmentRole.lead.value,
+                                        now)
                 await run_hooks(TransitionResult(
-                    req.id, "submit", "", Status.assigned.value, 1, event_id, opened_assignments=[assignment],
-                    actor_id=actor.id if actor else None, code=req.code, reporter=req.reporter))
+                    req.id, "submit", "", Status.assigned.value, 1, event_id, opened_assignments=[lead],
+                    actor_id=actor.id if actor else None, code=req.code, reporter=req.reporter,
+                    category=category.id))
             break
         except Exception as exc:  # the same key submitted before, or the same daily code taken (PostgreSQL): retry
             if _is_unique_violation(exc) and attempt < 4:

@@ -30,6 +30,7 @@ from backend.requests.rules import (
     EventAttach,
     InvalidState,
     NotAllowed,
+    OpenedAssignment,
     RequestError,
     Rule,
     StaleVersion,
@@ -51,11 +52,11 @@ from backend.routing.service import (
 )
 
 
-async def _open_assignment(request_id: int, placement: Placement, role: str, now: datetime) -> int:
+async def _open_assignment(request_id: int, placement: Placement, role: str, now: datetime) -> OpenedAssignment:
     a = Assignment(request=request_id, unit=placement.unit_id, person=placement.person_id, role=role,
                    level=placement.level, is_open=True, opened_at=now, version=1)
     await a.save()
-    return a.id
+    return OpenedAssignment(a.id, placement.unit_id, placement.person_id, role, now)
 
 
 async def _write_event(
@@ -115,7 +116,7 @@ async def transition(
     if rule.needs_note and not note:
         raise RequestError(rule.needs_note, "note")
     now = now or utcnow()
-    opened: list[int] = []
+    opened: list[OpenedAssignment] = []
     closed: list[int] = []
     async with write_transaction():
         req = await Request.select().where(Request.id == request_id).first()
@@ -176,7 +177,7 @@ async def transition(
                 closed.append(lead["id"])
             new_lead = await _open_assignment(request_id, placement, AssignmentRole.lead.value, now)
             opened.append(new_lead)
-            event_assignment = new_lead
+            event_assignment = new_lead.id
             unit_id, person_id = placement.unit_id, placement.person_id
             values[Request.current_unit] = unit_id
             values[Request.current_person] = person_id
@@ -223,7 +224,8 @@ async def transition(
         if attach is not None:
             await attach(request_id, event_id)
         result = TransitionResult(request_id, action, from_status, to_status, new_version, event_id, opened, closed,
-                                  actor.id if actor else None, event_data, req["code"], req["reporter"])
+                                  actor.id if actor else None, event_data, req["code"], req["reporter"],
+                                  req["category"])
         await run_hooks(result)
     return result
 

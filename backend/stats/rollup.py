@@ -21,7 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.db import fetch_tuples, utcnow, write_transaction
@@ -623,15 +623,15 @@ async def stats_after_transition(result: Any) -> None:
     """Transition hook: soon after a change, fold it into the rollup (one job at a time; the cron catches the rest)."""
     from backend.db import on_commit
 
-    await on_commit(_queue_catch_up)
+    await on_commit(queue_catch_up)
 
 
-async def _queue_catch_up() -> None:
+async def queue_catch_up(now: datetime | None = None) -> None:
     from backend.jobs import enqueue
-    from backend.redis import redis_client
 
-    # One Redis round trip per change: only the first change of a 5-second window queues the job
-    # (deferred to the window's end, so it folds in every change of the window).
-    if await redis_client().set("qg:stats:catch-up-queued", "1", nx=True, px=CATCH_UP_DELAY_MS):
-        await enqueue(CATCH_UP_JOB, job_id="stats-catch-up",
-                      defer_until=utcnow() + timedelta(milliseconds=CATCH_UP_DELAY_MS))
+    # One job per 5-second window, named after the window and deferred to its end, so it folds in every
+    # change of the window: the changes after the first find its id taken (no round trip of its own when
+    # the job goes with the response's other jobs, see backend.jobs.sent_together).
+    window = int((now or utcnow()).timestamp() * 1000) // CATCH_UP_DELAY_MS + 1
+    await enqueue(CATCH_UP_JOB, job_id=f"stats-catch-up:{window}",
+                  defer_until=datetime.fromtimestamp(window * CATCH_UP_DELAY_MS / 1000, UTC))

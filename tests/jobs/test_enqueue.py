@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from arq.jobs import Job as ArqJob
 from arq.jobs import JobStatus
 from arq.worker import Worker, func
 
 from backend.db import utcnow
-from backend.jobs import Job, arq_pool, enqueue, enqueue_jobs, redis_settings
+from backend.jobs import Job, arq_pool, enqueue, enqueue_jobs, redis_settings, sent_together
+from backend.stats.rollup import CATCH_UP_JOB, queue_catch_up
 
 ran: list[tuple[int, str]] = []
 
@@ -42,3 +43,31 @@ async def test_a_job_id_is_enqueued_once_and_an_arq_worker_runs_it() -> None:
     assert info is not None and info.function == "record" and info.args == (4, "later")
     assert abs(info.score - later.timestamp() * 1000) < 2  # deferred to its time
     assert await ArqJob("job-later", pool).status() == JobStatus.deferred
+
+
+async def test_jobs_sent_together_wait_for_the_end_of_the_block() -> None:
+    """A response's held work (timers, the receipt, the rollup's nudge) goes to Redis in one round trip at the
+    end: none of it is queued before, all of it after, and an id taken twice is still queued once."""
+    pool = await arq_pool()
+    before = {j.job_id for j in await pool.queued_jobs()}
+    async with sent_together():
+        await enqueue("record", 5, "五", job_id="together-a")
+        await enqueue_jobs([Job("record", (6, "六"), "together-b"), Job("record", (7, "七"), "together-a")])
+        assert {j.job_id for j in await pool.queued_jobs()} == before  # nothing sent yet
+    queued = {j.job_id: j.args for j in await pool.queued_jobs()}
+    assert set(queued) - before == {"together-a", "together-b"}
+    assert queued["together-a"] == (5, "五")
+
+
+async def test_the_rollup_is_nudged_once_per_window_of_changes() -> None:
+    """Every change asks for a catch-up at the end of its 5-second window: one job per window, however many
+    changes it saw."""
+    pool = await arq_pool()
+    start = datetime(2026, 12, 2, 8, 0, 0, 100_000, tzinfo=UTC)
+    for offset in (0, 1, 4.8, 5.0, 7):
+        await queue_catch_up(start + timedelta(seconds=offset))
+    jobs = sorted((j for j in await pool.queued_jobs() if j.job_id.startswith("stats-catch-up:")),
+                  key=lambda j: j.score)
+    assert [datetime.fromtimestamp(j.score / 1000, UTC) for j in jobs] == [
+        datetime(2026, 12, 2, 8, 0, 5, tzinfo=UTC), datetime(2026, 12, 2, 8, 0, 10, tzinfo=UTC)]
+    assert {j.function for j in jobs} == {CATCH_UP_JOB}
