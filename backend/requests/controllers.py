@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Parameter
 from litestar.response import Redirect
 
 from backend.accounts.service import Viewer, load_viewer
@@ -295,10 +296,16 @@ class ReportController(Controller):
         return page(request, "requests/done.html", {"req": req} | _labels())
 
     @get("/my", guards=[resident_only])
-    async def my(self, request: Request) -> Response:
+    async def my(self, request: Request,
+                 before: int | None = Parameter(query="before", default=None, ge=1, le=2**31 - 1)) -> Response:
         viewer = viewer_of(request)
         assert viewer is not None
-        return page(request, "requests/my.html", {"items": await queries.my_requests(viewer)} | _labels())
+        rows = await queries.my_requests(viewer, before=before, limit=queries.MY_PAGE + 1)
+        items = rows[:queries.MY_PAGE]
+        older = items[-1]["id"] if len(rows) > queries.MY_PAGE else None
+        return page(request, "requests/my.html", {
+            "items": items, "before": before, "older": older,
+            "to_rate": await queries.resolved_to_rate(viewer)} | _labels())
 
     async def _own(self, request: Request, code: str) -> tuple[Viewer, RequestView]:
         viewer = viewer_of(request)

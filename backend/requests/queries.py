@@ -75,7 +75,11 @@ _INBOX = (_LIST_SELECT + "WHERE " + _INBOX_SCOPE + " AND r.status = ANY($3::text
           "AND ($5::int IS NULL OR r.category = $5) ORDER BY r.urgent DESC, r.created_at LIMIT $6")
 _INBOX_COUNTS = ("SELECT r.status, count(*) FROM request r WHERE " + _INBOX_SCOPE
                  + " AND r.status = ANY($3::text[]) GROUP BY r.status")
-_MY_REQUESTS = _LIST_SELECT + "WHERE r.reporter = $1 ORDER BY r.id DESC LIMIT $2"
+# A page of a resident's requests, newest first, older than the id $2 (none: the newest page).
+_MY_REQUESTS = (_LIST_SELECT + "WHERE r.reporter = $1 AND ($2::int IS NULL OR r.id < $2) ORDER BY r.id DESC "
+                "LIMIT $3")
+_MY_TO_RATE = "SELECT count(*) FROM request WHERE reporter = $1 AND status = 'resolved'"
+MY_PAGE = 20  # "my requests" a page at a time: a list that grows with every report is not drawn whole
 
 
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
@@ -100,8 +104,15 @@ async def inbox_counts(viewer: Viewer, *, units: list[int] | None = None) -> dic
     return counts
 
 
-async def my_requests(viewer: Viewer, limit: int = 100) -> list[RequestListRow]:
-    return [cast(RequestListRow, dict(r)) for r in await fetch_prepared(_MY_REQUESTS, viewer.id, limit)]
+async def my_requests(viewer: Viewer, *, before: int | None = None, limit: int = MY_PAGE) -> list[RequestListRow]:
+    """The resident's requests, newest first: ``limit`` of those older than the request ``before``."""
+    rows = await fetch_prepared(_MY_REQUESTS, viewer.id, before, limit)
+    return [cast(RequestListRow, dict(r)) for r in rows]
+
+
+async def resolved_to_rate(viewer: Viewer) -> int:
+    """How many of the resident's requests are resolved and wait for their rating (all pages)."""
+    return (await fetch_prepared(_MY_TO_RATE, viewer.id))[0][0]
 
 
 async def public_requests(*, page: int = 1, per_page: int = 30) -> list[PublicRequestRow]:

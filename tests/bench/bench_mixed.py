@@ -1,6 +1,6 @@
 """Benchmark: mixed load of 200 simulated users on two web processes and two workers, one PostgreSQL.
 
-    scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2]
+    scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2 --profile DIR]
 
 The horizontal claim (issue 22): ``web`` separate uvicorn processes (each its own port, as on two
 machines behind a proxy) and ``workers`` arq workers against one embedded PostgreSQL and one Redis.
@@ -16,7 +16,8 @@ database: every light of every submitted request lit exactly once (one event eac
 none twice) and every submission answered 303 has its row (the rows beyond are the requests cut off
 in flight when wrk stopped). Prints per generator rate, p50/p95/p99 and errors; CPU per request of
 the web processes, of the workers and of PostgreSQL; the generators' CPU; the load average.
-Goal: p95 ≤ 250 ms, 0 errors.
+Goal: p95 ≤ 250 ms, 0 errors. ``--profile DIR``: py-spy's collapsed stacks of every web process and worker
+during the load (web-1.txt, …, worker-1.txt, …).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tests.bench.bench_pages import (  # noqa: E402
     run_code,
     staff_cookies,
 )
-from tests.bench.bench_submit import free_port, ids, resident_cookies, serve  # noqa: E402
+from tests.bench.bench_submit import free_port, ids, resident_cookies, serve, start_profiler  # noqa: E402
 
 SHORT_RULES = db_script("""
 from backend.lights.tables import LightRule
@@ -104,7 +105,7 @@ def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
                             stdout=log, stderr=log)
 
 
-async def bench(users: int, seconds: float, think: float, webs: int, workers: int) -> None:
+async def bench(users: int, seconds: float, think: float, webs: int, workers: int, profile: str = "") -> None:
     from tests.bench import wrk
     from tests.bench.bench_pages import prepare
     from tests.bench.services import bench_services
@@ -149,9 +150,15 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             wrk.children_cpu_delta()
             t0 = time.monotonic()
             sampler = start_code(svc.env, WAITS, str(seconds))
+            spies = []
+            if profile:
+                spies = [start_profiler(p.pid, seconds, f"{profile}/{kind}-{n + 1}.txt")
+                         for kind, group in (("web", webp), ("worker", workp)) for n, p in enumerate(group)]
             running = [(name, wrk.launch(url, connections=per, threads=1, seconds=seconds, delay_ms=think, **opts))
                        for name, url, opts in specs]
             results = [(name, wrk.collect(p)) for name, p in running]
+            for spy in spies:
+                spy.wait(60)
             wall = time.monotonic() - t0
             cpu1 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
             gen = wrk.children_cpu_delta()
@@ -207,8 +214,11 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1000.0, help="mean pause before each request, ms")
     ap.add_argument("--web", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--profile", default="", help="write py-spy profiles (collapsed stacks) of the processes here")
     args = ap.parse_args()
-    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers))
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.profile))
 
 
 if __name__ == "__main__":

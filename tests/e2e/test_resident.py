@@ -122,3 +122,44 @@ async def test_wechat_browser_without_background_sync_or_push(browser, live_serv
         await _offline_then_online(ctx, page, shot, description, background_sync=False)
     finally:
         await ctx.close()
+
+
+async def test_my_requests_page_by_page(phone, shot) -> None:
+    """A resident with many reports sees the newest 20, a button to the older ones and back, and the rating
+    reminder counts a resolved report that is on the second page."""
+    from backend.db import utcnow
+    from backend.routing.tables import Category
+    from tests.support.history import History, hours
+    from tests.support.people import resident
+
+    number = fresh_phone()
+    reporter = await resident(number)
+    cat = await Category.objects().where(Category.code == "garbage").first()
+    start = utcnow() - hours(30)
+    made = [await History.submit(cat.id, start + hours(i), reporter=reporter) for i in range(22)]
+    await made[0].do("accept", start + hours(23))
+    await made[0].do("resolve", start + hours(24))
+    page = await phone.new_page()
+    await login_resident(page, number)
+    await page.goto("/my")
+    items = page.locator("[data-testid=my-request] strong")
+    assert await items.all_inner_texts() == [h.code for h in reversed(made)][:20]
+    assert "您有 1 件诉求已办结，请评价办理结果。" in await page.locator("[data-testid=rating-due]").inner_text()
+    older = page.locator("[data-testid=my-older]")
+    assert (await older.inner_text()).strip() == "更早的诉求"
+    assert await older.is_visible()
+    colors = await older.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+    assert colors == ["rgb(255, 255, 255)", "rgb(176, 0, 32)"], colors  # white on the red, not white on white
+    await shot(page, "my-first-page")
+    async with page.expect_navigation():
+        await older.click()
+    assert await items.all_inner_texts() == [made[1].code, made[0].code]
+    assert await page.locator("[data-testid=rate-link]").is_visible()
+    assert await page.locator("[data-testid=my-older]").count() == 0
+    assert await axe_violations(page) == []
+    await shot(page, "my-older-page")
+    async with page.expect_navigation():
+        await page.click("[data-testid=my-newest]")
+    assert (await items.all_inner_texts())[0] == made[-1].code
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width  # the pager fits the phone's width
