@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.db import aware, utcnow, write_transaction
+from backend.db import aware, fetch_prepared, utcnow, write_transaction
 from backend.lights.alerts import Flip, announce
 from backend.lights.clocks import earliest, next_due, start_clocks, stop_of
 from backend.lights.rules import COLORS, EXPLANATION_HOURS, STAGES
@@ -82,6 +82,14 @@ async def _flip(clock: dict[str, Any], upto: str, version: int | None, now: date
     return flips
 
 
+# Every timer of every light reads its clock (prepared once per connection): the light's state first, without
+# the write lock, then the whole clock with its assignment's stop times (as ``_clock_query()`` reads them).
+_SEEN = {color: f"SELECT version, {color}_lit_at AS lit_at, next_due_at FROM light_clock WHERE key = $1"
+         for color in COLORS}
+_CLOCK_BY_KEY = ("SELECT c.*, " + ", ".join(f"a.{c} AS a_{c}" for c in _A_COLS)
+                 + " FROM light_clock c LEFT JOIN assignment a ON a.id = c.assignment WHERE c.key = $1")
+
+
 async def fire(assignment_id: int, stage: str, color: str, version: int, *, now: datetime | None = None,
                retry_when_busy: bool = False) -> list[Flip]:
     """The deferred job's work: flip this light if it is still due. Safe to run twice, late or never.
@@ -95,14 +103,15 @@ async def fire(assignment_id: int, stage: str, color: str, version: int, *, now:
     key = f"{assignment_id}:{stage}"
     more: list[Flip] = []
     # Read first, without the write lock: most runs in a burst find their light already lit by a batch.
-    seen = await LightClock.select(LightClock.version, getattr(LightClock, f"{color}_lit_at"),
-                                   LightClock.next_due_at).where(LightClock.key == key).first()
-    if (seen is None or seen["version"] != version or seen[f"{color}_lit_at"] is not None
+    found = await fetch_prepared(_SEEN[color], key)
+    seen = found[0] if found else None
+    if (seen is None or seen["version"] != version or seen["lit_at"] is not None
             or seen["next_due_at"] is None or aware(seen["next_due_at"]) > now):
         return []
     async with write_transaction():
         await _serialize_flips(wait=not retry_when_busy)
-        clock = await _clock_query().where(LightClock.key == key).first()
+        rows = await fetch_prepared(_CLOCK_BY_KEY, key)
+        clock = dict(rows[0]) if rows else None
         events: list[EventToRecord] = []
         flips = await _flip(clock, color, version, now, events) if clock else []
         if flips:

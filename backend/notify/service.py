@@ -65,18 +65,33 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
     return ids
 
 
+# Many notices in one statement; it answers which of their accounts have a Web Push subscription.
+_STORE_MANY = """
+WITH stored AS (
+  INSERT INTO notification (account, kind, title, body, url, read, key, params, created_at)
+  SELECT account, kind, title, body, url, false, key, params::jsonb, $8::timestamptz
+  FROM unnest($1::int[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[], $7::text[])
+    AS n (account, kind, title, body, url, key, params)
+  RETURNING account
+)
+SELECT DISTINCT s.account FROM push_subscription s WHERE s.account IN (SELECT account FROM stored)"""
+
+
 async def notify_burst(notices: list[Notice], summary: str) -> None:
     """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
     recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
-    rows = [Notification(account=a, kind=n.kind, title="" if n.key else n.title[:120], body=n.body[:500],
-                         url=n.url[:300], key=n.key[:120], params=dict(n.params))
-            for n in notices for a in sorted({i for i in n.accounts if i})]
-    if rows:
-        await Notification.insert(*rows)
+    columns: list[list[Any]] = [[] for _ in range(7)]
+    for n in notices:
+        for a in sorted({i for i in n.accounts if i}):
+            for column, value in zip(columns, (a, n.kind, "" if n.key else n.title[:120], n.body[:500], n.url[:300],
+                                               n.key[:120], json.dumps(dict(n.params), ensure_ascii=False)),
+                                     strict=True):
+                column.append(value)
+    subscribed = {r[0] for r in await fetch_prepared(_STORE_MANY, *columns, utcnow())} if columns[0] else set()
     groups: dict[tuple[tuple[int, ...], str], list[Notice]] = {}
     for n in notices:
         key = (tuple(sorted({i for i in n.accounts if i})), n.kind)
-        if key[0]:
+        if subscribed.intersection(key[0]):  # nobody of a group subscribed to Web Push: nothing to send
             groups.setdefault(key, []).append(n)
     for (ids, _kind), items in groups.items():
         first = render({"key": items[0].key, "params": dict(items[0].params), "title": items[0].title,
@@ -84,7 +99,7 @@ async def notify_burst(notices: list[Notice], summary: str) -> None:
         title, body = (first["title"], first["body"]) if len(items) == 1 else (summary.format(n=len(items)),
                                                                                   first["title"])
         try:
-            await enqueue_push(list(ids), title, body, items[0].url)
+            await enqueue_push(list(ids), title, body, items[0].url, anyone_subscribed=True)
         except Exception:
             log.exception("push failed")
 

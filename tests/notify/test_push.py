@@ -221,3 +221,26 @@ def test_vapid_keys_can_come_from_the_environment(monkeypatch) -> None:
         monkeypatch.undo()
         vapid_module.vapid.cache_clear()
     assert public_key() != _b64(raw_public)  # back to the key kept in the data folder
+
+
+async def test_a_burst_stores_every_notice_and_pushes_only_to_groups_with_a_subscriber() -> None:
+    """A burst of lights: every account gets its in-app notices (one statement); a push job goes to a group of
+    recipients only when one of them subscribed, several of its items summed up in one push."""
+    from backend.notify.service import Notice, notify_burst
+
+    watched, alone = await resident(), await resident()
+    await PushSubscription(account=watched.id, endpoint=f"https://fcm.googleapis.com/fcm/send/{watched.id}",
+                           **browser_keys()).save()
+    notices = [Notice((watched.id,), "", url="/staff/inbox", kind="light", key="{code} 亮红灯",
+                      params=(("code", f"YZ{n}"),)) for n in (1, 2)]
+    notices.append(Notice((alone.id, None), "黄灯提醒", body="请尽快受理", kind="light"))
+    await notify_burst(notices, summary="{n} 条红黄灯提醒")
+    stored = await Notification.select(Notification.account, Notification.key, Notification.params,
+                                       Notification.title, Notification.body).where(
+        Notification.account.is_in([watched.id, alone.id])).order_by(Notification.id).output(load_json=True)
+    assert [(r["account"], r["key"], r["params"], r["title"], r["body"]) for r in stored] == [
+        (watched.id, "{code} 亮红灯", {"code": "YZ1"}, "", ""), (watched.id, "{code} 亮红灯", {"code": "YZ2"}, "", ""),
+        (alone.id, "", {}, "黄灯提醒", "请尽快受理")]
+    pushes = [j for j in await (await arq_pool()).queued_jobs() if j.function == "send_push"]
+    assert [(j.args[0], j.args[1]) for j in pushes if {watched.id, alone.id} & set(j.args[0])] == [
+        ([watched.id], "2 条红黄灯提醒")]
