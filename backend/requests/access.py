@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.accounts.service import Viewer
 from backend.accounts.tables import Role
+from backend.db import fetch_prepared
 from backend.organisation.tables import Unit
 from backend.requests.rows import AssignmentRow, RequestRow, RequestState
 from backend.requests.rules import HANDLING_ROLES, RULES, STAFF_ACTIONS
@@ -103,16 +104,21 @@ def _actions_for(req: RequestState, status: str, is_lead: bool, is_assist: bool)
     return out
 
 
+# The open assignments of a page of requests with their units' paths (prepared once per connection: the field
+# page reads it on every load).
+_OPEN_ASSIGNMENTS = ("SELECT a.request, a.unit, a.person, a.role, u.path FROM assignment a "
+                     "LEFT JOIN unit u ON u.id = a.unit "
+                     "WHERE a.request = ANY($1::int[]) AND a.is_open AND a.role = ANY($2::text[]) ORDER BY a.id")
+
+
 async def staff_actions_many(viewer: Viewer, reqs: Sequence[RequestState]) -> dict[int, tuple[list[str], bool]]:
     """``staff_actions`` of many requests at once, and whether the viewer acts as their lead: two queries in
     all instead of several per request (the field page lists up to 100; issue 22). id → (actions, is_lead)."""
     if not reqs:
         return {}
-    rows = await Assignment.select(Assignment.request, Assignment.unit, Assignment.person, Assignment.role).where(
-        Assignment.request.is_in([r["id"] for r in reqs]) & (Assignment.is_open == True)
-        & Assignment.role.is_in([AssignmentRole.lead.value, AssignmentRole.assist.value])).order_by(Assignment.id)
-    units = list({a["unit"] for a in rows if a["unit"] is not None})
-    paths = {u["id"]: u["path"] for u in await Unit.select(Unit.id, Unit.path).where(Unit.id.is_in(units or [0]))}
+    rows = await fetch_prepared(_OPEN_ASSIGNMENTS, [r["id"] for r in reqs],
+                                [AssignmentRole.lead.value, AssignmentRole.assist.value])
+    paths = {a["unit"]: a["path"] for a in rows if a["unit"] is not None}
 
     def can_act(a: dict[str, Any]) -> bool:  # can_act_on_assignment, with the paths read above
         if not viewer.is_staff:

@@ -1,13 +1,16 @@
 """Benchmark: mixed load of 200 simulated users on two web processes and two workers, one PostgreSQL.
 
-    scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2 --profile DIR]
+    scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2 --layout shared
+                            --profile DIR]
 
-The horizontal claim (issue 22): ``web`` separate uvicorn processes (each its own port, as on two
-machines behind a proxy) and ``workers`` arq workers against one embedded PostgreSQL and one Redis.
-Load from four ``wrk`` processes (several generators; each user is a connection that pauses ``think``
-ms on average, uniform ×0.5–1.5, before each request): three of resident users on the pages
-``/``, ``/my``, ``/r/<code>`` with every 5th request a submission (unique idempotency key), one of grid
-workers on ``/staff/inbox`` and ``/staff/field``; generators spread over the web processes.
+The horizontal claim (issue 22): ``web`` web processes and ``workers`` arq workers against one embedded
+PostgreSQL and one Redis. ``--layout shared`` (the default) runs them as the README recommends on one machine:
+one uvicorn with ``WEB_CONCURRENCY`` = ``web`` worker processes sharing one port (the kernel hands each new
+connection to a process waiting for one). ``--layout ports``: separate uvicorn processes, each its own port
+(as on two machines behind a proxy), every generator's users split evenly over them.
+Load from four ``wrk`` generators (each user is a connection that pauses ``think`` ms on average, uniform
+×0.5–1.5, before each request): three of resident users on the pages ``/``, ``/my``, ``/r/<code>`` with every
+5th request a submission (unique idempotency key), one of grid workers on ``/staff/inbox`` and ``/staff/field``.
 
 The garbage category's light rules are shortened to seconds (accept: yellow 6 s, red 12 s; resolve:
 yellow 18 s, red 24 s) so that every submission's four lights fall due during or right after the run;
@@ -91,6 +94,25 @@ print(" ".join(str(r[0]) for r in rows))
 """)
 
 
+class _Pid:
+    """A process this bench did not start itself (a uvicorn worker under its supervisor): its pid."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+
+def _merged(parts: list[dict]) -> dict:
+    """One generator's figures from its wrk processes (one per port): counts added, percentiles of the
+    slowest part (an upper bound; with one port there is one part)."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {k: sum(p[k] for p in parts) for k in ("requests", "good", "bad", "socket_errors", "s303")}
+    out["duration_us"] = max(p["duration_us"] for p in parts)
+    for k in ("p50_us", "p95_us", "p99_us"):
+        out[k] = max(p[k] for p in parts)
+    return out
+
+
 def staffed_communities(env: dict[str, str]) -> list[int]:
     return [int(x) for x in run_code(env, STAFFED).split()]
 
@@ -105,7 +127,8 @@ def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
                             stdout=log, stderr=log)
 
 
-async def bench(users: int, seconds: float, think: float, webs: int, workers: int, profile: str = "") -> None:
+async def bench(users: int, seconds: float, think: float, webs: int, workers: int, layout: str = "shared",
+                profile: str = "") -> None:
     from tests.bench import wrk
     from tests.bench.bench_pages import prepare
     from tests.bench.services import bench_services
@@ -117,9 +140,18 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
         category, community = ids(svc.env)
         procs: list[subprocess.Popen] = []
         try:
-            ports = [free_port() for _ in range(webs)]
-            webp = [serve("backend.app:app", svc.env, p) for p in ports]
-            procs += webp
+            if layout == "shared":
+                ports = [free_port()]
+                procs.append(serve("backend.app:app", svc.env, ports[0], workers=webs))
+                for _ in range(100):  # the supervisor starts its workers one after the other
+                    webp = [_Pid(pid) for pid in wrk.children(procs[-1].pid, 'spawn_main')]
+                    if len(webp) >= webs:
+                        break
+                    await asyncio.sleep(0.1)
+            else:
+                ports = [free_port() for _ in range(webs)]
+                webp = [serve("backend.app:app", svc.env, p) for p in ports]
+                procs += webp
             workp = [start_worker(svc.env, n, svc.base) for n in range(workers)]
             procs += workp
             urls = [f"http://127.0.0.1:{p}" for p in ports]
@@ -137,14 +169,15 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             since = run_code(svc.env, "from backend.db import utcnow; print(utcnow().isoformat())").strip()
             per = users // 4
             specs = [
-                (f"residents-{i + 1}", urls[i % webs], dict(paths=["/", "/my", page], cookie=resident,
-                                                             csrf=res_c.get("csrftoken", ""), post_every=5,
-                                                             post_path="/report", body=body, unique_keys=True,
-                                                             expect="200,303"))
+                (f"residents-{i + 1}", dict(paths=["/", "/my", page], cookie=resident, csrf=res_c.get("csrftoken", ""),
+                                            post_every=5, post_path="/report", body=body, unique_keys=True,
+                                            expect="200,303"))
                 for i in range(3)
-            ] + [("grid-workers", urls[-1], dict(paths=["/staff/inbox", "/staff/field"], cookie=worker))]
-            print(f"{webs} web processes (ports {ports}), {workers} arq workers, one PostgreSQL; {users} users in "
-                  f"4 wrk processes, think {think:g} ms, {seconds:g} s, submissions spread over {len(communities)} "
+            ] + [("grid-workers", dict(paths=["/staff/inbox", "/staff/field"], cookie=worker))]
+            where = (f"one port, {len(webp)} uvicorn worker processes (WEB_CONCURRENCY={webs})" if layout == "shared"
+                     else f"{webs} ports, each generator's users split evenly over them")
+            print(f"{len(webp)} web processes ({where}), {workers} arq workers, one PostgreSQL; {users} users in "
+                  f"4 wrk generators, think {think:g} ms, {seconds:g} s, submissions spread over {len(communities)} "
                   f"communities; load average {wrk.load_average()}")
             cpu0 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
             wrk.children_cpu_delta()
@@ -154,9 +187,10 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             if profile:
                 spies = [start_profiler(p.pid, seconds, f"{profile}/{kind}-{n + 1}.txt")
                          for kind, group in (("web", webp), ("worker", workp)) for n, p in enumerate(group)]
-            running = [(name, wrk.launch(url, connections=per, threads=1, seconds=seconds, delay_ms=think, **opts))
-                       for name, url, opts in specs]
-            results = [(name, wrk.collect(p)) for name, p in running]
+            running = [(name, [wrk.launch(url, connections=per // len(urls), threads=1, seconds=seconds,
+                                          delay_ms=think, **opts) for url in urls])
+                       for name, opts in specs]
+            results = [(name, _merged([wrk.collect(p) for p in ps])) for name, ps in running]
             for spy in spies:
                 spy.wait(60)
             wall = time.monotonic() - t0
@@ -214,11 +248,13 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=1000.0, help="mean pause before each request, ms")
     ap.add_argument("--web", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--layout", choices=("shared", "ports"), default="shared",
+                    help="shared: one port, WEB_CONCURRENCY processes (the README); ports: a port per process")
     ap.add_argument("--profile", default="", help="write py-spy profiles (collapsed stacks) of the processes here")
     args = ap.parse_args()
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
-    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.profile))
+    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.layout, args.profile))
 
 
 if __name__ == "__main__":

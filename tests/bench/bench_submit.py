@@ -75,11 +75,12 @@ def prepare(env: dict[str, str], base: Path) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
-def serve(app: str, env: dict[str, str], port: int) -> subprocess.Popen:
+def serve(app: str, env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
+    """uvicorn on loopback; ``workers`` > 1: that many processes sharing the port (the README's WEB_CONCURRENCY)."""
     log = open(Path(env["QG_DATA_DIR"]) / f"server-{port}.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-         "--log-level", "warning"], env=env, cwd=ROOT,
+         "--log-level", "warning", *(["--workers", str(workers)] if workers > 1 else [])], env=env, cwd=ROOT,
         stdout=log if os.environ.get("BENCH_KEEP") else subprocess.DEVNULL, stderr=log)
     import httpx
 

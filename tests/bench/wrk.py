@@ -121,6 +121,22 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int, running: str = "") -> list[int]:
+    """The live child processes of ``pid`` whose command line has ``running`` in it (uvicorn's workers under
+    its supervisor: "spawn_main", not multiprocessing's resource tracker)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if st and st[0] == pid and running in cmdline:
+                found.append(int(entry))
+    return sorted(found)
+
+
 def tree_cpu(root: int) -> float:
     """CPU seconds of ``root`` and every live descendant (uvicorn workers, PostgreSQL backends)."""
     parents: dict[int, int] = {}
