@@ -136,23 +136,25 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
 
 
-# Prepared once per connection (fetch_prepared): this runs on every signed-in request, and a Piccolo select
-# costs more to build than to run.
-_VIEWER_ACCOUNT = ("SELECT id, kind, name, phone, username, public_title, is_party_member FROM account "
-                   "WHERE id = $1 AND active")
-_VIEWER_MEMBERSHIPS = ("SELECT u.id, u.name, u.kind, u.path, m.role, m.designated FROM membership m "
-                       "LEFT JOIN unit u ON u.id = m.unit WHERE m.account = $1 ORDER BY m.id")
+# Every request of a signed-in person reads it, prepared once per connection (a Piccolo select costs more to
+# build than to run): the account and, for staff, its memberships with their units in the same statement, one
+# row per membership (one row with empty membership columns if there is none).
+_VIEWER = ("SELECT a.id, a.kind, a.name, a.phone, a.username, a.public_title, a.is_party_member, m.id AS m_id, "
+           "u.id AS u_id, u.name AS u_name, u.kind AS u_kind, u.path AS u_path, m.role, m.designated "
+           "FROM account a LEFT JOIN membership m ON m.account = a.id AND a.kind = 'staff' "
+           "LEFT JOIN unit u ON u.id = m.unit WHERE a.id = $1 AND a.active ORDER BY m.id")
+_ACCOUNT_COLUMNS = ("id", "kind", "name", "phone", "username", "public_title", "is_party_member")
 
 
 async def load_viewer(account_id: int) -> Viewer | None:
-    found = await fetch_prepared(_VIEWER_ACCOUNT, account_id)
-    if not found:
+    rows = await fetch_prepared(_VIEWER, account_id)
+    if not rows:
         return None
-    acc = dict(found[0])
-    rows = [] if acc["kind"] != AccountKind.staff.value else await fetch_prepared(_VIEWER_MEMBERSHIPS, account_id)
+    acc = {k: rows[0][k] for k in _ACCOUNT_COLUMNS}
     memberships = tuple(
-        MembershipView(unit_id=r[0], unit_name=r[1], unit_kind=r[2], unit_path=r[3], role=r[4], designated=r[5])
-        for r in rows
+        MembershipView(unit_id=r["u_id"], unit_name=r["u_name"], unit_kind=r["u_kind"], unit_path=r["u_path"],
+                       role=r["role"], designated=r["designated"])
+        for r in rows if r["m_id"] is not None
     )
     return Viewer(**acc, memberships=memberships)
 

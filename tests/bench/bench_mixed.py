@@ -1,7 +1,7 @@
 """Benchmark: mixed load of 200 simulated users on two web processes and two workers, one PostgreSQL.
 
     scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2 --layout shared
-                            --profile DIR]
+                            --lit-share 1.0 --profile DIR]
 
 The horizontal claim (issue 22): ``web`` web processes and ``workers`` arq workers against one embedded
 PostgreSQL and one Redis. ``--layout shared`` (the default) runs them as the README recommends on one machine:
@@ -13,7 +13,9 @@ Load from four ``wrk`` generators (each user is a connection that pauses ``think
 5th request a submission (unique idempotency key), one of grid workers on ``/staff/inbox`` and ``/staff/field``.
 
 The garbage category's light rules are shortened to seconds (accept: yellow 6 s, red 12 s; resolve:
-yellow 18 s, red 24 s) so that every submission's four lights fall due during or right after the run;
+yellow 18 s, red 24 s), and ``--lit-share`` of the submissions (default: all) go to it, so that their four
+lights fall due during or right after the run (the others go to a category with its usual rules: a real
+district's lights are few, the default is a storm of them);
 then the bench waits for the workers (deferred timers, the one-minute sweep) and checks in the
 database: every light of every submitted request lit exactly once (one event each, none missing,
 none twice) and every submission answered 303 has its row (the rows beyond are the requests cut off
@@ -66,7 +68,9 @@ lights = await fetch_tuples(
     "SELECT e.request, e.data::jsonb->>'stage', e.data::jsonb->>'color', count(*) FROM event e "
     "JOIN request r ON r.id = e.request WHERE r.created_at >= {}::timestamptz AND e.action = 'light' "
     "GROUP BY 1, 2, 3", since)
-print(json.dumps({"rows": rows[0][0], "lights": [list(x) for x in lights]}))
+short = await fetch_tuples("SELECT count(*) FROM request WHERE created_at >= {}::timestamptz AND category = {}",
+                          since, int(sys.argv[2]))
+print(json.dumps({"rows": rows[0][0], "short": short[0][0], "lights": [list(x) for x in lights]}))
 """)
 
 
@@ -85,6 +89,11 @@ while time.monotonic() < end:
 print(json.dumps({"samples": samples, "waits": waits.most_common(8)}))
 """)
 
+
+OTHER_CATEGORY = db_script("""
+rows = await fetch_tuples("SELECT id FROM category WHERE active AND code <> 'garbage' ORDER BY sort, id LIMIT 1")
+print(rows[0][0])
+""")
 
 STAFFED = db_script("""
 rows = await fetch_tuples(
@@ -128,7 +137,7 @@ def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
 
 
 async def bench(users: int, seconds: float, think: float, webs: int, workers: int, layout: str = "shared",
-                profile: str = "") -> None:
+                lit_share: float = 1.0, profile: str = "") -> None:
     from tests.bench import wrk
     from tests.bench.bench_pages import prepare
     from tests.bench.services import bench_services
@@ -161,9 +170,14 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             page = await a_request_page(urls[0], res_c)
             # one body per staffed community, taken in turn: a district's reports spread over its communities
             communities = staffed_communities(svc.env) or [community]
-            body = "\n".join(urlencode({"kind": "help", "category": str(category), "community": str(c),
-                                         "description": "楼道灯坏了，晚上看不见", "address": "柳巷南路 18 号",
-                                         "is_public": "1"}) for c in communities)
+            # ``lit_share`` of the bodies (spread evenly) in the category whose lights fall due within seconds,
+            # the others in a category with its usual rules (hours: nothing falls due during the run)
+            other = int(run_code(svc.env, OTHER_CATEGORY))
+            body = "\n".join(urlencode({"kind": "help", "category": str(category if int((i + 1) * lit_share) >
+                                                                          int(i * lit_share) else other),
+                                         "community": str(c), "description": "楼道灯坏了，晚上看不见",
+                                         "address": "柳巷南路 18 号", "is_public": "1"})
+                             for i, c in enumerate(communities))
             db = wrk.postmaster_pid(svc.data_dir)
             await asyncio.sleep(3)  # the workers' start-up sweeps
             since = run_code(svc.env, "from backend.db import utcnow; print(utcnow().isoformat())").strip()
@@ -218,9 +232,9 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             # the lights: wait until every deadline (≤ 24 s after the last submission) and a sweep have passed
             deadline = time.monotonic() + 100
             while True:
-                found = json.loads(run_code(svc.env, CHECK, since))
+                found = json.loads(run_code(svc.env, CHECK, since, str(category)))
                 counts = [c for *_x, c in found["lights"]]
-                complete = len(found["lights"]) == 4 * found["rows"]
+                complete = len(found["lights"]) == 4 * found["short"]
                 if complete or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(5)
@@ -228,7 +242,8 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             in_flight = found["rows"] - posted  # cut off when wrk stopped: written, never answered to wrk
             print(f"  submissions: {posted} answered 303, {found['rows']} rows written ({in_flight} cut off in flight "
                   f"at wrk's stop, at most {users}): {'none lost' if 0 <= in_flight <= users else 'MISMATCH'}")
-            print(f"  lights: {len(found['lights'])} lit of {4 * found['rows']} due (4 per request), "
+            print(f"  lights: {len(found['lights'])} lit of {4 * found['short']} due (4 per request of the "
+                  f"{found['short']} with second-long rules), "
                   f"{twice} lit more than once: {'exactly once' if complete and not twice else 'NOT exactly once'}")
         finally:
             for p in procs:
@@ -250,11 +265,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--layout", choices=("shared", "ports"), default="shared",
                     help="shared: one port, WEB_CONCURRENCY processes (the README); ports: a port per process")
+    ap.add_argument("--lit-share", type=float, default=1.0,
+                    help="share of the submissions whose four lights fall due within 24 s (the rest: usual rules)")
     ap.add_argument("--profile", default="", help="write py-spy profiles (collapsed stacks) of the processes here")
     args = ap.parse_args()
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
-    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.layout, args.profile))
+    asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.layout, args.lit_share,
+                      args.profile))
 
 
 if __name__ == "__main__":
