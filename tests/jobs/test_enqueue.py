@@ -10,7 +10,7 @@ from arq.worker import Worker, func
 
 from backend.db import utcnow
 from backend.jobs import Job, arq_pool, enqueue, enqueue_jobs, redis_settings, sent_together
-from backend.stats.rollup import CATCH_UP_JOB, queue_catch_up
+from backend.stats.rollup import CATCH_UP_JOB, CATCH_UP_WINDOW_MS, queue_catch_up
 
 ran: list[tuple[int, str]] = []
 
@@ -60,14 +60,14 @@ async def test_jobs_sent_together_wait_for_the_end_of_the_block() -> None:
 
 
 async def test_the_rollup_is_nudged_once_per_window_of_changes() -> None:
-    """Every change asks for a catch-up at the end of its 5-second window: one job per window, however many
-    changes it saw."""
+    """Every change asks for a catch-up at the end of its window: one job per window, however many changes it
+    saw."""
     pool = await arq_pool()
-    start = datetime(2026, 12, 2, 8, 0, 0, 100_000, tzinfo=UTC)
-    for offset in (0, 1, 4.8, 5.0, 7):
-        await queue_catch_up(start + timedelta(seconds=offset))
+    window = timedelta(milliseconds=CATCH_UP_WINDOW_MS)
+    start = datetime(2026, 12, 2, 8, 0, 0, tzinfo=UTC)  # a window's start (whole minutes divide the windows)
+    for at in (start, start + window / 3, start + window * 0.99, start + window, start + window * 1.5):
+        await queue_catch_up(at)
     jobs = sorted((j for j in await pool.queued_jobs() if j.job_id.startswith("stats-catch-up:")),
                   key=lambda j: j.score)
-    assert [datetime.fromtimestamp(j.score / 1000, UTC) for j in jobs] == [
-        datetime(2026, 12, 2, 8, 0, 5, tzinfo=UTC), datetime(2026, 12, 2, 8, 0, 10, tzinfo=UTC)]
+    assert [datetime.fromtimestamp(j.score / 1000, UTC) for j in jobs] == [start + window, start + 2 * window]
     assert {j.function for j in jobs} == {CATCH_UP_JOB}
