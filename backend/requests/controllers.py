@@ -467,9 +467,8 @@ class StaffRequestsController(Controller):
         viewer = _viewer(request)
         filters = {"status": status if status in STATUS_LABELS else "", "kind": kind if kind in KIND_LABELS else "",
                    "category": category if category.isdigit() else ""}
-        units = await queries.handled_unit_ids(viewer)  # once for the list and its counts
-        items = await queries.inbox(viewer, **filters, units=units)
-        ctx = {"items": items, "filters": filters, "counts": await queries.inbox_counts(viewer, units=units),
+        items = await queries.inbox(viewer, **filters)
+        ctx = {"items": items, "filters": filters, "counts": await queries.inbox_counts(viewer),
                "categories": await queries.categories()} | _labels()
         return page(request, "requests/inbox.html", ctx, block="inbox_list")
 

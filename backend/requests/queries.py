@@ -40,16 +40,6 @@ class StreetCommunities(TypedDict):
 INBOX_COUNTED = (Status.assigned.value, Status.accepted.value, Status.returned.value)
 
 
-async def handled_unit_ids(viewer: Viewer) -> list[int]:
-    """Units the viewer handles work for: each handling membership's unit and everything below it."""
-    paths = sorted({m.unit_path for m in viewer.memberships if m.role in HANDLING_ROLES})
-    if not paths:
-        return []
-    rows = await fetch_prepared("SELECT id FROM unit WHERE path LIKE ANY($1::text[]) ORDER BY id",
-                                [p + "%" for p in paths])
-    return [r[0] for r in rows]
-
-
 # The lists every worker and resident opens most, prepared once per connection (fetch_prepared); the
 # columns are LIST_COLUMNS', keyed as Piccolo's select() keys joined names. The names are scalar subqueries,
 # not joins: PostgreSQL re-plans these statements for their parameters, and five joins cost more to plan
@@ -62,15 +52,17 @@ _LIST_SELECT = (
     '(SELECT a.name FROM account a WHERE a.id = r.current_person) AS "current_person.name", '
     '(SELECT a.public_title FROM account a WHERE a.id = r.current_person) AS "current_person.public_title" '
     "FROM request r ")
-# The viewer's work ($1 the viewer, $2 the unit ids handled): led by the viewer, led by a handled unit, or
-# co-assigned (协办) to a handled unit or the viewer while another unit leads; the co-assigned part only for
-# a viewer who handles some unit.
-# The co-assigned ids are one array computed first (not a subquery per row), so all three branches are index
-# look-ups PostgreSQL can OR together instead of reading every request.
+# The viewer's work ($1 the viewer, $2 the paths of the units they handle, each with '%'): led by the viewer,
+# led by a handled unit (one of those units or below them), or co-assigned (协办) to a handled unit or the
+# viewer while another unit leads; the co-assigned part only for a viewer who handles some unit.
+# The handled units and the co-assigned ids are arrays computed once (not a subquery per row), so all three
+# branches are index look-ups PostgreSQL can OR together instead of reading every request; the units are
+# found in the same statement (a round trip less than reading them first).
+_HANDLED_UNITS = "ARRAY(SELECT u.id FROM unit u WHERE u.path LIKE ANY($2::text[]))"
 _INBOX_SCOPE = (
-    "(r.current_person = $1 OR r.current_unit = ANY($2::int[]) OR r.id = ANY(ARRAY("
-    "SELECT a.request FROM assignment a WHERE cardinality($2::int[]) > 0 AND a.is_open AND a.role = 'assist' "
-    "AND (a.unit = ANY($2::int[]) OR a.person = $1))))")
+    "(r.current_person = $1 OR r.current_unit = ANY(" + _HANDLED_UNITS + ") OR r.id = ANY(ARRAY("
+    "SELECT a.request FROM assignment a WHERE cardinality($2::text[]) > 0 AND a.is_open AND a.role = 'assist' "
+    "AND (a.unit = ANY(" + _HANDLED_UNITS + ") OR a.person = $1))))")
 _INBOX = (_LIST_SELECT + "WHERE " + _INBOX_SCOPE + " AND r.status = ANY($3::text[]) AND ($4 = '' OR r.kind = $4) "
           "AND ($5::int IS NULL OR r.category = $5) ORDER BY r.urgent DESC, r.created_at LIMIT $6")
 _INBOX_COUNTS = ("SELECT r.status, count(*) FROM request r WHERE " + _INBOX_SCOPE
@@ -82,22 +74,25 @@ _MY_TO_RATE = "SELECT count(*) FROM request WHERE reporter = $1 AND status = 're
 MY_PAGE = 20  # "my requests" a page at a time: a list that grows with every report is not drawn whole
 
 
+def _handled_patterns(viewer: Viewer) -> list[str]:
+    """``LIKE`` patterns of the units the viewer handles work for (each handling membership's unit), which
+    match those units and everything below them."""
+    return sorted({m.unit_path + "%" for m in viewer.memberships if m.role in HANDLING_ROLES})
+
+
 async def inbox(viewer: Viewer, *, status: str = "", kind: str = "", category: str = "",
-                limit: int = 200, units: list[int] | None = None) -> list[RequestListRow]:
+                limit: int = 200) -> list[RequestListRow]:
     """The viewer's work, each with its light: red, then yellow, then the oldest (urgent first within each)."""
     statuses = [status] if status in STATUS_LABELS else [s.value for s in OPEN_STATUSES]
-    units = await handled_unit_ids(viewer) if units is None else units
-    rows = await fetch_prepared(_INBOX, viewer.id, units, statuses, kind,
+    rows = await fetch_prepared(_INBOX, viewer.id, _handled_patterns(viewer), statuses, kind,
                                 int(category) if category.isdigit() else None, limit)
     from backend.lights.badges import with_lights  # the lights domain reads requests, not the other way
 
     return cast(list[RequestListRow], await with_lights([dict(r) for r in rows]))
 
 
-async def inbox_counts(viewer: Viewer, *, units: list[int] | None = None) -> dict[str, int]:
-    """``units``: the viewer's handled_unit_ids, when the caller has them already (the inbox page)."""
-    units = await handled_unit_ids(viewer) if units is None else units
-    rows = await fetch_prepared(_INBOX_COUNTS, viewer.id, units, list(INBOX_COUNTED))
+async def inbox_counts(viewer: Viewer) -> dict[str, int]:
+    rows = await fetch_prepared(_INBOX_COUNTS, viewer.id, _handled_patterns(viewer), list(INBOX_COUNTED))
     counts = dict.fromkeys(INBOX_COUNTED, 0)
     for r in rows:
         counts[r[0]] = r[1]

@@ -26,6 +26,7 @@ from backend.requests.service import CheckedRequest, KnownPlace, NewRequest, Req
 from backend.requests.tables import Kind, Source
 from backend.routing import attributes as category_attributes
 from backend.routing import geo
+from backend.routing.service import FIRST_GRID_OF
 from backend.routing.tables import Category
 
 DRAFT_TTL = 3600
@@ -125,8 +126,9 @@ class Place:
 
 
 # Every report locates itself: prepared once per connection (fetch_prepared).
-_ACTIVE_COMMUNITY = ("SELECT c.id, c.parent, c.name, s.name AS street_name FROM unit c "
-                     "LEFT JOIN unit s ON s.id = c.parent WHERE c.id = $1 AND c.kind = 'community' AND c.active")
+_ACTIVE_COMMUNITY = ("SELECT c.id, c.parent, c.name, s.name AS street_name, (" + FIRST_GRID_OF.format("c.id")
+                     + ") AS first_grid FROM unit c LEFT JOIN unit s ON s.id = c.parent "
+                     "WHERE c.id = $1 AND c.kind = 'community' AND c.active")
 _UNIT_NAMES = "SELECT id, name FROM unit WHERE id = ANY($1::int[])"
 
 
@@ -163,6 +165,7 @@ async def locate(values: dict[str, str]) -> Place:
             place.error = _("请使用定位，或选择所在社区并填写地址")
             return place
         place.community_id, place.street_id = chosen["id"], chosen["parent"]
+        place.grid_id = chosen["first_grid"]  # its default grid, read with it (check_new takes it as known)
     if chosen is not None and chosen["id"] == place.community_id:  # its names came with it
         by_id = {chosen["parent"]: chosen["street_name"] or "", chosen["id"]: chosen["name"]}
     else:

@@ -170,7 +170,7 @@ async def check_new(data: NewRequest) -> CheckedRequest:
     if found is None:
         errors["category"] = N_("请选择有效的诉求类别")
     category = Category(_ignore_missing=True, **(found or {}))
-    community = Unit(_ignore_missing=True)
+    community: Unit | None = None
     grid_id = data.grid_id
     if data.community_id is None:
         errors["community"] = N_("请选择所在社区或使用定位")
@@ -188,7 +188,7 @@ async def check_new(data: NewRequest) -> CheckedRequest:
                 from backend.routing.service import default_grid
 
                 grid_id = await default_grid(community.id)
-    if errors:
+    if errors or community is None:
         field_name, message = next(iter(errors.items()))
         raise RequestError(message, field_name, fields=errors, max=MAX_DESCRIPTION, n=len(text))
     return CheckedRequest(data, category, community, grid_id)

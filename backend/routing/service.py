@@ -23,7 +23,11 @@ class Placement:
 # the Piccolo query cost more than running it.
 _MEMBERS_OF_UNIT = ("SELECT m.account, m.role, m.designated FROM membership m JOIN account a ON a.id = m.account "
                     "WHERE m.unit = $1 AND a.active ORDER BY m.id")
-_FIRST_GRID = "SELECT id FROM unit WHERE parent = $1 AND kind = 'grid' AND active ORDER BY sort, id LIMIT 1"
+# A community's default grid (where a report placed by its community alone goes): its first active grid. A
+# template for the community's id, so that the report form's community look-up can read it along (reporting).
+FIRST_GRID_OF = ("SELECT g.id FROM unit g WHERE g.parent = {} AND g.kind = 'grid' AND g.active "
+                 "ORDER BY g.sort, g.id LIMIT 1")
+_FIRST_GRID = FIRST_GRID_OF.format("$1")
 
 
 # Members who never handle requests: admins, assessors, and the 居务监督委员会 (residents elected to supervise the
