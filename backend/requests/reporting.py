@@ -22,7 +22,14 @@ from backend.i18n import gettext as _
 from backend.media.service import MAX_PHOTOS, StoredPhoto, hold_for_draft
 from backend.organisation.tables import Unit
 from backend.redis import redis_client
-from backend.requests.service import CheckedRequest, KnownPlace, NewRequest, RequestError, check_new
+from backend.requests.service import (
+    CheckedRequest,
+    KnownCategory,
+    KnownPlace,
+    NewRequest,
+    RequestError,
+    check_new,
+)
 from backend.requests.tables import Kind, Source
 from backend.routing import attributes as category_attributes
 from backend.routing import geo
@@ -186,10 +193,11 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
     errors: dict[str, str] = {}
     category_id = int(values["category"]) if _is_id(values["category"]) else 0
     answers: dict[str, Any] = {}
-    if category_id:
-        defs = await category_attributes.for_category(category_id)
+    # An unknown or inactive category is the service's error (check_new); its questions are not asked then.
+    category = await category_attributes.for_report(category_id) if category_id else None
+    if category is not None:
         raw = attribute_answers(values).get(str(category_id)) or {}
-        answers, attr_errors = category_attributes.validate(defs, raw if isinstance(raw, dict) else {})
+        answers, attr_errors = category_attributes.validate(category.questions, raw if isinstance(raw, dict) else {})
         errors |= {f"cattr-{category_id}-{code}": message for code, message in attr_errors.items()}
     where = await locate(values)
     if where.error:
@@ -218,8 +226,9 @@ async def check_form(values: dict[str, str], *, staff: bool = False) -> Checked:
         address=values["address"], lat=where.lat, lon=where.lon, is_public=values["is_public"] != "0",
         source=source, contact_name=contact_name, contact_phone=contact_phone,
         idempotency_key=key if KEY_RE.match(key) else None, attributes=answers,
-        # what locate() looked up, so the service does not look the community up a second time
+        # what locate() and for_report() looked up, so the service does not read them a second time
         place=KnownPlace(where.community_id, where.street_id, where.grid_id) if where.community_id else None,
+        known_category=KnownCategory(category.id, category.default_level) if category else None,
     )
     checked: CheckedRequest | None = None
     try:

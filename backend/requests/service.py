@@ -35,6 +35,7 @@ from backend.requests.rules import (
 )
 from backend.requests.submission import (
     CheckedRequest,
+    KnownCategory,
     KnownPlace,
     NewRequest,
     check_new,
@@ -60,6 +61,7 @@ __all__ = [
     "CheckedRequest",
     "EventAttach",
     "InvalidState",
+    "KnownCategory",
     "KnownPlace",
     "NewRequest",
     "NotAllowed",

@@ -117,6 +117,15 @@ class KnownPlace:
     grid_id: int | None = None
 
 
+@dataclass(frozen=True)
+class KnownCategory:
+    """The chosen category as its caller has just read it (active, with its default level): ``check_new``
+    takes it as read."""
+
+    id: int
+    default_level: str
+
+
 @dataclass
 class NewRequest:
     kind: str
@@ -137,6 +146,7 @@ class NewRequest:
     attributes: dict[str, Any] = field(default_factory=dict)
     # The place as the caller looked it up (one lookup per submission), for ``community_id`` and ``grid_id``.
     place: KnownPlace | None = None
+    known_category: KnownCategory | None = None  # the same for ``category_id``
 
 
 @dataclass(frozen=True)
@@ -165,8 +175,12 @@ async def check_new(data: NewRequest) -> CheckedRequest:
     if data.idempotency_key is not None and not (8 <= len(data.idempotency_key) <= 64):
         errors["idempotency_key"] = N_("表单已失效，请刷新后重新提交")
     # Only the columns placement needs (building a full-row query costs more than running it).
-    rows = await fetch_prepared(_ACTIVE_CATEGORY, data.category_id) if data.category_id else []
-    found = dict(rows[0]) if rows else None
+    known = data.known_category
+    if known is not None and known.id == data.category_id:
+        found: dict[str, Any] | None = {"id": known.id, "default_level": known.default_level}
+    else:
+        rows = await fetch_prepared(_ACTIVE_CATEGORY, data.category_id) if data.category_id else []
+        found = dict(rows[0]) if rows else None
     if found is None:
         errors["category"] = N_("请选择有效的诉求类别")
     category = Category(_ignore_missing=True, **(found or {}))

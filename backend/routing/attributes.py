@@ -71,6 +71,34 @@ async def for_category(category_id: int) -> list[AttributeDef]:
     return [cast(AttributeDef, dict(r) | {"values": json.loads(r["values"])}) for r in rows]
 
 
+_DEF_COLUMNS = ("id", "category", "code", "datatype", "required", "variable", "description", "description_en",
+                "datatype_description", "order")
+# The report form's category, if it may be chosen, with its questions in the same statement: one row per
+# question, or one row with empty question columns.
+_FOR_REPORT = ("SELECT c.id AS category_id, c.default_level, " + ", ".join(f'a."{c}"' for c in _DEF_COLUMNS)
+               + ', a."values" FROM category c LEFT JOIN category_attribute a ON a.category = c.id '
+               'WHERE c.id = $1 AND c.active ORDER BY a."order", a.id')
+
+
+@dataclass(frozen=True)
+class ReportCategory:
+    """An active category as a report needs it: where it lands first and what it asks."""
+
+    id: int
+    default_level: str
+    questions: list[AttributeDef]
+
+
+async def for_report(category_id: int) -> ReportCategory | None:
+    """The category a report chose, with its questions (one read); None if it is unknown or inactive."""
+    rows = await fetch_prepared(_FOR_REPORT, category_id)
+    if not rows:
+        return None
+    questions = [cast(AttributeDef, {c: r[c] for c in _DEF_COLUMNS} | {"values": json.loads(r["values"])})
+                 for r in rows if r["id"] is not None]
+    return ReportCategory(rows[0]["category_id"], rows[0]["default_level"], questions)
+
+
 async def for_categories(category_ids: list[int]) -> dict[int, list[AttributeDef]]:
     out: dict[int, list[AttributeDef]] = {}
     if not category_ids:

@@ -1,16 +1,18 @@
 """Benchmark: mixed load of 200 simulated users on two web processes and two workers, one PostgreSQL.
 
     scripts/bench mixed [-- --users 200 --seconds 30 --think 1000 --web 2 --workers 2 --layout shared
-                            --lit-share 1.0 --profile DIR]
+                            --lit-share 1.0 --warmup 5 --profile DIR]
 
 The horizontal claim (issue 22): ``web`` web processes and ``workers`` arq workers against one embedded
 PostgreSQL and one Redis. ``--layout shared`` (the default) runs them as the README recommends on one machine:
 one uvicorn with ``WEB_CONCURRENCY`` = ``web`` worker processes sharing one port (the kernel hands each new
 connection to a process waiting for one). ``--layout ports``: separate uvicorn processes, each its own port
 (as on two machines behind a proxy), every generator's users split evenly over them.
-Load from four ``wrk`` generators (each user is a connection that pauses ``think`` ms on average, uniform
-×0.5–1.5, before each request): three of resident users on the pages ``/``, ``/my``, ``/r/<code>`` with every
-5th request a submission (unique idempotency key), one of grid workers on ``/staff/inbox`` and ``/staff/field``.
+Load from four ``wrk`` generators, after ``--warmup`` seconds of the same load that are not counted (the
+pools' connections and their prepared statements; the warm-up's submissions are checked with the others).
+Each user is a connection that pauses ``think`` ms on average, uniform ×0.5–1.5, before each request: three
+generators of resident users on the pages ``/``, ``/my``, ``/r/<code>`` with every 5th request a submission
+(unique idempotency key), one of grid workers on ``/staff/inbox`` and ``/staff/field``.
 
 The garbage category's light rules are shortened to seconds (accept: yellow 6 s, red 12 s; resolve:
 yellow 18 s, red 24 s), and ``--lit-share`` of the submissions (default: all) go to it, so that their four
@@ -137,7 +139,7 @@ def start_worker(env: dict[str, str], n: int, base: Path) -> subprocess.Popen:
 
 
 async def bench(users: int, seconds: float, think: float, webs: int, workers: int, layout: str = "shared",
-                lit_share: float = 1.0, profile: str = "") -> None:
+                lit_share: float = 1.0, warmup: float = 5.0, profile: str = "") -> None:
     from tests.bench import wrk
     from tests.bench.bench_pages import prepare
     from tests.bench.services import bench_services
@@ -193,6 +195,11 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             print(f"{len(webp)} web processes ({where}), {workers} arq workers, one PostgreSQL; {users} users in "
                   f"4 wrk generators, think {think:g} ms, {seconds:g} s, submissions spread over {len(communities)} "
                   f"communities; load average {wrk.load_average()}")
+            warm_posted = 0
+            if warmup > 0:  # the same load, not counted: the pools' connections and their prepared statements
+                warming = [wrk.launch(url, connections=per // len(urls), threads=1, seconds=warmup, delay_ms=think,
+                                      **opts) for _name, opts in specs for url in urls]
+                warm_posted = sum(wrk.collect(p)["s303"] for p in warming)
             cpu0 = ([wrk.tree_cpu(p.pid) for p in webp], [wrk.tree_cpu(p.pid) for p in workp], wrk.tree_cpu(db))
             wrk.children_cpu_delta()
             t0 = time.monotonic()
@@ -228,7 +235,8 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
             waits = json.loads(sampler.communicate(timeout=60)[0])
             print(f"  PostgreSQL's non-idle client backends, average over {waits['samples']} samples: " + ", ".join(
                 f"{name} {n / waits['samples']:.1f}" for name, n in waits["waits"]))
-            posted = sum(r["s303"] for _, r in results)  # the pages answer 200: every 303 is a submission
+            # the pages answer 200: every 303 is a submission (the warm-up's too: its rows are checked as well)
+            posted = sum(r["s303"] for _, r in results) + warm_posted
             # the lights: wait until every deadline (≤ 24 s after the last submission) and a sweep have passed
             deadline = time.monotonic() + 100
             while True:
@@ -240,8 +248,10 @@ async def bench(users: int, seconds: float, think: float, webs: int, workers: in
                 await asyncio.sleep(5)
             twice = sum(1 for c in counts if c > 1)
             in_flight = found["rows"] - posted  # cut off when wrk stopped: written, never answered to wrk
-            print(f"  submissions: {posted} answered 303, {found['rows']} rows written ({in_flight} cut off in flight "
-                  f"at wrk's stop, at most {users}): {'none lost' if 0 <= in_flight <= users else 'MISMATCH'}")
+            cut_max = users * (2 if warmup > 0 else 1)  # the warm-up's wrk stopped too
+            print(f"  submissions (with the warm-up's): {posted} answered 303, {found['rows']} rows written "
+                  f"({in_flight} cut off in flight at wrk's stops, at most {cut_max}): "
+                  f"{'none lost' if 0 <= in_flight <= cut_max else 'MISMATCH'}")
             print(f"  lights: {len(found['lights'])} lit of {4 * found['short']} due (4 per request of the "
                   f"{found['short']} with second-long rules), "
                   f"{twice} lit more than once: {'exactly once' if complete and not twice else 'NOT exactly once'}")
@@ -267,12 +277,13 @@ def main() -> None:
                     help="shared: one port, WEB_CONCURRENCY processes (the README); ports: a port per process")
     ap.add_argument("--lit-share", type=float, default=1.0,
                     help="share of the submissions whose four lights fall due within 24 s (the rest: usual rules)")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of the same load before, not counted")
     ap.add_argument("--profile", default="", help="write py-spy profiles (collapsed stacks) of the processes here")
     args = ap.parse_args()
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     asyncio.run(bench(args.users, args.seconds, args.think, args.web, args.workers, args.layout, args.lit_share,
-                      args.profile))
+                      args.warmup, args.profile))
 
 
 if __name__ == "__main__":

@@ -83,3 +83,48 @@ async def test_admin_adds_and_removes_a_question(client) -> None:
     async with client.__class__(transport=client._transport, base_url="http://testserver") as other:
         await other.login_staff("haixi")
         assert (await other.get(url)).status_code == 403
+
+
+async def test_a_report_reads_its_category_and_questions_once(client) -> None:
+    """The form's check and the request service share one read of the category with its questions (the
+    service takes the category as read); the stored request has the category's first level and the answers."""
+    from unittest.mock import patch
+
+    import asyncpg
+
+    cat = await _animals()
+    real = asyncpg.connection.Connection.fetch
+    statements: list[tuple[str, tuple]] = []
+
+    async def counted(self, query, *args, **kwargs):
+        statements.append((query, args))
+        return await real(self, query, *args, **kwargs)
+
+    await client.login_resident(fresh_phone())
+    data = await report_data(client, category=cat, **HAIXI_POINT)
+    data |= {f"cattr-{cat}-animal": "dog", f"cattr-{cat}-effects": ["noise"]}
+    with patch.object(asyncpg.connection.Connection, "fetch", counted):
+        r = await client.post("/report", data=data)
+    assert r.status_code == 303, r.text
+    # the category's row or its questions' rows, by Piccolo or prepared
+    reads = [q for q, args in statements if re.search(r'FROM "?category(_attribute)?"?\s', q) and cat in args]
+    assert len(reads) == 1, reads
+    req = await Request.objects().where(Request.code == code_from(r.headers["location"])).output(
+        load_json=True).first()
+    assert req.category == cat and req.attributes == {"animal": "dog", "effects": ["noise"]}
+
+
+async def test_an_inactive_category_is_refused_without_asking_its_questions(client) -> None:
+    from tests.support.history import fresh_category
+
+    old = await fresh_category()
+    await CategoryAttribute(category=old.id, code="q", datatype="string", required=True, variable=True,
+                            description="还要问吗？", order=1, values=[]).save()
+    await Category.update({Category.active: False}).where(Category.id == old.id)
+    await client.login_resident(fresh_phone())
+    before = await Request.count()
+    r = await client.post("/report", data=await report_data(client, category=old.id, **HAIXI_POINT))
+    assert r.status_code == 400
+    assert "请选择有效的诉求类别" in r.text
+    assert f'data-testid="error-cattr-{old.id}-q"' not in r.text  # a question of a category one may not choose
+    assert await Request.count() == before
