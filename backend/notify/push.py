@@ -96,7 +96,7 @@ async def subscriptions_of(account_ids: list[int]) -> list[dict[str, Any]]:
     return await PushSubscription.select().where(PushSubscription.account.is_in(account_ids))
 
 
-ANY_SUBSCRIPTION = "SELECT EXISTS (SELECT 1 FROM push_subscription WHERE account = ANY($1::int[]))"
+_ANY_SUBSCRIPTION = "SELECT EXISTS (SELECT 1 FROM push_subscription WHERE account = ANY($1::int[]))"
 
 
 async def enqueue_push(account_ids: list[int], title: str, body: str, url: str, *,
@@ -104,7 +104,7 @@ async def enqueue_push(account_ids: list[int], title: str, body: str, url: str, 
     """Web Push of a notification: one job per notification, only if someone subscribed (asked here unless
     the caller already knows, as ``notify_accounts`` does)."""
     if anyone_subscribed is None:  # prepared once per connection: nearly always nobody subscribed
-        anyone_subscribed = (await fetch_prepared(ANY_SUBSCRIPTION, list(account_ids)))[0][0]
+        anyone_subscribed = (await fetch_prepared(_ANY_SUBSCRIPTION, list(account_ids)))[0][0]
     if not anyone_subscribed:
         return
     from backend.jobs import enqueue

@@ -15,7 +15,7 @@ from typing import Any
 from backend.accounts.tables import Role
 from backend.db import fetch_prepared, on_commit, utcnow
 from backend.i18n import gettext
-from backend.notify.push import ANY_SUBSCRIPTION, enqueue_push
+from backend.notify.push import enqueue_push
 from backend.notify.tables import Notification
 
 log = logging.getLogger("qungong.notify")
@@ -34,17 +34,6 @@ class Notice:
     params: tuple[tuple[str, str], ...] = ()  # its fields; "body_key" names the body's msgid
 
 
-# A notice for each account, and whether any of them has a Web Push subscription, in one statement
-# (prepared once per connection: every submission notifies its handler).
-_STORE = f"""
-WITH stored AS (
-  INSERT INTO notification (account, kind, title, body, url, read, key, params, created_at)
-  SELECT unnest($1::int[]), $2::varchar, $3::varchar, $4::varchar, $5::varchar, false, $6::varchar, $7::jsonb,
-    $8::timestamptz
-)
-{ANY_SUBSCRIPTION}"""
-
-
 async def notify_accounts(account_ids: Iterable[int | None], title: str, body: str = "", url: str = "",
                           kind: str = "", *, key: str = "", params: dict[str, Any] | None = None) -> list[int]:
     """Store a notice per account. With ``key`` (a Chinese msgid with ``{name}`` fields) only the key and its
@@ -54,9 +43,7 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
     if not ids:
         return []
     params = {k: str(v) for k, v in (params or {}).items()}
-    rows = await fetch_prepared(_STORE, ids, kind, "" if key else title[:120], body[:500], url[:300], key[:120],
-                                json.dumps(params, ensure_ascii=False), utcnow())
-    if not rows[0][0]:
+    if not await _store([Notice(tuple(ids), title, body, url, kind, key, tuple(params.items()))]):
         return ids  # nobody of them subscribed to Web Push (nearly always)
     # After the commit: never push a notice that may still roll back. Push is best effort (a failure
     # is logged); the in-app notification is stored either way. The push is shown at once: rendered now.
@@ -65,7 +52,8 @@ async def notify_accounts(account_ids: Iterable[int | None], title: str, body: s
     return ids
 
 
-# Many notices in one statement; it answers which of their accounts have a Web Push subscription.
+# Notices in one statement (a submission's one, a burst of lights); it answers which of their accounts
+# have a Web Push subscription.
 _STORE_MANY = """
 WITH stored AS (
   INSERT INTO notification (account, kind, title, body, url, read, key, params, created_at)
@@ -77,9 +65,9 @@ WITH stored AS (
 SELECT DISTINCT s.account FROM push_subscription s WHERE s.account IN (SELECT account FROM stored)"""
 
 
-async def notify_burst(notices: list[Notice], summary: str) -> None:
-    """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
-    recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
+async def _store(notices: list[Notice]) -> set[int]:
+    """Every notice for each of its accounts, in one statement; returns the accounts with a Web Push
+    subscription."""
     columns: list[list[Any]] = [[] for _ in range(7)]
     for n in notices:
         for a in sorted({i for i in n.accounts if i}):
@@ -87,7 +75,15 @@ async def notify_burst(notices: list[Notice], summary: str) -> None:
                                                n.key[:120], json.dumps(dict(n.params), ensure_ascii=False)),
                                      strict=True):
                 column.append(value)
-    subscribed = {r[0] for r in await fetch_prepared(_STORE_MANY, *columns, utcnow())} if columns[0] else set()
+    if not columns[0]:
+        return set()
+    return {r[0] for r in await fetch_prepared(_STORE_MANY, *columns, utcnow())}
+
+
+async def notify_burst(notices: list[Notice], summary: str) -> None:
+    """Many notices at once (a burst of lights), outside any transaction: one insert, then one push per
+    recipient group and kind (several items become one push titled ``summary``, with ``{n}`` their count)."""
+    subscribed = await _store(notices)
     groups: dict[tuple[tuple[int, ...], str], list[Notice]] = {}
     for n in notices:
         key = (tuple(sorted({i for i in n.accounts if i})), n.kind)

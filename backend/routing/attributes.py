@@ -61,9 +61,10 @@ class AttributeDef(TypedDict):
 
 
 # Every report reads its category's questions: prepared once per connection (fetch_prepared).
-_OF_CATEGORY = ('SELECT id, category, code, datatype, required, variable, description, description_en, '
-                'datatype_description, "order", "values" FROM category_attribute WHERE category = $1 '
-                'ORDER BY "order", id')
+_DEF_COLUMNS = ("id", "category", "code", "datatype", "required", "variable", "description", "description_en",
+                "datatype_description", "order")
+_OF_CATEGORY = ("SELECT " + ", ".join(f'"{c}"' for c in _DEF_COLUMNS)
+                + ', "values" FROM category_attribute WHERE category = $1 ORDER BY "order", id')
 
 
 async def for_category(category_id: int) -> list[AttributeDef]:
@@ -71,8 +72,6 @@ async def for_category(category_id: int) -> list[AttributeDef]:
     return [cast(AttributeDef, dict(r) | {"values": json.loads(r["values"])}) for r in rows]
 
 
-_DEF_COLUMNS = ("id", "category", "code", "datatype", "required", "variable", "description", "description_en",
-                "datatype_description", "order")
 # The report form's category, if it may be chosen, with its questions in the same statement: one row per
 # question, or one row with empty question columns.
 _FOR_REPORT = ("SELECT c.id AS category_id, c.default_level, " + ", ".join(f'a."{c}"' for c in _DEF_COLUMNS)
