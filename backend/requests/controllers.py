@@ -113,13 +113,14 @@ def _labels() -> dict[str, Any]:
             "source_labels": SOURCE_LABELS, "score_labels": SCORE_LABELS}
 
 
-async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, kept: int, located: str = "",
-                        notice: str = "") -> dict[str, Any]:
+async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, kept: int, drafted: bool,
+                        located: str = "", notice: str = "") -> dict[str, Any]:
     key = values.get("idempotency_key") or ""
     if not KEY_RE.match(key):
         key = new_key()
     return {
-        "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "located": located,
+        "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "drafted": drafted,
+        "located": located,
         "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
         "action": "/staff/report" if staff else "/report", "route": await route_preview(values),
@@ -141,10 +142,13 @@ def _blank(staff: bool) -> Values:
 
 
 async def _show_form(request: Request, values: Values, errors: dict[str, str], *, staff: bool, kept: int,
-                     located: str = "", notice: str = "", ok_notice: str = "", status: int = 400) -> Response:
+                     located: str = "", notice: str = "", ok_notice: str = "", status: int = 400,
+                     drafted: bool | None = None) -> Response:
+    """``drafted``: the form continues a draft (by default: one holding ``kept`` photos); its POST reads it."""
     from backend.wechat.jssdk import page_config
 
-    ctx = await _form_context(values, errors, staff=staff, kept=kept, located=located, notice=notice)
+    ctx = await _form_context(values, errors, staff=staff, kept=kept, drafted=kept > 0 if drafted is None else drafted,
+                              located=located, notice=notice)
     ctx["ok_notice"] = ok_notice
     ctx["wx"] = None if staff else await page_config(request)  # inside WeChat: location and photos (issue 23)
     return page(request, "requests/report.html", ctx, status_code=status)
@@ -155,17 +159,11 @@ async def _take_report(request: Request, viewer: Viewer | None, *, staff: bool) 
     form = await request.form()
     values = form_values(form)
     key = values["idempotency_key"]
-    if KEY_RE.match(key):
-        existing = await find_by_idempotency_key(key)
-        if existing is not None:  # a double tap or a retried POST: the first one counts
-            mine = (existing.filed_by == viewer.id) if staff and viewer else (
-                viewer is not None and existing.reporter == viewer.id)
-            if mine:
-                return Redirect(f"/staff/requests/{existing.id}" if staff else f"/report/done/{existing.code}",
-                                status_code=303)
-            values["idempotency_key"] = ""
-            return await _show_form(request, values, {"form": _("表单已失效，请重新提交")}, staff=staff, kept=0)
-    draft = await load_draft(key, viewer, draft_token(request)) if KEY_RE.match(key) else None
+    # A repeated key (a double tap, a retried POST) is found by submit() at its unique index, not by a read on
+    # every submission. The draft is read only where this form came from one (photos kept, or resumed after
+    # sign-in: the form says so), and always for an anonymous POST (a resubmission keeps the first's photos).
+    from_draft = viewer is None or form.get("drafted") == "1"
+    draft = await load_draft(key, viewer, draft_token(request)) if from_draft and KEY_RE.match(key) else None
     kept = draft.photos if draft else []
     uploads, upload_error = await read_uploads(form, request)
     checked = await check_form(values, staff=staff)
@@ -231,6 +229,10 @@ async def _create(request: Request, viewer: Viewer, checked: CheckedRequest, val
         # The first submission won. Only this POST's own copies are surely unused: the draft's photos may be
         # the very files a concurrent first POST (a double tap) just attached.
         await media.discard(fresh)
+        mine = req.filed_by == viewer.id if staff else req.reporter == viewer.id
+        if not mine:  # someone else's form: never show or join their request
+            values["idempotency_key"] = ""
+            return await _show_form(request, values, {"form": _("表单已失效，请重新提交")}, staff=staff, kept=0)
     if drafted:  # a draft saved meanwhile (a double tap) expires anyway
         later.append(partial(drop_draft, data.idempotency_key or ""))
     return Redirect(f"/staff/requests/{req.id}" if staff else f"/report/done/{req.code}", status_code=303,
@@ -284,7 +286,7 @@ class ReportController(Controller):
         await save_draft(Draft(key, viewer.id, draft.values, draft.photos))  # now the signed-in resident's
         checked = await check_form(draft.values)
         return await _show_form(request, draft.values, checked.errors, staff=False, kept=len(draft.photos),
-                                located=checked.located, status=200 if checked.data else 400,
+                                drafted=True, located=checked.located, status=200 if checked.data else 400,
                                 ok_notice=_("您填写的诉求和照片已保存，请核对后点“提交”。"))
 
     @get("/report/done/{code:str}", guards=[resident_only])

@@ -28,6 +28,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -98,7 +99,8 @@ def history(rng: random.Random, rid: int, t: datetime, now: datetime, comm: int,
         return ev, assigns, status, level
 
 
-async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int]:
+async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int, int]:
+    """Returns (seconds, events, the first generated request's id)."""
     from backend.db import utcnow
     from backend.organisation.tables import Unit
     from backend.routing.tables import Category
@@ -155,7 +157,7 @@ async def generate(n: int, days: int, seed: int = 6) -> tuple[float, int]:
     await db.execute("SELECT setval(pg_get_serial_sequence('assignment', 'id'), (SELECT MAX(id) FROM assignment))")
     await db.execute("ANALYZE")
     await db.close()
-    return time.perf_counter() - t0, n_events
+    return time.perf_counter() - t0, n_events, base_req + 1
 
 
 def pct(values: list[float], p: float) -> float:
@@ -212,7 +214,8 @@ async def measure(samples: int, year_samples: int) -> None:
             print(f"  {label:45s} n={n:3d} p50 {pct(times, .5):8.1f} ms  p95 {pct(times, .95):8.1f} ms  {figures}")
 
 
-async def run(n: int, days: int, samples: int, year_samples: int, live_edits: int = 50) -> None:
+async def run(svc: Any, n: int, days: int, samples: int, year_samples: int, copies: int, growth: bool,
+              live_edits: int = 50) -> None:
     import logging
 
     logging.disable(logging.INFO)
@@ -224,7 +227,7 @@ async def run(n: int, days: int, samples: int, year_samples: int, live_edits: in
     try:
         await migrate()
         await load_demo()
-        await measure_all(n, days, samples, year_samples, live_edits)
+        await measure_all(svc, n, days, samples, year_samples, copies, growth, live_edits)
     finally:
         from backend.jobs import close_arq_pool
         from backend.redis import close_redis
@@ -234,25 +237,98 @@ async def run(n: int, days: int, samples: int, year_samples: int, live_edits: in
         await db_engine().close_connection_pool()
 
 
-async def measure_all(n: int, days: int, samples: int, year_samples: int, live_edits: int) -> None:
-    print(f"PostgreSQL (embedded) requests={n:,} days={days}")
-    seconds, n_events = await generate(n, days)
-    print(f"  generation: {seconds:.1f} s ({n / seconds:,.0f} requests/s, {n_events:,} events)")
+async def edit_live(live_edits: int) -> None:
+    """Changes the worker has not folded in yet: the dashboard reads them live from the events."""
+    from backend.requests.service import record
     from backend.stats import rollup
 
+    sample = await rollup.StatsFact.select(rollup.StatsFact.request).order_by(
+        rollup.StatsFact.request, ascending=False).limit(live_edits)
+    for r in sample:
+        await record(r["request"], "comment_internal", note="bench", is_public=False)
+    print(f"  {live_edits} requests changed after the catch-up (read live on every dashboard view)")
+
+
+async def sizes() -> str:
+    from backend.db import fetch_tuples
+
+    rows = await fetch_tuples(
+        "SELECT relname, reltuples::bigint, pg_total_relation_size(oid) FROM pg_class "
+        "WHERE relname IN ('request', 'event', 'stats_fact') ORDER BY relname")
+    return ", ".join(f"{name} {tuples:,} rows {size / 2**30:.1f} GiB" for name, tuples, size in rows)
+
+
+async def measure_all(svc: Any, n: int, days: int, samples: int, year_samples: int, copies: int, growth: bool,
+                      live_edits: int) -> None:
+    from backend.settings import get_settings
+    from backend.stats import rollup
+    from tests.bench import growth as grow
+
+    print(f"PostgreSQL (embedded) requests={n:,} days={days}")
+    seconds, n_events, first = await generate(n, days)
+    print(f"  generation: {seconds:.1f} s ({n / seconds:,.0f} requests/s, {n_events:,} events)")
     t = time.perf_counter()
     rows = await rollup.catch_up()  # what the worker does; afterwards it only folds in what changed
     print(f"  rollup built by the worker's catch-up from the events: {rows:,} rows in {time.perf_counter() - t:.1f} s")
-    if live_edits:
-        # Changes the worker has not folded in yet: the dashboard reads them live from the events.
-        from backend.requests.service import record
+    stages = [n] + ([n * copies] if copies > 1 else [])
+    for stage, size in enumerate(stages):
+        if stage:
+            await rollup.catch_up()  # the live edits and the growth runs' submissions, as the worker would
+            f = await grow.multiply(get_settings().database_url, first, n, copies)
+            print(f"  copied ×{copies} in {f['copy_seconds']:.0f} s; every day and month summed again from the "
+                  f"rollup rows in {f['rebuild_seconds']:.0f} s")
+            t = time.perf_counter()
+            from backend.db import fetch_tuples
 
-        sample = await rollup.StatsFact.select(rollup.StatsFact.request).order_by(
-            rollup.StatsFact.request, ascending=False).limit(live_edits)
-        for r in sample:
-            await record(r["request"], "comment_internal", note="bench", is_public=False)
-        print(f"  {live_edits} requests changed after the catch-up (read live on every dashboard view)")
-    await measure(samples, year_samples)
+            await fetch_tuples("VACUUM (ANALYZE)")
+            print(f"  VACUUM (ANALYZE) in {time.perf_counter() - t:.0f} s")
+            compared, differing = await grow.verify(f["first_copy"], f["first_copy"] + f["copied_requests"] - 1)
+            print(f"  {compared} random copies re-derived by the worker's code: {differing} differ from their "
+                  f"copied rollup rows")
+            req, facts, cube = await grow.totals()
+            print(f"  requests {req:,}, rollup rows {facts:,}, requests in the day cube {cube:,}")
+        print(f"== {size:,} generated requests: {await sizes()}")
+        if live_edits:
+            await edit_live(live_edits)
+        await measure(samples, year_samples)
+        if growth:
+            await measure_growth(svc)
+
+
+async def measure_growth(svc: Any) -> None:
+    """The submission (wrk, real against bare) and request pages of generated requests, on this database."""
+    import httpx
+
+    from tests.bench import wrk
+    from tests.bench.bench_pages import staff_cookies
+    from tests.bench.bench_submit import BARE_APP, against, free_port, serve
+
+    (svc.base / "bench_bare_app.py").write_text(BARE_APP)
+    env = dict(svc.env, PYTHONPATH=f"{svc.env['PYTHONPATH']}:{svc.base}")
+    await against(env, svc.data_dir, connections=50, seconds=8, rounds=2, rate=50)
+    port = free_port()
+    proc = serve("backend.app:app", env, port)
+    try:
+        from backend.db import fetch_tuples
+
+        rows = await fetch_tuples(
+            "SELECT id, code FROM request WHERE code LIKE 'B%' AND length(code) = 12 ORDER BY random() LIMIT 500")
+        paths = [f"/staff/requests/{r[0]}" for r in rows]
+        url = f"http://127.0.0.1:{port}"
+        cookies = await staff_cookies(url, "zhzx")  # the command center sees every request
+        async with httpx.AsyncClient(cookies=cookies) as c:
+            page = await c.get(url + paths[0])
+        assert page.status_code == 200 and rows[0][1] in page.text, (page.status_code, page.text[:300])
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        db = wrk.postmaster_pid(svc.data_dir)
+        wrk.run("warm", url, server_pids=[proc.pid], db_pid=db, connections=20, seconds=2, paths=paths, cookie=cookie)
+        print(" request pages of 500 random generated requests (wrk -c20, the command center's dispatcher):")
+        for _ in range(2):
+            print(wrk.run("request page", url, server_pids=[proc.pid], db_pid=db, connections=20, seconds=8,
+                          paths=paths, cookie=cookie).line())
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def main() -> None:
@@ -261,12 +337,18 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--year-samples", type=int, default=3, help="samples of the whole-year views (slow when cold)")
+    ap.add_argument("--copies", type=int, default=1,
+                    help="then copy the generated history this many times in all (tests/bench/growth.py) and "
+                         "measure again")
+    ap.add_argument("--growth", action="store_true",
+                    help="at each size, also the submission (wrk, real against bare) and request pages")
     args = ap.parse_args()
     from tests.bench.services import bench_services
 
     with bench_services("qg-bench-dash-") as svc:
         svc.export()  # before the first backend import reads the settings
-        asyncio.run(run(args.requests, args.days, args.samples, args.year_samples))
+        asyncio.run(run(svc, args.requests, args.days, args.samples, args.year_samples, args.copies,
+                        args.growth))
 
 if __name__ == "__main__":
     main()

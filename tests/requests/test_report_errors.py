@@ -55,7 +55,8 @@ async def test_good_photos_are_kept_when_the_form_has_another_error(client) -> N
     data = await report_data(client, description="")
     r = await client.post("/report", data=data, files=files(jpeg(), jpeg()))
     assert r.status_code == 400 and 'data-testid="kept-photos"' in r.text and "已保存 2 张照片" in r.text
-    data["description"] = "补上描述后再提交"
+    assert 'name="drafted" value="1"' in r.text  # the re-shown form says its photos wait in a draft
+    data |= {"description": "补上描述后再提交", "drafted": "1"}
     r = await client.post("/report", data=data)
     assert r.status_code == 303
     req = await Request.objects().where(Request.idempotency_key == data["idempotency_key"]).first()

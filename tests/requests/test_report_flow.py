@@ -172,6 +172,24 @@ async def test_double_submit_creates_one_request(client) -> None:
     assert await Photo.count().where(Photo.request == rows[0]["id"]) == 1
 
 
+async def test_someone_elses_form_joins_nothing(client, new_client) -> None:
+    """A POST carrying another resident's form key (a shared link, a forged form) neither files a second
+    request nor leads to theirs: the form comes back with a new key."""
+    await client.login_resident(fresh_phone())
+    data = await report_data(client)
+    first = await client.post("/report", data=data)
+    assert first.status_code == 303
+    async with new_client() as other:
+        await other.login_resident(fresh_phone())
+        r = await other.post("/report", data=data | {"description": "别人的表单"}, files=files(jpeg()))
+    assert r.status_code == 400 and "表单已失效" in r.text
+    assert data["idempotency_key"] not in r.text and "别人的表单" in r.text  # a new key; what was typed stays
+    rows = await Request.select(Request.id, Request.description).where(
+        Request.idempotency_key == data["idempotency_key"])
+    assert len(rows) == 1 and rows[0]["description"] == data["description"]
+    assert await Photo.count().where(Photo.request == rows[0]["id"]) == 0
+
+
 async def test_anonymous_resident_signs_in_at_the_end_without_losing_anything(client) -> None:
     data = await report_data(client, description="路灯不亮三天了", **HAIXI_POINT)
     r = await client.post("/report", data=data, files=files(jpeg(), jpeg()))
@@ -183,8 +201,9 @@ async def test_anonymous_resident_signs_in_at_the_end_without_losing_anything(cl
     # After sign-in the form comes back filled in (a GET files nothing); the resident confirms with a POST.
     r = await client.get(f"/report/resume/{data['idempotency_key']}")
     assert r.status_code == 200 and "路灯不亮三天了" in r.text and 'data-testid="resume-notice"' in r.text
+    assert 'name="drafted" value="1"' in r.text  # the resumed form's POST reads the draft (its photos)
     assert not await Request.exists().where(Request.idempotency_key == data["idempotency_key"])
-    r = await client.post("/report", data=data)
+    r = await client.post("/report", data=data | {"drafted": "1"})
     assert r.status_code == 303, r.text
     code = code_from(r.headers["location"])
     req = await _request(code)
