@@ -5,7 +5,7 @@ so enqueuing twice is harmless (a duplicate id is refused, as arq refuses it).
 
 Enqueuing writes the same keys and payload as ``ArqRedis.enqueue_job`` (a stock arq worker runs the jobs;
 arq is pinned in pyproject.toml), but the "only if this id is new" check runs in a small Lua script: one
-round trip per job, or per batch of thousands in a pipeline, instead of arq's WATCH/MULTI exchange.
+round trip per batch of jobs (up to a thousand), instead of arq's WATCH/MULTI exchange per job.
 """
 
 from __future__ import annotations
@@ -47,14 +47,20 @@ async def close_arq_pool() -> None:
 
 
 # Sent with EVAL, not as a registered script: redis-py checks a registered script with SCRIPT EXISTS before
-# every pipeline, a round trip more; Redis keeps the compiled script by its hash either way.
+# every pipeline, a round trip more; Redis keeps the compiled script by its hash either way. One call enqueues
+# a whole batch (a submission's six jobs are one command, not six): KEYS = the queue, then each job's key and
+# result key; ARGV = each job's payload, expiry (ms), score and id.
 _ENQUEUE_IF_NEW = """
-if redis.call('exists', KEYS[1], KEYS[2]) == 0 then
-  redis.call('psetex', KEYS[1], ARGV[2], ARGV[1])
-  redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
-  return 1
+local added = 0
+for i = 0, (#KEYS - 1) / 2 - 1 do
+  local a = 4 * i
+  if redis.call('exists', KEYS[2 + 2 * i], KEYS[3 + 2 * i]) == 0 then
+    redis.call('psetex', KEYS[2 + 2 * i], ARGV[a + 2], ARGV[a + 1])
+    redis.call('zadd', KEYS[1], ARGV[a + 3], ARGV[a + 4])
+    added = added + 1
+  end
 end
-return 0
+return added
 """
 
 
@@ -72,7 +78,7 @@ _together: ContextVar[list[Job] | None] = ContextVar("jobs_sent_together", defau
 
 @asynccontextmanager
 async def sent_together() -> AsyncIterator[None]:
-    """Inside, ``enqueue_jobs`` (and ``enqueue``) only collect; the jobs go in one pipeline, one Redis round
+    """Inside, ``enqueue_jobs`` (and ``enqueue``) only collect; the jobs go in one command, one Redis round
     trip, when the block ends (a submission's timers, the resident's receipt and the rollup's nudge)."""
     jobs: list[Job] = []
     token = _together.set(jobs)
@@ -83,7 +89,7 @@ async def sent_together() -> AsyncIterator[None]:
     await enqueue_jobs(jobs)
 
 
-async def enqueue_jobs(jobs: Sequence[Job], *, pool: ArqRedis | None = None, batch: int = 2000) -> int:
+async def enqueue_jobs(jobs: Sequence[Job], *, pool: ArqRedis | None = None, batch: int = 1000) -> int:
     """Enqueue these jobs (each only if its id is new); returns how many were new (inside ``sent_together``:
     how many were collected, to be sent when it ends)."""
     if not jobs:
@@ -96,14 +102,14 @@ async def enqueue_jobs(jobs: Sequence[Job], *, pool: ArqRedis | None = None, bat
     added = 0
     for i in range(0, len(jobs), batch):
         now_ms = int(time.time() * 1000)
-        async with pool.pipeline(transaction=False) as pipe:
-            for job in jobs[i:i + batch]:
-                score = int(job.defer_until.timestamp() * 1000) if job.defer_until else now_ms
-                payload = serialize_job(job.name, job.args, {}, None, now_ms, serializer=pool.job_serializer)
-                expires = max(score - now_ms, 0) + expires_extra_ms
-                pipe.eval(_ENQUEUE_IF_NEW, 3, job_key_prefix + job.job_id, result_key_prefix + job.job_id,
-                          pool.default_queue_name, payload, expires, score, job.job_id)
-            added += sum(int(r) for r in await pipe.execute())
+        keys: list[str] = [pool.default_queue_name]
+        argv: list[Any] = []
+        for job in jobs[i:i + batch]:
+            score = int(job.defer_until.timestamp() * 1000) if job.defer_until else now_ms
+            payload = serialize_job(job.name, job.args, {}, None, now_ms, serializer=pool.job_serializer)
+            keys += [job_key_prefix + job.job_id, result_key_prefix + job.job_id]
+            argv += [payload, max(score - now_ms, 0) + expires_extra_ms, score, job.job_id]
+        added += int(await pool.eval(_ENQUEUE_IF_NEW, len(keys), *keys, *argv))
     return added
 
 
