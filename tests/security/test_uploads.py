@@ -108,8 +108,9 @@ async def test_a_draft_that_became_a_request_keeps_its_files(client) -> None:
     data = await report_data(client)
     r = await client.post("/report", data=data, files=files(jpeg()))
     await client.login_resident(fresh_phone())
-    await client.get(r.headers["location"].split("next=")[1])
-    r = await client.post("/report", data=data)
+    resumed = await client.get(r.headers["location"].split("next=")[1])
+    assert 'name="drafted" value="1"' in resumed.text
+    r = await client.post("/report", data=data | {"drafted": "1"})  # what the resumed form sends
     req = await Request.objects().where(Request.code == code_from(r.headers["location"])).first()
     link = await RequestPhoto.select(RequestPhoto.photo).where(RequestPhoto.request == req.id).first()
     photo = await Photo.objects().where(Photo.id == link["photo"]).first()
