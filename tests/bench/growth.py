@@ -43,6 +43,7 @@ async def multiply(dsn: str, first: int, n: int, copies: int) -> dict[str, Any]:
 
     db = await asyncpg.connect(dsn)
     figures: dict[str, Any] = {"copied_requests": 0, "copied_events": 0}
+    last = 0
     t0 = time.perf_counter()
     try:
         top = await db.fetchval("SELECT MAX(id) FROM request")
@@ -55,14 +56,13 @@ async def multiply(dsn: str, first: int, n: int, copies: int) -> dict[str, Any]:
                 f"id BETWEEN {first} AND {first + n - 1}", with_id=f"{new_id} AS id")
             await _copy(db, "assignment", {"request": f"request + {off}"}, in_range)
             figures["copied_events"] += await _copy(db, "event", {"request": f"request + {off}"}, in_range)
-            await _copy(db, "stats_fact", {"request": f"request + {off}",
+            # The copies' rollup rows stand for every event up to here, like a catch-up's slice.
+            last = await db.fetchval("SELECT MAX(id) FROM event")
+            await _copy(db, "stats_fact", {"request": f"request + {off}", "last_event": str(last),
                                            "code": f"'B' || lpad((request + {off})::text, 11, '0')"}, in_range)
             print(f"\r  copy {k + 2}/{copies}: {figures['copied_requests']:,} requests and "
                   f"{figures['copied_events']:,} events copied", end="", flush=True)
         print()
-        last = await db.fetchval("SELECT MAX(id) FROM event")
-        # The copies' rollup rows stand for every event up to here, like a catch-up's slice.
-        await db.execute(f"UPDATE stats_fact SET last_event = {last} WHERE request > {top}")
         for table in ("request", "assignment"):
             await db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
         figures["copy_seconds"] = time.perf_counter() - t0
