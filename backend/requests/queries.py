@@ -58,7 +58,7 @@ _LIST_SELECT = (
 # some unit. Each branch is its own index look-up (request (current_person, status), the handled units
 # joined to request (current_unit, status), the open assists' partial indexes), and their rows are united:
 # written as one OR, PostgreSQL read every open request of the district and every open assignment instead
-# (136 ms for the command center's badge at 2 M requests; bench dashboard --growth). ``{w}``: the columns.
+# (136 ms for the command center's badge at about 3 M requests; bench dashboard --growth). ``{w}``: columns.
 _INBOX_BRANCHES = (
     "SELECT {w} FROM request w WHERE w.current_person = $1 AND w.status = ANY($3::text[]) "
     "UNION SELECT {w} FROM unit u JOIN request w ON w.current_unit = u.id AND w.status = ANY($3::text[]) "

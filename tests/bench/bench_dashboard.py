@@ -1,6 +1,7 @@
 """Benchmark: the command-center dashboard over generated, realistic histories.
 
     .venv/bin/python tests/bench/bench_dashboard.py [--requests 1000000] [--days 365] [--samples 20]
+        [--copies 10] [--growth]
 
 Starts its own Redis and embedded PostgreSQL (tests/bench/services.py), migrates, loads the demo
 district, then bulk-inserts requests, assignments and their append-only events straight into the
@@ -15,6 +16,11 @@ cube (per-day sums and duration histograms) with them (timed), and
 Then it measures, through the real ASGI app signed in as the command-center dispatcher:
 GET /dashboard for the default 30 days, for one street, for a whole year (month grain), the
 htmx poll of the live block, and GET /public/stats. Prints generation time, p50/p95 and the figures.
+
+``--copies 10`` then makes the history ten times larger by copying it in SQL (tests/bench/growth.py: 10 M
+requests and 50 M events from 1 M; a sample of the copies is re-derived by the worker's code and compared)
+and measures again; ``--growth`` also runs, at each size, the submission bench (wrk, real against bare) and
+wrk on the staff request page of random generated requests.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - The open assists by unit and by person: the inbox's co-assigned branch read every open assignment of the
   district through ``assignment (is_open)`` and kept the assists of the viewer's units (36,000 rows for one
-  badge at 2 M requests). Partial indexes: only the open assists, a few per unit.
+  badge at about 3 M requests). Partial indexes: only the open assists, a few per unit.
 - The public map's newest located requests: ``ORDER BY id DESC`` walked back through every request without a
   place (300 ms at 4 M requests of which the newest had none). A partial index of the located public ones.
 """
