@@ -120,8 +120,8 @@ async def _form_context(values: Values, errors: dict[str, str], *, staff: bool, 
         key = new_key()
     return {
         "form": values, "errors": errors, "key": key, "staff": staff, "kept_photos": kept, "drafted": drafted,
-        "located": located,
-        "notice": notice, "categories": await queries.categories(), "communities": await queries.communities(),
+        "located": located, "notice": notice, "categories": await queries.categories(),
+        "communities": await queries.communities(),
         "kinds": KIND_LABELS, "max_description": MAX_DESCRIPTION, "max_photos": media.MAX_PHOTOS,
         "action": "/staff/report" if staff else "/report", "route": await route_preview(values),
         "sources": {k: v for k, v in SOURCE_LABELS.items() if k != Source.resident.value},
