@@ -21,14 +21,16 @@ async def test_demo_banner_is_visible_on_every_page(phone, shot) -> None:
     await shot(page, "demo-banner-en")
 
 
-async def test_report_written_before_sign_in_is_confirmed_after_it(phone, shot) -> None:
+async def test_report_written_before_sign_in_is_confirmed_after_it(phone, shot, tmp_path) -> None:
     from backend.requests.tables import Request
+    from tests.e2e.conftest import photo_file
     from tests.e2e.test_resident import fill_report
     from tests.support.factories import fresh_phone, unique
 
     page = await phone.new_page()
     description = unique("登录前写的：楼道灯坏了 ")
     await fill_report(page, description)
+    await page.locator("#photos").set_input_files(str(photo_file(tmp_path, 1200, 900)))
     async with page.expect_navigation():
         await page.click("#report button[type=submit]")
     assert "/login" in page.url
@@ -43,12 +45,19 @@ async def test_report_written_before_sign_in_is_confirmed_after_it(phone, shot) 
     assert "/report/resume/" in page.url
     assert await page.locator("[data-testid=resume-notice]").is_visible()
     assert await page.input_value("#description") == description
+    assert "已保存 1 张照片" in await page.locator("[data-testid=kept-photos]").inner_text()
     assert await Request.count().where(Request.description == description) == 0
     await shot(page, "resume-confirm")
     await page.click("#report button[type=submit]")
     await page.wait_for_url("**/report/done/**")
     await shot(page, "done")
     assert await Request.count().where(Request.description == description) == 1
+    # The photo taken before sign-in came along (the resumed form's POST reads its draft).
+    code = page.url.rstrip("/").rsplit("/", 1)[-1]
+    await page.goto(f"/r/{code}")
+    await page.locator("[data-testid=photo]").first.wait_for()
+    assert await page.locator("[data-testid=photo]").count() == 1
+    await shot(page, "request-with-photo")
 
 
 async def test_admin_lifts_a_lockout(phone, shot) -> None:
